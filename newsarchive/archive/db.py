@@ -1,0 +1,199 @@
+"""Opening an archive: URL resolution, engine tuning per backend, schema version checks.
+
+SQLite is the embedded default and PostgreSQL the scale-up backend; everything above this module
+is backend-agnostic except the full-text search SQL (``search.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from newsarchive.errors import ArchiveError, ConfigError, SchemaOutdatedError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DB_FILE = "newsarchive.db"
+ENV_VAR = "NEWSARCHIVE_DB"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def resolve_db_url(value: str | None = None) -> URL:
+    """Turn ``--db`` / ``$NEWSARCHIVE_DB`` / the default into a SQLAlchemy URL.
+
+    A bare path means a SQLite file, so that ``--db news.db`` just works; ``postgresql://`` is
+    routed to the psycopg 3 driver, the only PostgreSQL driver we install.
+    """
+    raw = value or os.environ.get(ENV_VAR) or DEFAULT_DB_FILE
+    if "://" not in raw:
+        return URL.create("sqlite", database=str(Path(raw).expanduser().resolve()))
+    try:
+        url = make_url(raw)
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigError(f"bad database URL {raw!r}: {exc}") from exc
+    if url.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"unsupported database {url.get_backend_name()!r} in {raw!r}: "
+            "use a SQLite path or a postgresql:// URL"
+        )
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: URL) -> Engine:
+    try:
+        if url.get_backend_name() == "sqlite":
+            if url.database and url.database != ":memory:":
+                parent = Path(url.database).parent
+                if not parent.is_dir():
+                    raise ArchiveError(
+                        f"cannot open archive {url.database}: {parent} does not exist"
+                    )
+            engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": 10, "application_name": "newsarchive"},
+        )
+    except (NoSuchModuleError, ArgumentError) as exc:
+        raise ConfigError(f"bad database URL {url.render_as_string()}: {exc}") from exc
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", "newsarchive.archive:migrations")
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision(engine: Engine) -> str:
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    assert head is not None
+    return head
+
+
+def describe(url: URL) -> str:
+    """The URL without its password, for messages."""
+    return url.render_as_string(hide_password=True)
+
+
+class Archive:
+    """An open archive: one engine, a session factory and the backend name."""
+
+    def __init__(self, url: URL, engine: Engine) -> None:
+        self.url = url
+        self.engine = engine
+        self.backend = engine.dialect.name
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any error."""
+        with self._sessions() as session:
+            try:
+                with session.begin():
+                    yield session
+            except DBAPIError as exc:
+                raise ArchiveError(f"database error on {describe(self.url)}: {exc.orig}") from exc
+
+    def new_session(self) -> Session:
+        return self._sessions()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(archive: Archive, revision: str = "head") -> tuple[str | None, str]:
+    """Migrate to ``revision``; returns (before, after)."""
+    before = current_revision(archive.engine)
+    cfg = alembic_config(archive.engine)
+    try:
+        with archive.engine.begin() as conn:
+            if archive.backend == "sqlite":
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except SQLAlchemyError as exc:
+        raise ArchiveError(f"migration failed on {describe(archive.url)}: {exc}") from exc
+    return before, current_revision(archive.engine) or ""
+
+
+def open_archive(value: str | URL | None = None, *, create: bool = True) -> Archive:
+    """Open (and on first use create) an archive, refusing one at another schema version.
+
+    A brand-new database is migrated to head; an existing one at an older revision is left alone
+    and the caller is told to run ``newsarchive db upgrade`` — silently migrating a shared
+    production database from a crawl job is not ours to decide.
+    """
+    url = value if isinstance(value, URL) else resolve_db_url(value)
+    engine = make_engine(url)
+    archive = Archive(url, engine)
+    try:
+        current = current_revision(engine)
+        has_tables = bool(inspect(engine).get_table_names())
+    except DBAPIError as exc:
+        engine.dispose()
+        raise ArchiveError(f"cannot open archive {describe(url)}: {_first_line(exc.orig)}") from exc
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise ArchiveError(f"cannot open archive {describe(url)}: {exc}") from exc
+    head = head_revision(engine)
+    if current is None and not has_tables:
+        if not create:
+            raise ArchiveError(f"no archive at {describe(url)}")
+        upgrade(archive)
+        return archive
+    if current is None:
+        engine.dispose()
+        raise ArchiveError(f"{describe(url)} holds tables but is not a newsarchive archive")
+    if current != head:
+        known = {
+            s.revision for s in ScriptDirectory.from_config(alembic_config(engine)).walk_revisions()
+        }
+        engine.dispose()
+        if current not in known:
+            raise SchemaOutdatedError(
+                f"archive {describe(url)} is at schema {current}, newer than this newsarchive "
+                f"({head}): upgrade newsarchive"
+            )
+        raise SchemaOutdatedError(
+            f"archive {describe(url)} is at schema {current}, this newsarchive needs {head}: "
+            f"run `newsarchive db upgrade --db {describe(url)}`"
+        )
+    return archive
+
+
+def _first_line(exc: BaseException | None) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]

@@ -1,0 +1,1 @@
+"""Bundled sample automotive news web for `newsarchive demo`."""

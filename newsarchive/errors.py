@@ -1,0 +1,31 @@
+"""One small exception hierarchy so the CLI can turn every expected failure into one clear line."""
+
+from __future__ import annotations
+
+
+class NewsArchiveError(Exception):
+    """Base of every error the CLI reports as a one-line message (never a traceback)."""
+
+
+class ConfigError(NewsArchiveError):
+    """A setting, option value or data file is invalid."""
+
+
+class ArchiveError(NewsArchiveError):
+    """The archive database cannot be opened, read or written."""
+
+
+class SchemaOutdatedError(ArchiveError):
+    """The archive was created by an older version; `newsarchive db upgrade` fixes it."""
+
+
+class QuerySyntaxError(NewsArchiveError):
+    """A search query the parser cannot understand."""
+
+
+class ExtractionError(NewsArchiveError):
+    """Extraction crashed or timed out on a page (recorded on the capture, never fatal)."""
+
+
+class CrawlLockedError(NewsArchiveError):
+    """Another crawl holds the lock for this archive/job."""

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import inspect, text
+
+from newsarchive.archive import open_archive, resolve_db_url
+from newsarchive.archive.db import current_revision, head_revision, upgrade
+from newsarchive.errors import ArchiveError, ConfigError, SchemaOutdatedError
+
+if TYPE_CHECKING:
+    from newsarchive.archive import Archive
+
+
+def test_new_archive_is_migrated_to_head(archive: Archive) -> None:
+    assert current_revision(archive.engine) == head_revision(archive.engine)
+    tables = set(inspect(archive.engine).get_table_names())
+    assert {"sources", "articles", "captures", "duplicates", "crawl_runs", "url_state"} <= tables
+
+
+def test_models_match_migrations(archive: Archive) -> None:
+    """Autogenerate against a migrated database finds nothing to do."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from newsarchive.archive.models import Base
+
+    with archive.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    # the FTS objects are deliberately outside the models
+    diff = [d for d in diff if "fts" not in repr(d) and "search_vector" not in repr(d)]
+    assert diff == []
+
+
+def test_sqlite_uses_wal_and_busy_timeout(sqlite_url: str) -> None:
+    arch = open_archive(sqlite_url)
+    with arch.session() as s:
+        assert s.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert s.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+    arch.dispose()
+
+
+def test_older_schema_asks_for_upgrade(archive_url: str) -> None:
+    arch = open_archive(archive_url)
+    with arch.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    arch.dispose()
+    with pytest.raises(SchemaOutdatedError, match="newer than this newsarchive"):
+        open_archive(archive_url)
+
+
+def test_upgrade_is_idempotent(archive: Archive) -> None:
+    before, after = upgrade(archive)
+    assert before == after == head_revision(archive.engine)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("mysql://root@localhost/x", "unsupported database 'mysql'"),
+        ("postgresql://x:y@[::1", "bad database URL"),
+    ],
+)
+def test_bad_database_urls(value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        open_archive(value)
+
+
+def test_unreachable_postgres_is_a_clear_error() -> None:
+    with pytest.raises(ArchiveError, match="cannot open archive .*5999"):
+        open_archive("postgresql://postgres@127.0.0.1:5999/test")
+
+
+def test_bare_path_means_sqlite(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = resolve_db_url(str(tmp_path / "a.db"))
+    assert url.get_backend_name() == "sqlite"
+    assert url.database == str(tmp_path / "a.db")
