@@ -120,7 +120,9 @@ class Archive:
                 with session.begin():
                     yield session
             except DBAPIError as exc:
-                raise ArchiveError(f"database error on {describe(self.url)}: {exc.orig}") from exc
+                raise ArchiveError(
+                    f"database error on {describe(self.url)}: {_first_line(exc.orig)}"
+                ) from exc
 
     def new_session(self) -> Session:
         return self._sessions()
@@ -136,17 +138,26 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(archive: Archive, revision: str = "head") -> tuple[str | None, str]:
     """Migrate to ``revision``; returns (before, after)."""
-    before = current_revision(archive.engine)
     cfg = alembic_config(archive.engine)
-    try:
+    with translate_errors(f"migration failed on {describe(archive.url)}"):
+        before = current_revision(archive.engine)
         with archive.engine.begin() as conn:
             if archive.backend == "sqlite":
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
+        return before, current_revision(archive.engine) or ""
+
+
+@contextmanager
+def translate_errors(context: str) -> Iterator[None]:
+    """Re-raise driver errors as one-line ArchiveErrors (the CLI shows them without traceback)."""
+    try:
+        yield
+    except DBAPIError as exc:
+        raise ArchiveError(f"{context}: {_first_line(exc.orig)}") from exc
     except SQLAlchemyError as exc:
-        raise ArchiveError(f"migration failed on {describe(archive.url)}: {exc}") from exc
-    return before, current_revision(archive.engine) or ""
+        raise ArchiveError(f"{context}: {_first_line(exc)}") from exc
 
 
 def open_archive(value: str | URL | None = None, *, create: bool = True) -> Archive:
@@ -160,14 +171,12 @@ def open_archive(value: str | URL | None = None, *, create: bool = True) -> Arch
     engine = make_engine(url)
     archive = Archive(url, engine)
     try:
-        current = current_revision(engine)
-        has_tables = bool(inspect(engine).get_table_names())
-    except DBAPIError as exc:
+        with translate_errors(f"cannot open archive {describe(url)}"):
+            current = current_revision(engine)
+            has_tables = bool(inspect(engine).get_table_names())
+    except ArchiveError:
         engine.dispose()
-        raise ArchiveError(f"cannot open archive {describe(url)}: {_first_line(exc.orig)}") from exc
-    except SQLAlchemyError as exc:
-        engine.dispose()
-        raise ArchiveError(f"cannot open archive {describe(url)}: {exc}") from exc
+        raise
     head = head_revision(engine)
     if current is None and not has_tables:
         if not create:
