@@ -79,9 +79,16 @@ class LogEntry:
 class LocalWeb:
     """Serve several sites on 127.0.0.1, one port each. Use as a context manager."""
 
-    def __init__(self, sites: Iterable[Site], host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        sites: Iterable[Site],
+        host: str = "127.0.0.1",
+        preferred_ports: dict[str, int] | None = None,
+    ) -> None:
         self.sites = {site.name: site for site in sites}
         self.host = host
+        # Ports to try first (stable URLs across runs); a busy one falls back to a free port.
+        self.preferred_ports = preferred_ports or {}
         self.log: list[LogEntry] = []
         self._lock = threading.Lock()
         self._servers: dict[str, ThreadingHTTPServer] = {}
@@ -91,7 +98,13 @@ class LocalWeb:
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> LocalWeb:
         for name in self.sites:
-            server = ThreadingHTTPServer((self.host, 0), _make_handler(self, name))
+            handler = _make_handler(self, name)
+            try:
+                server = ThreadingHTTPServer(
+                    (self.host, self.preferred_ports.get(name, 0)), handler
+                )
+            except OSError:
+                server = ThreadingHTTPServer((self.host, 0), handler)
             server.daemon_threads = True
             self._servers[name] = server
         for name, server in self._servers.items():

@@ -52,5 +52,18 @@ def test_truncated_body_is_cut(tmp_path: Path) -> None:
     def cut(request):  # type: ignore[no-untyped-def]
         return Response(200, b"x" * 1000, {"Content-Length": "1000"}, cut_after=10)
 
-    with LocalWeb([Site("c", None, cut)]) as web, pytest.raises(Exception, match="Incomplete|incomplete"):
+    with (
+        LocalWeb([Site("c", None, cut)]) as web,
+        pytest.raises(Exception, match=r"(?i)incomplete"),
+    ):
         _get(web.url("c", "/"))
+
+
+def test_preferred_port_falls_back_when_taken(tmp_path: Path) -> None:
+    with LocalWeb([Site("a", tmp_path)]) as first:
+        first_base = first.base("a")
+        taken = int(first_base.rsplit(":", 1)[1])
+        with LocalWeb([Site("a", tmp_path)], preferred_ports={"a": taken}) as second:
+            assert second.base("a") != first_base
+    with LocalWeb([Site("a", tmp_path)], preferred_ports={"a": taken}) as third:
+        assert third.base("a") == first_base
