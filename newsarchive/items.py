@@ -7,7 +7,7 @@ Scrapy, and so that items pickle cleanly into the extraction process pool.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -67,3 +67,5 @@ class FetchedPage:
     article: Article | None = None
     extraction_error: str | None = None
     drop_reason: str | None = None
+    # newsarchive.dedupe.Fingerprint of the article body, set by the dedupe stage.
+    fingerprint: Any = None

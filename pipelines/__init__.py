@@ -1,0 +1,1 @@
+"""Item pipelines: thin stages extract → validate → dedupe → store (installed as newsarchive.pipelines)."""

@@ -58,11 +58,20 @@ db_option = click.option(
 
 
 def setup_logging(level: int = logging.WARNING, log_file: str | None = None) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    """stderr gets ``level`` and above; ``--log-file`` gets the full INFO log of the run.
+
+    Levels are set on the handlers, not the root logger: Scrapy resets logger levels when it
+    configures logging, handler levels survive that.
+    """
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(level)
+    handlers: list[logging.Handler] = [console]
     if log_file:
-        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        file_handler.setLevel(logging.INFO)
+        handlers.append(file_handler)
     logging.basicConfig(
-        level=level,
+        level=min(h.level for h in handlers),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         handlers=handlers,
         force=True,

@@ -1,0 +1,17 @@
+"""Stage 3: fingerprint the body (hash + MinHash) so the store can link syndicated copies."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from newsarchive.dedupe import fingerprint
+
+if TYPE_CHECKING:
+    from newsarchive.items import FetchedPage
+
+
+class DedupePipeline:
+    def process_item(self, page: FetchedPage) -> FetchedPage:
+        if page.article is not None:
+            page.fingerprint = fingerprint(page.article.body)
+        return page

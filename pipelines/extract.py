@@ -1,0 +1,50 @@
+"""Stage 1: page → Article, in a process pool so the reactor keeps downloading meanwhile."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from scrapy import signals
+
+from newsarchive.errors import ExtractionError
+from newsarchive.extraction.pool import ExtractorPool
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+    from newsarchive.items import FetchedPage
+
+logger = logging.getLogger(__name__)
+
+
+class ExtractPipeline:
+    def __init__(self, pool: ExtractorPool, stats: StatsCollector) -> None:
+        self.pool = pool
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
+        workers = crawler.settings.getint("NEWSARCHIVE_EXTRACT_WORKERS", -1)
+        pool = ExtractorPool(
+            workers=None if workers < 0 else workers,
+            timeout=crawler.settings.getfloat("NEWSARCHIVE_EXTRACT_TIMEOUT", 30.0),
+        )
+        pipeline = cls(pool, crawler.stats)  # type: ignore[arg-type]
+        crawler.signals.connect(pipeline.close, signal=signals.spider_closed)
+        return pipeline
+
+    def close(self) -> None:
+        self.pool.close()
+
+    async def process_item(self, page: FetchedPage) -> FetchedPage:
+        try:
+            page.article = await self.pool.extract(
+                page.body, page.url, page.fetched_at, encoding=page.encoding
+            )
+        except ExtractionError as exc:
+            page.extraction_error = str(exc)
+            self.stats.inc_value("newsarchive/errors/extraction")
+            logger.warning("extraction failed for %s: %s", page.url, exc)
+        return page

@@ -1,0 +1,74 @@
+"""Stage 4: write the capture and the article in one short transaction.
+
+Writes go through a single worker thread: SQLite allows one writer at a time anyway, and the
+reactor thread never waits on the database. A broken archive (disk full, read-only, server gone)
+stops the crawl: pages we cannot store are not worth fetching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from scrapy import signals
+
+from newsarchive.archive import open_archive
+from newsarchive.archive.store import save_page
+from newsarchive.errors import ArchiveError
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+    from newsarchive.archive import Archive
+    from newsarchive.archive.store import SaveResult
+    from newsarchive.items import FetchedPage
+
+logger = logging.getLogger(__name__)
+
+
+class StorePipeline:
+    def __init__(self, crawler: Crawler, archive: Archive, run_id: int | None) -> None:
+        self.crawler = crawler
+        self.stats: StatsCollector = crawler.stats  # type: ignore[assignment]
+        self.archive = archive
+        self.run_id = run_id
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-writer")
+        self.closing: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        archive = open_archive(crawler.settings.get("NEWSARCHIVE_DB"))
+        run_id = crawler.settings.getint("NEWSARCHIVE_RUN_ID") or None
+        pipeline = cls(crawler, archive, run_id)
+        crawler.signals.connect(pipeline.close, signal=signals.spider_closed)
+        return pipeline
+
+    def close(self) -> None:
+        self.writer.shutdown(wait=True)
+        self.archive.dispose()
+
+    def _save(self, page: FetchedPage) -> SaveResult:
+        with self.archive.session() as session:
+            return save_page(session, page, run_id=self.run_id, fp=page.fingerprint)
+
+    async def process_item(self, page: FetchedPage) -> FetchedPage:
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self.writer, self._save, page)
+        except ArchiveError as exc:
+            self.stats.inc_value("newsarchive/errors/store")
+            logger.error("cannot store %s: %s", page.url, exc)
+            if self.crawler.engine is not None and self.closing is None:
+                # Not awaited: closing waits for in-flight items, this one included.
+                self.closing = loop.create_task(
+                    self.crawler.engine.close_spider_async(reason="archive_error")
+                )
+            return page
+        self.stats.inc_value("newsarchive/pages_stored")
+        self.stats.inc_value(f"newsarchive/articles/{result.status}")
+        if result.kind:
+            self.stats.inc_value(f"newsarchive/duplicates/{result.kind}")
+        return page
