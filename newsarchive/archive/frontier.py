@@ -1,0 +1,336 @@
+"""The crawl frontier in the archive: which URLs we know, how to revalidate them, what is pending.
+
+``url_state`` is the authoritative per-URL state (Scrapy's JOBDIR and any in-memory queue are
+lost on a kill -9). States:
+
+- ``discovered``: scheduled by a run but not fetched yet — the next run of the same source
+  re-enqueues it (crash resume);
+- ``stored`` / ``not_article`` / ``failed``: written by :func:`newsarchive.archive.store.save_page`
+  for every fetched page;
+- ``fetched``: a discovery document (feed, sitemap) we fetched, kept for its validators;
+- ``gone``: the server answered 4xx for good (kept so the URL is not re-enqueued forever).
+
+Every write here is idempotent (insert-or-ignore / conditional update), so replaying a batch
+after a crash, or two runs racing, never corrupts the state.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from newsarchive.archive.models import Source, UrlState
+from newsarchive.archive.store import ensure_source
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from datetime import timedelta
+
+    from sqlalchemy.orm import Session
+
+logger = logging.getLogger(__name__)
+
+PAGE = "page"
+# A pending URL re-enqueued this many times without ever being fetched is given up on: it is
+# filtered somewhere (offsite, robots.txt, depth) and would otherwise be retried forever.
+MAX_RESUME_ATTEMPTS = 3
+FETCHED_STATES = ("stored", "not_article", "failed", "fetched", "gone")
+
+
+@dataclass(slots=True)
+class Discovered:
+    url: str
+    source: str
+    kind: str = PAGE
+    lastmod: datetime | None = None
+
+
+@dataclass(slots=True)
+class KnownUrl:
+    """What a run needs to decide whether, and how, to fetch a URL again."""
+
+    url: str
+    kind: str
+    state: str
+    lastmod: datetime | None
+    etag: str | None
+    last_modified: str | None
+    last_fetched: datetime | None
+    source: str | None
+
+
+@dataclass(slots=True)
+class PendingUrl:
+    url: str
+    source: str
+    kind: str
+    lastmod: datetime | None
+    attempts: int
+
+
+@dataclass(slots=True)
+class Validators:
+    """The response validators of a fetched discovery document (feed, sitemap)."""
+
+    url: str
+    source: str
+    kind: str
+    status: int
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    fetched_at: datetime | None = None
+
+
+def _insert(session: Session, table: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)
+
+
+def _source_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
+    return {name: ensure_source(session, name) for name in sorted(set(names))}
+
+
+def load_known(session: Session, *, sources: Sequence[str] | None = None) -> dict[str, KnownUrl]:
+    """Every fetched URL (of ``sources`` if given), keyed by URL, for skip/revalidate decisions.
+
+    Read once at the start of a run: a per-request query would put a database round-trip on the
+    reactor for every link. A few hundred bytes per URL, so a million-URL archive costs a few
+    hundred MB; partition big archives by ``--source`` if that matters.
+    """
+    query = (
+        select(
+            UrlState.url,
+            UrlState.kind,
+            UrlState.state,
+            UrlState.lastmod,
+            UrlState.etag,
+            UrlState.last_modified,
+            UrlState.last_fetched,
+            Source.name,
+        )
+        .outerjoin(Source, Source.id == UrlState.source_id)
+        .where(UrlState.state.in_(FETCHED_STATES))
+    )
+    if sources is not None:
+        query = query.where(Source.name.in_(list(sources)))
+    return {
+        row.url: KnownUrl(
+            url=row.url,
+            kind=row.kind,
+            state=row.state,
+            lastmod=row.lastmod,
+            etag=row.etag,
+            last_modified=row.last_modified,
+            last_fetched=row.last_fetched,
+            source=row.name,
+        )
+        for row in session.execute(query)
+    }
+
+
+def record_discovered(
+    session: Session, entries: Sequence[Discovered], *, run_id: int | None = None
+) -> int:
+    """Persist scheduled URLs as ``discovered`` (known URLs keep their state); returns inserts."""
+    if not entries:
+        return 0
+    ids = _source_ids(session, (e.source for e in entries))
+    rows: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        rows.setdefault(
+            e.url,
+            {
+                "url": e.url,
+                "source_id": ids[e.source],
+                "kind": e.kind,
+                "state": "discovered",
+                "lastmod": e.lastmod,
+                "attempts": 0,
+                "first_seen": datetime.now(UTC),
+                "run_id": run_id,
+            },
+        )
+    existing: set[str] = set()
+    for chunk in _chunks(list(rows)):
+        existing.update(session.scalars(select(UrlState.url).where(UrlState.url.in_(chunk))))
+    fresh = [row for url, row in rows.items() if url not in existing]
+    if fresh:
+        # still insert-or-ignore: another writer may add the same URL meanwhile
+        session.execute(
+            _insert(session, UrlState).on_conflict_do_nothing(index_elements=["url"]), fresh
+        )
+    return len(fresh)
+
+
+def pending_urls(
+    session: Session,
+    sources: Sequence[str],
+    *,
+    limit: int = 100_000,
+    max_attempts: int = MAX_RESUME_ATTEMPTS,
+) -> list[PendingUrl]:
+    """URLs of ``sources`` that an earlier run scheduled but never fetched, oldest first."""
+    if not sources:
+        return []
+    query = (
+        select(UrlState.url, Source.name, UrlState.kind, UrlState.lastmod, UrlState.attempts)
+        .join(Source, Source.id == UrlState.source_id)
+        .where(
+            UrlState.state == "discovered",
+            Source.name.in_(list(sources)),
+            UrlState.attempts < max_attempts,
+        )
+        .order_by(UrlState.id)
+        .limit(limit)
+    )
+    return [
+        PendingUrl(url=r.url, source=r.name, kind=r.kind, lastmod=r.lastmod, attempts=r.attempts)
+        for r in session.execute(query)
+    ]
+
+
+def mark_requeued(session: Session, urls: Sequence[str]) -> None:
+    """Count one resume attempt for each pending URL (see ``MAX_RESUME_ATTEMPTS``)."""
+    for chunk in _chunks(urls):
+        session.execute(
+            update(UrlState)
+            .where(UrlState.url.in_(chunk), UrlState.state == "discovered")
+            .values(attempts=UrlState.attempts + 1)
+        )
+
+
+def revisit_due(
+    session: Session,
+    sources: Sequence[str],
+    *,
+    older_than: timedelta,
+    now: datetime | None = None,
+    limit: int = 10_000,
+) -> list[KnownUrl]:
+    """Stored articles of ``sources`` last fetched more than ``older_than`` ago, stalest first."""
+    if not sources:
+        return []
+    cutoff = (now or datetime.now(UTC)) - older_than
+    query = (
+        select(UrlState, Source.name)
+        .join(Source, Source.id == UrlState.source_id)
+        .where(
+            UrlState.state == "stored",
+            UrlState.kind == PAGE,
+            Source.name.in_(list(sources)),
+            or_(UrlState.last_fetched.is_(None), UrlState.last_fetched < cutoff),
+        )
+        .order_by(UrlState.last_fetched, UrlState.id)
+        .limit(limit)
+    )
+    return [
+        KnownUrl(
+            url=row.url,
+            kind=row.kind,
+            state=row.state,
+            lastmod=row.lastmod,
+            etag=row.etag,
+            last_modified=row.last_modified,
+            last_fetched=row.last_fetched,
+            source=name,
+        )
+        for row, name in session.execute(query)
+    ]
+
+
+def record_not_modified(session: Session, urls: Sequence[str], *, at: datetime) -> None:
+    """A revalidation answered 304: the stored copy is current as of ``at``."""
+    for chunk in _chunks(urls):
+        session.execute(
+            update(UrlState).where(UrlState.url.in_(chunk)).values(last_fetched=at, last_status=304)
+        )
+
+
+def record_gone(
+    session: Session,
+    statuses: Sequence[tuple[str, int]],
+    *,
+    at: datetime,
+    run_id: int | None = None,
+) -> None:
+    """Pending URLs whose fetch failed for good (4xx, or 5xx after retries)."""
+    for url, status in statuses:
+        session.execute(
+            update(UrlState)
+            .where(UrlState.url == url, UrlState.state == "discovered")
+            .values(
+                state="gone" if 400 <= status < 500 else "failed",
+                last_status=status,
+                last_fetched=at,
+                attempts=UrlState.attempts + 1,
+                run_id=run_id,
+            )
+        )
+
+
+def record_validators(
+    session: Session, docs: Sequence[Validators], *, run_id: int | None = None
+) -> None:
+    """Upsert the validators of fetched discovery documents (feeds, sitemaps)."""
+    if not docs:
+        return
+    ids = _source_ids(session, (d.source for d in docs))
+    for d in docs:
+        at = d.fetched_at or datetime.now(UTC)
+        stmt = _insert(session, UrlState).values(
+            url=d.url,
+            source_id=ids[d.source],
+            kind=d.kind,
+            state="fetched",
+            etag=d.etag,
+            last_modified=d.last_modified,
+            content_hash=d.content_hash,
+            last_status=d.status,
+            attempts=1,
+            first_seen=at,
+            last_fetched=at,
+            run_id=run_id,
+        )
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["url"],
+                set_={
+                    "kind": stmt.excluded.kind,
+                    "state": "fetched",
+                    "etag": stmt.excluded.etag,
+                    "last_modified": stmt.excluded.last_modified,
+                    "content_hash": func.coalesce(
+                        stmt.excluded.content_hash, UrlState.content_hash
+                    ),
+                    "last_status": stmt.excluded.last_status,
+                    "last_fetched": stmt.excluded.last_fetched,
+                    "attempts": UrlState.attempts + 1,
+                    "run_id": stmt.excluded.run_id,
+                },
+                # a page that also serves as a discovery document keeps its article state
+                where=UrlState.state.in_(("discovered", "fetched", "gone", "failed")),
+            )
+        )
+
+
+def frontier_counts(session: Session, sources: Sequence[str] | None = None) -> dict[str, int]:
+    """URL count per state (of ``sources`` if given)."""
+    query = select(UrlState.state, func.count()).group_by(UrlState.state)
+    if sources is not None:
+        query = query.join(Source, Source.id == UrlState.source_id).where(
+            Source.name.in_(list(sources))
+        )
+    return {state: int(n) for state, n in session.execute(query)}
+
+
+def _chunks(items: Sequence[str], size: int = 500) -> Iterable[list[str]]:
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])

@@ -1,0 +1,212 @@
+"""``newsarchive crawl``: one crawl run, with a summary and an honest exit code."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import click
+
+from newsarchive.cli import (
+    EXIT_FATAL,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    cli,
+    db_option,
+    setup_logging,
+)
+from newsarchive.crawl import CrawlOptions, run_crawl
+from newsarchive.errors import CrawlLockedError
+
+if TYPE_CHECKING:
+    from newsarchive.crawl import CrawlSummary
+
+EXIT_BY_STATUS = {"ok": EXIT_OK, "partial": EXIT_PARTIAL, "interrupted": EXIT_INTERRUPTED}
+
+
+def check_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"{value!r} is not an http(s) URL with a host", param_hint="URL")
+    return value
+
+
+def parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date (use YYYY-MM-DD or an ISO 8601 datetime)",
+            param_hint="--since",
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_overrides(values: tuple[str, ...]) -> dict[str, str]:
+    settings: dict[str, str] = {}
+    for value in values:
+        name, sep, setting = value.partition("=")
+        if not sep or not name.strip().isupper():
+            raise click.BadParameter(f"{value!r} is not NAME=VALUE", param_hint="--set")
+        settings[name.strip()] = setting
+    return settings
+
+
+def print_summary(summary: CrawlSummary) -> None:
+    click.echo(
+        f"crawl run {summary.run_id}: {summary.status} ({summary.finish_reason}) "
+        f"in {summary.seconds:.1f} s"
+    )
+    click.echo(f"  pages fetched  {summary.pages} ({summary.pages_per_second:.1f} pages/s)")
+    click.echo(
+        f"  articles       {summary.articles_new} new, {summary.articles_updated} updated, "
+        f"{summary.articles_unchanged} unchanged, {summary.duplicates} duplicate"
+    )
+    click.echo(f"  not articles   {summary.not_articles}")
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(summary.errors_by_kind.items()))
+    click.echo(f"  errors         {summary.errors}" + (f" ({kinds})" if kinds else ""))
+
+
+def resolve_sources(
+    names: tuple[str, ...], all_sources: bool, sources_file: str | None
+) -> list[object]:
+    """Registry sources to crawl; ``--sources-file`` extends the registry, it crawls nothing."""
+    from pathlib import Path
+
+    from newsarchive.errors import ConfigError
+    from newsarchive.sources import load_sources
+
+    if not (names or all_sources):
+        return []
+    registry = load_sources(Path(sources_file) if sources_file else None)
+    if all_sources:
+        return list(registry.values())
+    unknown = [n for n in names if n not in registry]
+    if unknown:
+        raise ConfigError(f"unknown source(s): {', '.join(unknown)} (see `newsarchive sources`)")
+    return [registry[n] for n in names]
+
+
+@cli.command()
+@click.argument("urls", nargs=-1, callback=lambda _c, _p, v: tuple(check_url(u) for u in v))
+@db_option
+@click.option(
+    "--source",
+    "source_names",
+    multiple=True,
+    metavar="NAME",
+    help="Crawl a source from the registry (repeatable).",
+)
+@click.option("--all-sources", is_flag=True, help="Crawl every source in the registry.")
+@click.option(
+    "--sources-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A TOML file of extra sources (same format as the bundled registry).",
+)
+@click.option("--max-pages", type=click.IntRange(min=1), help="Stop a source after N pages.")
+@click.option(
+    "--max-depth", type=click.IntRange(min=0), help="Maximum link depth from a start URL."
+)
+@click.option("--since", metavar="DATE", help="Skip sitemap/feed entries older than DATE.")
+@click.option("--job", metavar="NAME", help="Name recorded in the run history (and lock name).")
+@click.option(
+    "--local",
+    is_flag=True,
+    help="No politeness delay (only for sites on your own machine/network).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors (for cron).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--log-file", type=click.Path(dir_okay=False), help="Write the full crawl log here.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Re-run the last crashed or interrupted run of --job (its URLs and sources if none "
+    "are given). Pending URLs of the crawled sources are always resumed.",
+)
+@click.option(
+    "--revisit-after",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="HOURS",
+    help="Revalidate stored articles last fetched more than HOURS ago (conditional requests).",
+)
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Ignore what the archive already holds: fetch every page found (no incremental skip).",
+)
+@click.option(
+    "--lock-dir",
+    type=click.Path(file_okay=False),
+    help="Directory for the job lock file of a SQLite archive (default: next to the database).",
+)
+@click.option(
+    "--set",
+    "-s",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy setting (repeatable), e.g. -s CLOSESPIDER_TIMEOUT=3600.",
+)
+def crawl(
+    urls: tuple[str, ...],
+    db: str | None,
+    source_names: tuple[str, ...],
+    all_sources: bool,
+    sources_file: str | None,
+    max_pages: int | None,
+    max_depth: int | None,
+    since: str | None,
+    job: str | None,
+    local: bool,
+    quiet: bool,
+    as_json: bool,
+    log_file: str | None,
+    resume: bool,
+    revisit_after: float | None,
+    full: bool,
+    lock_dir: str | None,
+    overrides: tuple[str, ...],
+) -> None:
+    """Crawl news sites from start URLs or registry sources into the archive.
+
+    Exit codes: 0 ok, 1 partial (some pages or sources failed), 2 fatal, 3 locked, 4 interrupted.
+    """
+    sources = resolve_sources(source_names, all_sources, sources_file)
+    if not urls and not sources and not resume:
+        raise click.UsageError("give start URLs, --source NAME, --all-sources or --resume")
+    setup_logging(logging.ERROR if quiet else logging.WARNING, log_file)
+    options = CrawlOptions(
+        start_urls=list(urls),
+        sources=sources,
+        db=db,
+        max_pages=max_pages,
+        max_depth=max_depth,
+        since=parse_since(since),
+        local=local,
+        job=job,
+        progress=not quiet and not as_json,
+        log_file=log_file,
+        sources_file=sources_file,
+        resume=resume,
+        revisit_after=revisit_after,
+        incremental=not full,
+        lock_dir=lock_dir,
+        settings=parse_overrides(overrides),
+    )
+    try:
+        summary = run_crawl(options)
+    except CrawlLockedError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(EXIT_LOCKED) from None
+    if as_json:
+        click.echo(json.dumps(summary.as_json(), sort_keys=True))
+    elif not quiet:
+        print_summary(summary)
+    raise SystemExit(EXIT_BY_STATUS.get(summary.status, EXIT_FATAL))

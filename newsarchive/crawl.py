@@ -1,0 +1,345 @@
+"""Running one crawl: archive check, run record, Scrapy in this process, summary and status.
+
+A Twisted reactor starts once per process, so one call of :func:`run_crawl` per process (the CLI
+and the tests run each crawl in its own process). The database is opened and checked *before*
+Scrapy starts, so a bad URL fails in a second with a clear message instead of after the crawl.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+from twisted.internet import task
+
+from newsarchive.archive import open_archive
+from newsarchive.archive.db import describe
+from newsarchive.archive.runs import RunCounts, finish_run, last_unfinished_run, start_run
+from newsarchive.errors import ConfigError
+from newsarchive.lock import crawl_lock
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.spiders import Spider
+
+    from newsarchive.archive import Archive
+
+logger = logging.getLogger(__name__)
+
+INCREMENTAL_SPIDER_MW = "newsarchive.spiders.incremental.IncrementalSpiderMiddleware"
+INCREMENTAL_DOWNLOADER_MW = "newsarchive.spiders.incremental.IncrementalDownloaderMiddleware"
+
+# Scrapy close reasons → run status (anything else with pages stored counts as partial).
+INTERRUPTED_REASONS = {"shutdown", "cancelled"}
+FAILED_REASONS = {"archive_error"}
+
+
+@dataclass(slots=True)
+class CrawlOptions:
+    start_urls: list[str] = field(default_factory=list)
+    sources: list[Any] = field(default_factory=list)  # newsarchive.sources.SourceConfig
+    db: str | None = None
+    max_pages: int | None = None
+    max_depth: int | None = None
+    since: datetime | None = None
+    local: bool = False  # drop politeness delays: for loopback sites only
+    job: str | None = None
+    progress: bool = False
+    log_file: str | None = None
+    extract_workers: int | None = None
+    sources_file: str | None = None
+    # Re-run the last crashed/interrupted run of ``job`` (its URLs and sources when none given).
+    resume: bool = False
+    revisit_after: float | None = None  # hours; stored articles older than this are revalidated
+    incremental: bool = True
+    lock_dir: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class CrawlSummary:
+    run_id: int
+    status: str
+    finish_reason: str
+    pages: int
+    articles_new: int
+    articles_updated: int
+    articles_unchanged: int
+    duplicates: int
+    not_articles: int
+    errors: int
+    errors_by_kind: dict[str, int]
+    seconds: float
+
+    @property
+    def pages_per_second(self) -> float:
+        return self.pages / self.seconds if self.seconds > 0 else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["pages_per_second"] = round(self.pages_per_second, 2)
+        return data
+
+
+def build_settings(options: CrawlOptions, run_id: int) -> Settings:
+    settings = Settings()
+    settings.setmodule("newsarchive.settings", priority="project")
+    overrides: dict[str, Any] = {
+        "NEWSARCHIVE_DB": options.db,
+        "NEWSARCHIVE_RUN_ID": run_id,
+        "NEWSARCHIVE_PROGRESS": options.progress,
+        "EXTENSIONS": {**settings.getdict("EXTENSIONS"), "newsarchive.crawl.Progress": 900},
+        "SPIDER_MIDDLEWARES": {
+            **settings.getdict("SPIDER_MIDDLEWARES"),
+            INCREMENTAL_SPIDER_MW: 950,
+        },
+        "DOWNLOADER_MIDDLEWARES": {
+            **settings.getdict("DOWNLOADER_MIDDLEWARES"),
+            INCREMENTAL_DOWNLOADER_MW: 120,
+        },
+        "NEWSARCHIVE_INCREMENTAL": options.incremental,
+        "LOG_ENABLED": bool(options.log_file),
+        "LOG_INSTALL_ROOT_HANDLER": False,
+    }
+    if options.log_file:
+        overrides.update(LOG_FILE=options.log_file, LOG_LEVEL="INFO", LOG_FILE_APPEND=True)
+    if options.extract_workers is not None:
+        overrides["NEWSARCHIVE_EXTRACT_WORKERS"] = options.extract_workers
+    if options.max_depth is not None:
+        overrides["DEPTH_LIMIT"] = options.max_depth
+    if options.revisit_after is not None:
+        overrides["NEWSARCHIVE_REVISIT_AFTER"] = options.revisit_after
+    if options.local:
+        overrides.update(
+            NEWSARCHIVE_LOCAL=True,
+            AUTOTHROTTLE_ENABLED=False,
+            DOWNLOAD_DELAY=0,
+            CONCURRENT_REQUESTS_PER_DOMAIN=16,
+        )
+    overrides.update(options.settings)
+    settings.setdict(overrides, priority="cmdline")
+    return settings
+
+
+def spider_arguments(options: CrawlOptions) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {}
+    if options.start_urls:
+        kwargs["start_urls"] = list(options.start_urls)
+    if options.sources:
+        kwargs["sources"] = list(options.sources)
+    if options.max_pages is not None:
+        kwargs["max_pages"] = options.max_pages
+    if options.max_depth is not None:
+        kwargs["max_depth"] = options.max_depth
+    if options.since is not None:
+        kwargs["since"] = options.since.isoformat()
+    return kwargs
+
+
+def run_crawl(options: CrawlOptions) -> CrawlSummary:
+    """One crawl under the job's lock; raises CrawlLockedError when another run holds it."""
+    archive = open_archive(options.db)
+    try:
+        with crawl_lock(archive, options.job, options.lock_dir):
+            if options.resume:
+                _resume_arguments(archive, options)
+            return _run_locked(archive, options)
+    finally:
+        archive.dispose()
+
+
+def _resume_arguments(archive: Archive, options: CrawlOptions) -> None:
+    """Take the start URLs and sources of the run being resumed when none were given."""
+    with archive.session() as session:
+        previous = last_unfinished_run(session, job=options.job)
+    if previous is None:
+        if not (options.start_urls or options.sources):
+            raise ConfigError(
+                f"nothing to resume: the last run of job {options.job or '(none)'} finished"
+            )
+        return
+    logger.info("resuming run %d (%s)", previous.id, previous.status)
+    if options.start_urls or options.sources:
+        return
+    args = previous.arguments
+    options.start_urls = list(args.get("start_urls") or [])
+    names = list(args.get("sources") or [])
+    if names:
+        from pathlib import Path
+
+        from newsarchive.sources import load_sources
+
+        sources_file = options.sources_file or args.get("sources_file")
+        registry = load_sources(Path(sources_file) if sources_file else None)
+        missing = [n for n in names if n not in registry]
+        if missing:
+            raise ConfigError(f"cannot resume: unknown source(s) {', '.join(missing)}")
+        options.sources = [registry[n] for n in names]
+    for key in ("max_pages", "max_depth"):
+        if getattr(options, key) is None and args.get(key) is not None:
+            setattr(options, key, int(args[key]))
+    if options.since is None and args.get("since"):
+        options.since = datetime.fromisoformat(args["since"])
+
+
+def _run_locked(archive: Archive, options: CrawlOptions) -> CrawlSummary:
+    db_url = describe(archive.url)
+    options.db = archive.url.render_as_string(hide_password=False)
+    source_names = [s.name for s in options.sources] + _adhoc_names(options.start_urls)
+    with archive.session() as session:
+        run_id = start_run(
+            session,
+            job=options.job,
+            arguments={
+                "start_urls": options.start_urls,
+                "sources": [s.name for s in options.sources],
+                "sources_file": options.sources_file,
+                "max_pages": options.max_pages,
+                "max_depth": options.max_depth,
+                "since": options.since.isoformat() if options.since else None,
+                "revisit_after": options.revisit_after,
+                "resume": options.resume,
+                "db": db_url,
+            },
+            sources=source_names,
+        )
+    logger.info("crawl run %d into %s", run_id, db_url)
+    started = time.monotonic()
+    process = CrawlerProcess(build_settings(options, run_id))
+    crawler = process.create_crawler("news")
+    process.crawl(crawler, **spider_arguments(options))
+    process.start()
+    seconds = time.monotonic() - started
+    stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+    summary = summarize(run_id, stats, seconds)
+    with archive.session() as session:
+        finish_run(
+            session,
+            run_id,
+            status=summary.status,
+            counts=RunCounts(
+                pages_fetched=summary.pages,
+                articles_new=summary.articles_new,
+                articles_updated=summary.articles_updated,
+                articles_duplicate=summary.duplicates,
+                errors=summary.errors,
+                errors_by_kind=summary.errors_by_kind,
+            ),
+            stats=_jsonable(stats),
+        )
+    return summary
+
+
+def _adhoc_names(start_urls: list[str]) -> list[str]:
+    """Source names the spider gives bare start URLs (their registered domain)."""
+    from newsarchive.urls import registered_domain
+
+    return list(dict.fromkeys(registered_domain(u) for u in start_urls))
+
+
+def errors_by_kind(stats: dict[str, Any]) -> dict[str, int]:
+    """Failures that cost us content. 404s of probed sitemap/feed locations are not errors."""
+    kinds = {
+        "gave_up_after_retries": stats.get("retry/max_reached", 0),
+        "extraction": stats.get("newsarchive/errors/extraction", 0),
+        "store": stats.get("newsarchive/errors/store", 0),
+        "spider": stats.get("spider_exceptions/count", 0),
+        "http_5xx": sum(
+            v for k, v in stats.items() if k.startswith("httperror/response_ignored_status_count/5")
+        ),
+    }
+    return {k: int(v) for k, v in kinds.items() if v}
+
+
+def summarize(run_id: int, stats: dict[str, Any], seconds: float) -> CrawlSummary:
+    reason = str(stats.get("finish_reason", "unknown"))
+    by_kind = errors_by_kind(stats)
+    errors = sum(by_kind.values())
+    pages = int(stats.get("response_received_count", 0))
+    if reason in FAILED_REASONS or "finish_reason" not in stats:
+        # no finish reason: the crawler never ran (it failed to start; the error was logged)
+        status = "failed"
+    elif reason in INTERRUPTED_REASONS:
+        status = "interrupted"
+    elif errors and not pages:
+        status = "failed"
+    elif errors:
+        status = "partial"
+    else:
+        status = "ok"
+
+    def count(key: str) -> int:
+        return int(stats.get(f"newsarchive/articles/{key}", 0))
+
+    return CrawlSummary(
+        run_id=run_id,
+        status=status,
+        finish_reason=reason,
+        pages=pages,
+        articles_new=count("new"),
+        articles_updated=count("updated"),
+        articles_unchanged=count("unchanged"),
+        duplicates=count("duplicate"),
+        not_articles=count("not_article") + count("failed"),
+        errors=errors,
+        errors_by_kind=by_kind,
+        seconds=round(seconds, 2),
+    )
+
+
+def _jsonable(stats: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in stats.items():
+        if isinstance(value, datetime):
+            out[key] = value.isoformat()
+        elif isinstance(value, (int, float, str, bool)) or value is None:
+            out[key] = value
+        else:
+            out[key] = str(value)
+    return out
+
+
+class Progress:
+    """A live progress line on an interactive terminal (pages, articles, rate, errors)."""
+
+    INTERVAL = 1.0
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.started = time.monotonic()
+        self.loop: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Progress:
+        ext = cls(crawler)
+        if crawler.settings.getbool("NEWSARCHIVE_PROGRESS") and sys.stderr.isatty():
+            crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+            crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.loop = task.LoopingCall(self.show)
+        self.loop.start(self.INTERVAL, now=False)
+
+    def spider_closed(self, spider: Spider) -> None:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
+
+    def show(self) -> None:
+        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        summary = summarize(0, stats, time.monotonic() - self.started)
+        sys.stderr.write(
+            f"\r\033[Kpages {summary.pages} | articles {summary.articles_new} new, "
+            f"{summary.articles_updated} updated, {summary.duplicates} dup | "
+            f"{summary.pages_per_second:.1f} pages/s | errors {summary.errors}"
+        )
+        sys.stderr.flush()

@@ -1,0 +1,417 @@
+"""Incremental and resumable crawling, driven by the archive's per-URL state (``url_state``).
+
+Two components share one :class:`Frontier` per crawl:
+
+- :class:`IncrementalSpiderMiddleware` drops requests for articles we already stored (unless a
+  sitemap ``lastmod`` / feed date is newer than the stored one, or the source's revisit interval
+  has passed) before they are scheduled, and adds to the start requests the URLs an earlier,
+  killed run scheduled but never fetched (crash resume) and the stored articles due a revisit;
+- :class:`IncrementalDownloaderMiddleware` sends conditional requests (``If-None-Match`` /
+  ``If-Modified-Since``) for feeds, sitemaps and revisits, persists every scheduled article URL
+  as ``discovered`` (in batches, on a writer thread: the reactor never waits on the database),
+  and remembers feed/sitemap validators.
+
+Feed and sitemap validators are written only when a run ends cleanly without a page budget cut:
+a 304 then means "every entry of this document is already stored or pending in the archive",
+which a run killed halfway could not promise. A 304 feed or sitemap is handed to the spider as
+an empty document of its kind, so it parses to "no entries" instead of triggering fallbacks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest
+from twisted.internet import task
+
+from newsarchive.archive import open_archive
+from newsarchive.archive.frontier import (
+    Discovered,
+    KnownUrl,
+    Validators,
+    load_known,
+    mark_requeued,
+    pending_urls,
+    record_discovered,
+    record_gone,
+    record_not_modified,
+    record_validators,
+    revisit_due,
+)
+from newsarchive.urls import url_key
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Iterable
+
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from scrapy.spiders import Spider
+
+    from newsarchive.archive import Archive
+
+logger = logging.getLogger(__name__)
+
+DISCOVERY_ROLES = ("feed", "sitemap")
+ARTICLE_ROLE = "candidate"
+REFETCH = "newsarchive_refetch"  # meta: why a known article is fetched again
+FLUSH_INTERVAL = 0.5  # seconds between batched frontier writes
+EMPTY_DOCUMENTS = {
+    "feed": (b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', b"application/json"),
+    "sitemap": (
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>',
+        b"text/xml",
+    ),
+}
+
+
+class Frontier:
+    """Per-crawl shared state: known URLs, the write buffers and the writer thread."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        s = crawler.settings
+        self.crawler = crawler
+        self.db = s.get("NEWSARCHIVE_DB")
+        self.run_id = s.getint("NEWSARCHIVE_RUN_ID") or None
+        self.enabled = bool(self.db) and s.getbool("NEWSARCHIVE_INCREMENTAL", True)
+        self.resume = s.getbool("NEWSARCHIVE_RESUME", True)
+        self.revisit_default = s.getfloat("NEWSARCHIVE_REVISIT_AFTER", 0.0)  # hours, 0 = never
+        self.revisit_by_source: dict[str, float] = {
+            str(k): float(v) for k, v in s.getdict("NEWSARCHIVE_REVISIT").items()
+        }
+        self.known: dict[str, KnownUrl] = {}
+        self.sources: list[str] = []
+        self.archive: Archive | None = None
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="frontier-writer")
+        self.pending_writes: list[Future[None]] = []
+        self.lock = threading.Lock()
+        self.discovered: list[Discovered] = []
+        self.not_modified: list[str] = []
+        self.gone: list[tuple[str, int]] = []
+        self.validators: dict[str, Validators] = {}
+        self.loop: task.LoopingCall | None = None
+        self.opened = False
+        self.closed = False
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> Frontier:
+        frontier: Frontier | None = getattr(crawler, "_newsarchive_frontier", None)
+        if frontier is None:
+            frontier = cls(crawler)
+            crawler._newsarchive_frontier = frontier  # type: ignore[attr-defined]
+            if frontier.enabled:
+                crawler.signals.connect(frontier.spider_opened, signal=signals.spider_opened)
+                crawler.signals.connect(frontier.spider_closed, signal=signals.spider_closed)
+                crawler.signals.connect(
+                    frontier.request_scheduled, signal=signals.request_scheduled
+                )
+        return frontier
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def open(self, spider: Spider) -> None:
+        """Load the known URLs of the crawled sources (once; before the first start request)."""
+        if self.opened or not self.enabled:
+            return
+        self.opened = True
+        states = getattr(spider, "states", None)
+        self.sources = sorted(states) if isinstance(states, dict) else []
+        self.archive = open_archive(self.db)
+        with self.archive.session() as session:
+            known = load_known(session, sources=self.sources or None)
+        self.known = {url_key(k.url): k for k in known.values()}
+        self.inc("known_urls", len(self.known))
+        logger.info("frontier: %d known URLs for %s", len(self.known), ", ".join(self.sources))
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.open(spider)
+        self.loop = task.LoopingCall(self.flush)
+        self.loop.start(FLUSH_INTERVAL, now=False)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        # Only a complete pass over a feed/sitemap makes its 304 mean "nothing we lack".
+        clean = reason == "finished" and not stats.get("newsarchive/skipped/max_pages")
+        if not clean or getattr(spider, "since", None) is not None:
+            self.validators.clear()
+        self.flush(final=True)
+        for future in self.pending_writes:
+            future.result()
+        self.writer.shutdown(wait=True)
+        if self.archive is not None:
+            self.archive.dispose()
+        self.closed = True
+
+    # -- buffers ---------------------------------------------------------------------------
+    def inc(self, key: str, count: int = 1) -> None:
+        if self.crawler.stats:
+            self.crawler.stats.inc_value(f"newsarchive/incremental/{key}", count)
+
+    def request_scheduled(self, request: scrapy.Request, spider: Spider) -> None:
+        meta = request.meta
+        if meta.get("role") != ARTICLE_ROLE or not meta.get("source"):
+            return
+        key = url_key(request.url)
+        if key in self.known:
+            return
+        with self.lock:
+            self.discovered.append(
+                Discovered(
+                    url=request.url,
+                    source=meta["source"],
+                    lastmod=meta.get("lastmod")
+                    if isinstance(meta.get("lastmod"), datetime)
+                    else None,
+                )
+            )
+
+    def flush(self, *, final: bool = False) -> None:
+        with self.lock:
+            discovered, self.discovered = self.discovered, []
+            not_modified, self.not_modified = self.not_modified, []
+            gone, self.gone = self.gone, []
+            validators = list(self.validators.values()) if final else []
+        if not (discovered or not_modified or gone or validators) or self.archive is None:
+            return
+        self.pending_writes = [f for f in self.pending_writes if not f.done()]
+        future = self.writer.submit(self._write, discovered, not_modified, gone, validators)
+        future.add_done_callback(_log_failure)
+        self.pending_writes.append(future)
+
+    def _write(
+        self,
+        discovered: list[Discovered],
+        not_modified: list[str],
+        gone: list[tuple[str, int]],
+        validators: list[Validators],
+    ) -> None:
+        assert self.archive is not None
+        now = datetime.now(UTC)
+        with self.archive.session() as session:
+            # Discovered URLs first: validators must never be committed without the entries
+            # of their documents.
+            if discovered:
+                record_discovered(session, discovered, run_id=self.run_id)
+            if not_modified:
+                record_not_modified(session, not_modified, at=now)
+            if gone:
+                record_gone(session, gone, at=now, run_id=self.run_id)
+        if validators:
+            with self.archive.session() as session:
+                record_validators(session, validators, run_id=self.run_id)
+        logger.debug("frontier: wrote %d discovered URLs", len(discovered))
+
+    # -- decisions -------------------------------------------------------------------------
+    def revisit_interval(self, source: str) -> timedelta | None:
+        hours = self.revisit_by_source.get(source, self.revisit_default)
+        return timedelta(hours=hours) if hours > 0 else None
+
+    def refetch_reason(self, request: scrapy.Request) -> str | bool | None:
+        """False: skip this known article; None: not known (fetch); else why to refetch."""
+        known = self.known.get(url_key(request.url))
+        if known is None:
+            return None
+        if known.state == "failed" and known.kind == "page":
+            return None
+        if known.state != "stored":
+            return None
+        lastmod = request.meta.get("lastmod")
+        if isinstance(lastmod, datetime):
+            reference = known.lastmod or known.last_fetched
+            if reference is None or lastmod > reference:
+                return "lastmod"
+        interval = self.revisit_interval(known.source or request.meta.get("source", ""))
+        if interval is not None and (
+            known.last_fetched is None or known.last_fetched + interval <= datetime.now(UTC)
+        ):
+            return "revisit"
+        return False
+
+
+def _log_failure(future: Future[None]) -> None:
+    exc = future.exception()
+    if exc is not None:
+        logger.error("frontier write failed: %s", exc, exc_info=exc)
+
+
+class IncrementalSpiderMiddleware:
+    """Skip known articles before scheduling; start with pending and revisit-due URLs."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.frontier = Frontier.of(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> IncrementalSpiderMiddleware:
+        return cls(crawler)
+
+    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        frontier = self.frontier
+        async for item in start:
+            yield item
+        if not frontier.enabled or self.crawler.spider is None:
+            return
+        spider = self.crawler.spider
+        frontier.open(spider)
+        for request in self._resume_requests(spider):
+            yield request
+
+    def _resume_requests(self, spider: Spider) -> Iterable[scrapy.Request]:
+        frontier = self.frontier
+        assert frontier.archive is not None
+        make = _request_factory(spider)
+        requests: list[scrapy.Request] = []
+        with frontier.archive.session() as session:
+            pending = pending_urls(session, frontier.sources) if frontier.resume else []
+            if pending:
+                mark_requeued(session, [p.url for p in pending])
+            due = []
+            for source in frontier.sources:
+                interval = frontier.revisit_interval(source)
+                if interval is not None:
+                    due.extend(revisit_due(session, [source], older_than=interval))
+        for p in pending:
+            requests.append(make(p.url, p.source, "resume", {"lastmod": p.lastmod}))
+        for k in due:
+            requests.append(make(k.url, k.source or "", "revisit", {REFETCH: "revisit"}))
+        frontier.inc("resumed", len(pending))
+        frontier.inc("revisits_due", len(due))
+        if pending:
+            logger.info("resuming %d URLs left pending by earlier runs", len(pending))
+        return requests
+
+    def process_spider_output(
+        self, response: Response | None, result: Iterable[Any], spider: Spider | None = None
+    ) -> Iterable[Any]:
+        for item in result:
+            if self._keep(item):
+                yield item
+
+    async def process_spider_output_async(
+        self, response: Response | None, result: AsyncIterator[Any], spider: Spider | None = None
+    ) -> AsyncIterator[Any]:
+        async for item in result:
+            if self._keep(item):
+                yield item
+
+    def _keep(self, item: Any) -> bool:
+        if not isinstance(item, scrapy.Request) or not self.frontier.enabled:
+            return True
+        if item.meta.get("role") != ARTICLE_ROLE or item.meta.get(REFETCH):
+            return True
+        reason = self.frontier.refetch_reason(item)
+        if reason is False:
+            self.frontier.inc("skipped_known")
+            return False
+        if reason:
+            item.meta[REFETCH] = reason
+            self.frontier.inc(f"refetch/{reason}")
+        return True
+
+
+def _request_factory(spider: Spider) -> Callable[[str, str, str, dict[str, Any]], scrapy.Request]:
+    """How to build an article request for ``spider``: its ``resume_request`` hook if it has
+    one, else a request to its ``parse_page`` callback with the news spider's meta keys."""
+    hook = getattr(spider, "resume_request", None)
+    states = getattr(spider, "states", {})
+
+    def make(url: str, source: str, via: str, meta: dict[str, Any]) -> scrapy.Request:
+        if hook is not None:
+            request: scrapy.Request = hook(url, source, via=via, meta=meta)
+            return request
+        state = states.get(source)
+        if state is not None and hasattr(state, "scheduled"):
+            state.scheduled += 1
+        seen = getattr(spider, "seen", None)
+        if isinstance(seen, set):
+            seen.add(url_key(url))
+        callback = getattr(spider, "parse_page", None) or spider.parse
+        errback = getattr(spider, "_failed", None)
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=errback,
+            priority=10,
+            meta={"source": source, "role": ARTICLE_ROLE, "via": via, **meta},
+        )
+
+    return make
+
+
+class IncrementalDownloaderMiddleware:
+    """Conditional requests for feeds, sitemaps and revisits; records what the archive needs."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.frontier = Frontier.of(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> IncrementalDownloaderMiddleware:
+        return cls(crawler)
+
+    def process_request(
+        self, request: scrapy.Request, spider: Spider | None = None
+    ) -> scrapy.Request | Response | None:
+        frontier = self.frontier
+        if not frontier.enabled:
+            return None
+        role = request.meta.get("role")
+        if role not in DISCOVERY_ROLES and not request.meta.get(REFETCH):
+            return None
+        known = frontier.known.get(url_key(request.url))
+        if known is None:
+            return None
+        if role in DISCOVERY_ROLES and known.state != "fetched":
+            return None
+        if known.etag and b"If-None-Match" not in request.headers:
+            request.headers[b"If-None-Match"] = known.etag
+        if known.last_modified and b"If-Modified-Since" not in request.headers:
+            request.headers[b"If-Modified-Since"] = known.last_modified
+        if known.etag or known.last_modified:
+            request.meta["newsarchive_conditional"] = True
+            frontier.inc(f"conditional/{role}")
+        return None
+
+    def process_response(
+        self, request: scrapy.Request, response: Response, spider: Spider | None = None
+    ) -> scrapy.Request | Response:
+        frontier = self.frontier
+        if not frontier.enabled:
+            return response
+        role = request.meta.get("role")
+        if response.status == 304 and request.meta.get("newsarchive_conditional"):
+            if role in DISCOVERY_ROLES:
+                frontier.inc(f"not_modified/{role}")
+                body, ctype = EMPTY_DOCUMENTS[role]
+                request.meta["not_modified"] = True
+                return response.replace(status=200, body=body, headers={b"Content-Type": ctype})
+            frontier.inc("not_modified/page")
+            with frontier.lock:
+                frontier.not_modified.append(request.url)
+            raise IgnoreRequest(f"not modified: {request.url}")
+        if role in DISCOVERY_ROLES and response.status == 200 and request.meta.get("source"):
+            headers = response.headers
+            etag = headers.get(b"ETag")
+            last_modified = headers.get(b"Last-Modified")
+            with frontier.lock:
+                frontier.validators[request.url] = Validators(
+                    url=request.url,
+                    source=request.meta["source"],
+                    kind=role,
+                    status=response.status,
+                    etag=etag.decode("latin-1") if etag else None,
+                    last_modified=last_modified.decode("latin-1")[:64] if last_modified else None,
+                    content_hash=hashlib.sha256(response.body).hexdigest(),
+                    fetched_at=datetime.now(UTC),
+                )
+        elif role == ARTICLE_ROLE and response.status >= 400:
+            with frontier.lock:
+                frontier.gone.append((request.url, response.status))
+        return response
