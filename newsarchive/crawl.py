@@ -283,10 +283,12 @@ def summarize(run_id: int, stats: dict[str, Any], seconds: float) -> CrawlSummar
         status=status,
         finish_reason=reason,
         pages=pages,
-        articles_new=count("new"),
+        # every stored article row is new, syndicated copies included; ``duplicates`` counts the
+        # copy→original links made (a newcomer that predates an original re-links the group)
+        articles_new=count("new") + count("duplicate"),
         articles_updated=count("updated"),
         articles_unchanged=count("unchanged"),
-        duplicates=count("duplicate"),
+        duplicates=sum(int(v) for k, v in stats.items() if k.startswith("newsarchive/duplicates/")),
         not_articles=count("not_article") + count("failed"),
         errors=errors,
         errors_by_kind=by_kind,

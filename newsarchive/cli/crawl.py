@@ -67,8 +67,9 @@ def print_summary(summary: CrawlSummary) -> None:
     click.echo(f"  pages fetched  {summary.pages} ({summary.pages_per_second:.1f} pages/s)")
     click.echo(
         f"  articles       {summary.articles_new} new, {summary.articles_updated} updated, "
-        f"{summary.articles_unchanged} unchanged, {summary.duplicates} duplicate"
+        f"{summary.articles_unchanged} unchanged"
     )
+    click.echo(f"  copies linked  {summary.duplicates} (syndicated/duplicate articles)")
     click.echo(f"  not articles   {summary.not_articles}")
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(summary.errors_by_kind.items()))
     click.echo(f"  errors         {summary.errors}" + (f" ({kinds})" if kinds else ""))

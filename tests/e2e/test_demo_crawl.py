@@ -89,7 +89,8 @@ def test_demo_web_crawled_twice_searched_and_exported(
     first = json.loads(run_cli(*crawl).stdout)
     articles = expected_articles()
     assert first["status"] == "ok"
-    assert first["articles_new"] + first["duplicates"] == len(articles)
+    # every article page is stored as a row; syndicated copies are also linked to their original
+    assert first["articles_new"] == len(articles)
     assert first["duplicates"] >= 1
 
     second = json.loads(run_cli(*crawl).stdout)
