@@ -1,0 +1,274 @@
+"""The search query language, parsed once and rendered for each full-text backend.
+
+Syntax
+------
+``electric battery``
+    Words: every word must match (``AND`` between words is accepted and means the same).
+``"solid state battery"``
+    A quoted phrase: the words in this order, next to each other.
+``tesla OR byd``
+    Either term. ``OR`` (upper case) binds tighter than the implicit AND:
+    ``battery tesla OR byd recall`` means battery AND (tesla OR byd) AND recall.
+``-recall`` / ``-"press release"``
+    Exclude articles containing the word or phrase. A query needs at least one positive term,
+    and an excluded term cannot be one side of an ``OR``.
+``electr*``
+    Prefix: any word starting with ``electr`` (at least 2 letters or digits before ``*``).
+
+Matching rules, the same on SQLite and PostgreSQL:
+
+- Case does not matter; **accents do**: ``città`` finds "città" and "CITTÀ" but not "citta".
+  (PostgreSQL's ``simple`` configuration keeps accents and cannot be told otherwise without an
+  extension, so SQLite's accent-folding FTS5 candidates are re-checked against these rules.)
+- Text is cut into words at every character that is not a letter or a digit, so ``e-tron`` is
+  the phrase "e tron" and ``l'auto`` is "l auto". Words with no letter or digit (``&``, ``-``)
+  are ignored.
+- Title and body are searched together; a phrase does not run from the title into the body.
+
+Every word reaches the database as a quoted FTS5 string or a bound ``tsquery`` argument, so
+user input cannot smuggle in FTS5 operators, column filters or SQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from newsarchive.errors import QuerySyntaxError
+
+logger = logging.getLogger(__name__)
+
+MIN_PREFIX = 2
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words(text: str) -> list[str]:
+    """Cut text into lower-case words the way both full-text indexes do (unicode61 / 'simple')."""
+    return [w.lower() for w in _WORD.findall(unicodedata.normalize("NFC", text))]
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A word or quoted phrase as typed (``text``) and the words it matches (``tokens``)."""
+
+    text: str
+    tokens: tuple[str, ...]
+    prefix: bool = False
+    quoted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """Terms joined by OR: at least one must match."""
+
+    terms: tuple[Term, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """All ``required`` groups must match and no ``excluded`` term may."""
+
+    required: tuple[AnyOf, ...]
+    excluded: tuple[Term, ...]
+    source: str
+
+    def positive_terms(self) -> list[Term]:
+        return [t for group in self.required for t in group.terms]
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    kind: str  # "word", "phrase", "or", "and"
+    text: str
+    pos: int
+    negated: bool = False
+    prefix: bool = False
+
+
+def _lex(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        start = i
+        negated = False
+        if ch == "-" and i + 1 < n and not text[i + 1].isspace():
+            negated = True
+            i += 1
+        if text[i] == '"':
+            end = text.find('"', i + 1)
+            if end < 0:
+                raise QuerySyntaxError(
+                    f'unbalanced quote: the " at position {i + 1} is never closed'
+                )
+            prefix = end + 1 < n and text[end + 1] == "*"
+            if prefix:
+                raise QuerySyntaxError(
+                    f"prefix * at position {end + 2} must follow a word, not a phrase"
+                )
+            tokens.append(_Token("phrase", text[i + 1 : end], start, negated))
+            i = end + 1
+            continue
+        j = i
+        while j < n and not text[j].isspace() and text[j] != '"':
+            j += 1
+        raw = text[i:j]
+        i = j
+        if not negated and raw in ("OR", "AND"):
+            tokens.append(_Token(raw.lower(), raw, start))
+            continue
+        prefix = raw.endswith("*")
+        tokens.append(_Token("word", raw.rstrip("*") if prefix else raw, start, negated, prefix))
+    return tokens
+
+
+def _term(tok: _Token) -> Term | None:
+    tokens = tuple(words(tok.text))
+    if not tokens:
+        return None
+    if tok.prefix:
+        if len(tokens) != 1 or tokens[0] != tok.text.lower():
+            raise QuerySyntaxError(
+                f"prefix search at position {tok.pos + 1} needs a plain word before *, "
+                f"got {tok.text!r}"
+            )
+        if len(tokens[0]) < MIN_PREFIX:
+            raise QuerySyntaxError(
+                f"prefix {tok.text!r}* at position {tok.pos + 1} is too short "
+                f"(at least {MIN_PREFIX} letters)"
+            )
+    return Term(tok.text, tokens, tok.prefix, tok.kind == "phrase")
+
+
+def parse_query(text: str) -> SearchQuery:
+    """Parse a user query; raise QuerySyntaxError saying what is wrong and where (1-based)."""
+    if not text or not text.strip():
+        raise QuerySyntaxError("empty query: type at least one word to search for")
+    required: list[list[Term]] = []
+    excluded: list[Term] = []
+    pending_or: _Token | None = None
+    last_was_term = False
+    for tok in _lex(text):
+        if tok.kind == "and":
+            if pending_or is not None:
+                raise QuerySyntaxError(f"AND at position {tok.pos + 1} right after OR")
+            continue
+        if tok.kind == "or":
+            if not last_was_term or pending_or is not None:
+                raise QuerySyntaxError(
+                    f"OR at position {tok.pos + 1} has no term before it"
+                    if pending_or is None
+                    else f"OR at position {tok.pos + 1} follows another OR"
+                )
+            pending_or = tok
+            continue
+        term = _term(tok)
+        if tok.negated:
+            if pending_or is not None:
+                raise QuerySyntaxError(
+                    f"an excluded term (position {tok.pos + 1}) cannot be part of OR"
+                )
+            if term is not None:
+                excluded.append(term)
+            last_was_term = False
+            continue
+        if term is None:
+            if pending_or is not None:
+                raise QuerySyntaxError(
+                    f"OR at position {pending_or.pos + 1} is followed by {tok.text!r}, "
+                    "which has no letters or digits"
+                )
+            continue
+        if pending_or is not None:
+            required[-1].append(term)
+            pending_or = None
+        else:
+            required.append([term])
+        last_was_term = True
+    if pending_or is not None:
+        raise QuerySyntaxError(f"OR at position {pending_or.pos + 1} has no term after it")
+    if not required:
+        if excluded:
+            raise QuerySyntaxError(
+                "only excluded terms: add at least one word the articles must contain"
+            )
+        raise QuerySyntaxError("empty query: no letters or digits to search for")
+    return SearchQuery(
+        tuple(AnyOf(tuple(group)) for group in required), tuple(excluded), text.strip()
+    )
+
+
+def _fts5_string(value: str) -> str:
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _fts5_term(term: Term) -> str:
+    # The tokens, not the raw text: what FTS5 matches is then exactly what the checker expects.
+    quoted = _fts5_string(" ".join(term.tokens))
+    return quoted + "*" if term.prefix else quoted
+
+
+def to_fts5(query: SearchQuery, *, with_exclusions: bool = True) -> str:
+    """FTS5 MATCH text; every token quoted, so no FTS5 syntax can come from the user.
+
+    Search leaves exclusions out (``with_exclusions=False``) because FTS5 folds accents: ``NOT
+    "città"`` would also drop articles that only say "citta". The checker applies them instead.
+    """
+    groups = []
+    for group in query.required:
+        parts = [_fts5_term(t) for t in group.terms]
+        groups.append(parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")")
+    text = " AND ".join(groups)
+    if with_exclusions:
+        for term in query.excluded:
+            text = f"({text}) NOT {_fts5_term(term)}"
+    return text
+
+
+def tsquery_lexeme(token: str) -> str:
+    """A single lexeme quoted for ``to_tsquery`` (used only for prefixes; words are bound)."""
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+class _Doc:
+    """Word positions of one article, for checking a query the way both indexes match it."""
+
+    __slots__ = ("positions",)
+
+    def __init__(self, title: str | None, body: str | None) -> None:
+        self.positions: dict[str, list[int]] = {}
+        title_words = words(title or "")
+        # body positions start one past a gap, so that no phrase spans title and body
+        for start, ws in ((0, title_words), (len(title_words) + 1, words(body or ""))):
+            for i, w in enumerate(ws):
+                self.positions.setdefault(w, []).append(start + i)
+
+    def has(self, term: Term) -> bool:
+        *head, last = term.tokens
+        if term.prefix:
+            last_positions = sorted(
+                p for w, ps in self.positions.items() if w.startswith(last) for p in ps
+            )
+        else:
+            last_positions = self.positions.get(last, [])
+        if not head:
+            return bool(last_positions)
+        firsts = set(self.positions.get(head[0], ()))
+        for k, w in enumerate(head[1:], start=1):
+            firsts &= {p - k for p in self.positions.get(w, ())}
+            if not firsts:
+                return False
+        return any(p - len(head) in firsts for p in last_positions)
+
+
+def matches(query: SearchQuery, title: str | None, body: str | None) -> bool:
+    """Whether an article matches under the documented rules (accents and all)."""
+    doc = _Doc(title, body)
+    if any(doc.has(t) for t in query.excluded):
+        return False
+    return all(any(doc.has(t) for t in group.terms) for group in query.required)

@@ -1,0 +1,253 @@
+"""Read-only views of the archive for people: one article in full (``show``) and totals (``stats``)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Date, cast, func, or_, select
+
+from newsarchive.archive.models import (
+    Article,
+    ArticleVersion,
+    Capture,
+    Duplicate,
+    Source,
+)
+from newsarchive.archive.search import article_date
+from newsarchive.errors import ArchiveError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+logger = logging.getLogger(__name__)
+
+
+class ArticleNotFoundError(ArchiveError):
+    """No article has this id or URL."""
+
+
+@dataclass(slots=True)
+class CaptureView:
+    id: int
+    fetched_at: datetime
+    status: int
+    url: str
+    final_url: str
+    extraction_status: str
+
+
+@dataclass(slots=True)
+class DuplicateView:
+    id: int
+    url: str
+    source: str
+    kind: str
+    score: float
+
+
+@dataclass(slots=True)
+class ArticleView:
+    id: int
+    url: str
+    canonical_url: str
+    source: str
+    title: str | None
+    body: str
+    published: datetime | None
+    published_offset: int | None
+    modified: datetime | None
+    date_source: str | None
+    date_flags: list[str]
+    authors: list[str]
+    organisations: list[str]
+    companies: list[str]
+    lang: str | None
+    description: str | None
+    image: str | None
+    section: str | None
+    tags: list[str]
+    word_count: int
+    content_sha256: str
+    version: int
+    first_seen: datetime
+    last_seen: datetime
+    previous_versions: int
+    captures: list[CaptureView] = field(default_factory=list)
+    original: DuplicateView | None = None
+    copies: list[DuplicateView] = field(default_factory=list)
+
+
+def find_article(session: Session, id_or_url: str | int) -> Article:
+    """An article by numeric id, URL or canonical URL."""
+    key = str(id_or_url).strip()
+    article: Article | None = None
+    if key.isdigit():
+        article = session.get(Article, int(key))
+    else:
+        article = session.scalars(
+            select(Article)
+            .where(or_(Article.canonical_url == key, Article.url == key))
+            .order_by(Article.id)
+            .limit(1)
+        ).first()
+    if article is None:
+        raise ArticleNotFoundError(f"no article with id or URL {key!r}")
+    return article
+
+
+def _dup_view(session: Session, article_id: int, kind: str, score: float) -> DuplicateView:
+    url, source = session.execute(
+        select(Article.canonical_url, Source.name)
+        .join(Source, Source.id == Article.source_id)
+        .where(Article.id == article_id)
+    ).one()
+    return DuplicateView(article_id, url, source, kind, score)
+
+
+def get_article(session: Session, id_or_url: str | int) -> ArticleView:
+    """Everything the archive knows about one article, its captures and its duplicates."""
+    art = find_article(session, id_or_url)
+    source = session.scalar(select(Source.name).where(Source.id == art.source_id)) or ""
+    captures = [
+        CaptureView(c.id, c.fetched_at, c.status, c.url, c.final_url, c.extraction_status)
+        for c in session.scalars(
+            select(Capture).where(Capture.article_id == art.id).order_by(Capture.fetched_at)
+        )
+    ]
+    link = session.get(Duplicate, art.id)
+    original = _dup_view(session, link.original_id, link.kind, link.score) if link else None
+    copies = [
+        _dup_view(session, d.article_id, d.kind, d.score)
+        for d in session.scalars(
+            select(Duplicate).where(Duplicate.original_id == art.id).order_by(Duplicate.article_id)
+        )
+    ]
+    previous = session.scalar(
+        select(func.count()).select_from(ArticleVersion).where(ArticleVersion.article_id == art.id)
+    )
+    return ArticleView(
+        id=art.id,
+        url=art.url,
+        canonical_url=art.canonical_url,
+        source=source,
+        title=art.title,
+        body=art.body,
+        published=art.published,
+        published_offset=art.published_offset,
+        modified=art.modified,
+        date_source=art.date_source,
+        date_flags=list(art.date_flags or []),
+        authors=list(art.authors or []),
+        organisations=list(art.organisations or []),
+        companies=list(art.companies or []),
+        lang=art.lang,
+        description=art.description,
+        image=art.image,
+        section=art.section,
+        tags=list(art.tags or []),
+        word_count=art.word_count,
+        content_sha256=art.content_sha256,
+        version=art.version,
+        first_seen=art.first_seen,
+        last_seen=art.last_seen,
+        previous_versions=int(previous or 0),
+        captures=captures,
+        original=original,
+        copies=copies,
+    )
+
+
+@dataclass(slots=True)
+class ArchiveStats:
+    articles: int
+    originals: int
+    duplicates: int
+    captures: int
+    sources: int
+    per_source: list[tuple[str, int]]
+    per_language: list[tuple[str | None, int]]
+    per_day: list[tuple[date, int]]
+    days: int
+    until: date
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "articles": self.articles,
+            "originals": self.originals,
+            "duplicates": self.duplicates,
+            "captures": self.captures,
+            "sources": self.sources,
+            "per_source": dict(self.per_source),
+            "per_language": {lang or "unknown": n for lang, n in self.per_language},
+            "per_day": {d.isoformat(): n for d, n in self.per_day},
+            "days": self.days,
+            "until": self.until.isoformat(),
+        }
+
+
+def _day(session: Session) -> Any:
+    """The UTC calendar day of an article's date, on either backend."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.date(article_date())
+    return cast(func.timezone("UTC", article_date()), Date)
+
+
+def stats(session: Session, days: int = 30, today: date | None = None) -> ArchiveStats:
+    """Totals, and counts per source, language and day (publication date, else first seen).
+
+    ``per_day`` covers the ``days`` days ending ``today`` (UTC), zeros included, so that a gap in
+    crawling shows as a gap.
+    """
+    if days < 1:
+        raise ArchiveError("--days must be at least 1")
+    today = today or datetime.now(UTC).date()
+
+    def count(stmt: Any) -> int:
+        return int(session.scalar(stmt) or 0)
+
+    articles = count(select(func.count()).select_from(Article))
+    duplicates = count(select(func.count()).select_from(Duplicate))
+    per_source = [
+        (name, int(n))
+        for name, n in session.execute(
+            select(Source.name, func.count(Article.id))
+            .join(Article, Article.source_id == Source.id, isouter=True)
+            .group_by(Source.name)
+            .order_by(func.count(Article.id).desc(), Source.name)
+        )
+    ]
+    per_language = [
+        (lang, int(n))
+        for lang, n in session.execute(
+            select(Article.lang, func.count())
+            .group_by(Article.lang)
+            .order_by(func.count().desc(), Article.lang)
+        )
+    ]
+    start = datetime.combine(today - timedelta(days=days - 1), datetime.min.time(), UTC)
+    end = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC)
+    day = _day(session)
+    counted: dict[date, int] = {}
+    for value, n in session.execute(
+        select(day, func.count()).where(article_date() >= start, article_date() < end).group_by(day)
+    ):
+        key = value if isinstance(value, date) else date.fromisoformat(str(value))
+        counted[key] = int(n)
+    per_day = [
+        (d, counted.get(d, 0)) for d in (today - timedelta(days=i) for i in range(days - 1, -1, -1))
+    ]
+    return ArchiveStats(
+        articles=articles,
+        originals=articles - duplicates,
+        duplicates=duplicates,
+        captures=count(select(func.count()).select_from(Capture)),
+        sources=count(select(func.count()).select_from(Source)),
+        per_source=per_source,
+        per_language=per_language,
+        per_day=per_day,
+        days=days,
+        until=today,
+    )

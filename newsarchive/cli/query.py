@@ -1,0 +1,264 @@
+"""``newsarchive search|show|stats|export|serve``: reading the archive."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import itertools
+import json
+import logging
+import os
+import sys
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from newsarchive.archive import open_archive
+from newsarchive.archive.export import FORMATS, export_to_file, write_export
+from newsarchive.archive.reports import get_article, stats
+from newsarchive.archive.search import SearchFilters, parse_date_filter, search
+from newsarchive.cli import cli, db_option
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from sqlalchemy.orm import Session
+
+    from newsarchive.archive.reports import ArchiveStats, ArticleView
+    from newsarchive.archive.search import SearchHit
+
+logger = logging.getLogger(__name__)
+
+HAS_VERSIONS = importlib.util.find_spec("newsarchive.archive.versions") is not None
+
+
+@contextmanager
+def _session(db: str | None) -> Iterator[Session]:
+    archive = open_archive(db, create=False)
+    try:
+        with archive.session() as session:
+            yield session
+    finally:
+        archive.dispose()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _dumps(value: Any) -> str:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    return json.dumps(value, default=_json_default, ensure_ascii=False, indent=2)
+
+
+def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--source", help="Only this source (its name in the source registry)."),
+        click.option("--since", help="Published on/after (YYYY-MM-DD or ISO 8601; UTC if naive)."),
+        click.option("--until", help="Published before; a bare date includes that whole day."),
+        click.option("--lang", help="Language code; 'en' also matches 'en-GB'."),
+        click.option("--company", help="Articles naming this company (case-insensitive)."),
+        click.option(
+            "--include-duplicates",
+            is_flag=True,
+            help="List syndicated copies too (default: one row per original).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _filters(kw: dict[str, Any]) -> SearchFilters:
+    """Pop the filter options out of a command's keyword arguments."""
+    since, until = kw.pop("since"), kw.pop("until")
+    return SearchFilters(
+        source=kw.pop("source"),
+        since=parse_date_filter(since) if since else None,
+        until=parse_date_filter(until, end=True) if until else None,
+        lang=kw.pop("lang"),
+        company=kw.pop("company"),
+        include_duplicates=kw.pop("include_duplicates"),
+    )
+
+
+def format_hit(hit: SearchHit) -> str:
+    when = hit.published.date().isoformat() if hit.published else "no date"
+    extra = f"  copy of #{hit.duplicate_of}" if hit.duplicate_of else ""
+    if hit.duplicate_count:
+        extra += f"  (+{hit.duplicate_count} cop{'y' if hit.duplicate_count == 1 else 'ies'})"
+    lines = [
+        f"#{hit.id}  {when}  {hit.source}  {hit.lang or '-'}  score {hit.score:.4g}{extra}",
+        f"  {hit.title or '(no title)'}",
+        f"  {hit.canonical_url}",
+    ]
+    if hit.snippet:
+        lines.append(f"  {hit.snippet}")
+    return "\n".join(lines)
+
+
+@cli.command("search", context_settings={"ignore_unknown_options": True})
+@click.argument("query", nargs=-1, required=True)
+@filter_options
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+@click.option("--json", "as_json", is_flag=True, help="One JSON array of hits.")
+@db_option
+def search_cmd(
+    query: tuple[str, ...], limit: int, offset: int, as_json: bool, db: str | None, **kw: Any
+) -> None:
+    """Full-text search, best matches first (syntax: words, "phrases", OR, -word, prefix*).
+
+    Put ``--`` before a query that starts with an excluded term: ``search -- -recall tesla``.
+    """
+    filters = _filters(kw)
+    with _session(db) as session:
+        hits = search(session, " ".join(query), filters, limit=limit, offset=offset)
+    if as_json:
+        click.echo(_dumps([dataclasses.asdict(h) for h in hits]))
+    else:
+        click.echo("\n\n".join(format_hit(h) for h in hits) if hits else "no matches")
+
+
+def _format_article(view: ArticleView) -> str:
+    dated_by = f" ({view.date_source})" if view.date_source else ""
+    lines = [
+        f"#{view.id}  {view.title or '(no title)'}",
+        f"source:     {view.source}",
+        f"url:        {view.url}",
+        f"canonical:  {view.canonical_url}",
+        f"published:  {view.published.isoformat() if view.published else '-'}{dated_by}",
+        f"authors:    {', '.join(view.authors) or '-'}",
+        f"lang:       {view.lang or '-'}",
+        f"companies:  {', '.join(view.companies) or '-'}",
+        f"seen:       {view.first_seen.isoformat()} .. {view.last_seen.isoformat()}",
+        f"version:    {view.version} ({view.previous_versions} earlier)",
+        f"sha256:     {view.content_sha256}",
+    ]
+    if view.original:
+        o = view.original
+        lines.append(f"copy of:    #{o.id} {o.url} ({o.source}, {o.kind} {o.score:.2f})")
+    for c in view.copies:
+        lines.append(f"copy:       #{c.id} {c.url} ({c.source}, {c.kind} {c.score:.2f})")
+    for cap in view.captures:
+        lines.append(f"capture:    {cap.fetched_at.isoformat()} HTTP {cap.status} {cap.final_url}")
+    return "\n".join([*lines, "", view.body])
+
+
+def _format_versions(session: Session, article_id: int) -> str:
+    from newsarchive.archive.versions import article_versions, version_diff
+
+    versions = article_versions(session, article_id)
+    lines = [
+        f"version {v.version}  {v.captured_at.isoformat()}  {v.content_sha256[:12]}"
+        f"{'  (current)' if v.current else ''}"
+        for v in versions
+    ]
+    diffs = [version_diff(old, new) for old, new in itertools.pairwise(versions)]
+    return "\n".join([*lines, *diffs])
+
+
+@cli.command("show")
+@click.argument("article")
+@click.option("--json", "as_json", is_flag=True, help="All fields as JSON.")
+@db_option
+def show_cmd(article: str, as_json: bool, db: str | None, versions: bool = False) -> None:
+    """Show one article (by id or URL) with its captures and duplicates."""
+    with _session(db) as session:
+        view = get_article(session, article)
+        history = _format_versions(session, view.id) if versions else None
+    click.echo(_dumps(view) if as_json else _format_article(view))
+    if history is not None:
+        click.echo("\n" + history)
+
+
+if HAS_VERSIONS:
+    show_cmd = click.option(
+        "--versions", is_flag=True, help="Also print the diff between successive versions."
+    )(show_cmd)
+
+
+def _format_stats(st: ArchiveStats) -> str:
+    lines = [
+        f"articles:   {st.articles} ({st.originals} originals, {st.duplicates} duplicates)",
+        f"captures:   {st.captures}",
+        f"sources:    {st.sources}",
+        "",
+        "per source:",
+        *(f"  {n:>8}  {name}" for name, n in st.per_source),
+        "per language:",
+        *(f"  {n:>8}  {lang or 'unknown'}" for lang, n in st.per_language),
+        f"per day (last {st.days} days, by publication date, else first seen):",
+        *(f"  {d.isoformat()}  {n:>6}" for d, n in st.per_day),
+    ]
+    return "\n".join(lines)
+
+
+@cli.command("stats")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3660))
+@click.option("--json", "as_json", is_flag=True)
+@db_option
+def stats_cmd(days: int, as_json: bool, db: str | None) -> None:
+    """Totals, and counts per source, language and day."""
+    with _session(db) as session:
+        result = stats(session, days=days)
+    click.echo(_dumps(result.as_dict()) if as_json else _format_stats(result))
+
+
+def _export_to_stdout(
+    session: Session, fmt: str, filters: SearchFilters, query: str | None
+) -> None:
+    sys.stdout.flush()
+    try:
+        write_export(session, fmt, sys.stdout.buffer, filters, query)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        # the reader went away (`| head`): stop quietly, as other Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(1) from None
+
+
+@cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here plus FILE.manifest.json; without it, stream to stdout (no manifest).",
+)
+@filter_options
+@click.option("--query", help="Only articles matching this search query.")
+@db_option
+def export_cmd(fmt: str, output: Path | None, query: str | None, db: str | None, **kw: Any) -> None:
+    """Export articles in id order for analysis (JSON Lines, CSV or Parquet)."""
+    filters = _filters(kw)
+    with _session(db) as session:
+        if output is None:
+            _export_to_stdout(session, fmt, filters, query)
+            return
+        result = export_to_file(session, fmt, output, filters, query)
+    click.echo(f"{result.rows} rows -> {result.path} (manifest {result.manifest_path})", err=True)
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@db_option
+def serve_cmd(host: str, port: int, db: str | None) -> None:
+    """Serve the web search page (read-only) until interrupted."""
+    from newsarchive.web import make_web_server, serve_until_interrupted
+
+    archive = open_archive(db, create=False)
+    try:
+        server = make_web_server(archive, host, port)
+        click.echo(f"serving http://{host}:{server.server_port}/ (Ctrl-C to stop)")
+        serve_until_interrupted(server)
+    finally:
+        archive.dispose()

@@ -1,0 +1,371 @@
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import func, select
+
+from newsarchive.archive.models import Article, ArticleCompany, Duplicate, Source
+from newsarchive.archive.query import matches, parse_query, to_fts5
+from newsarchive.archive.search import (
+    SearchFilters,
+    iter_matching_ids,
+    parse_date_filter,
+    search,
+)
+from newsarchive.errors import ConfigError, QuerySyntaxError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from newsarchive.archive import Archive
+
+
+def _dt(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def add_article(
+    session: Session,
+    source: str,
+    slug: str,
+    title: str | None,
+    body: str,
+    *,
+    published: str | None = None,
+    first_seen: str = "2024-01-01T00:00:00",
+    lang: str | None = "en",
+    companies: tuple[str, ...] = (),
+    copy_of: int | None = None,
+) -> int:
+    src = session.scalar(select(Source).where(Source.name == source))
+    if src is None:
+        src = Source(name=source, homepage=f"https://{source}.example")
+        session.add(src)
+        session.flush()
+    url = f"https://{source}.example/{slug}"
+    art = Article(
+        source_id=src.id,
+        url=url,
+        canonical_url=url,
+        title=title,
+        body=body,
+        published=_dt(published) if published else None,
+        lang=lang,
+        authors=["Ada Rossi"],
+        companies=list(companies),
+        word_count=len(body.split()),
+        content_sha256=hashlib.sha256(body.encode()).hexdigest(),
+        first_seen=_dt(first_seen),
+        last_seen=_dt(first_seen),
+    )
+    session.add(art)
+    session.flush()
+    for company in companies:
+        session.add(ArticleCompany(article_id=art.id, company=company))
+    if copy_of is not None:
+        session.add(Duplicate(article_id=art.id, original_id=copy_of, kind="exact", score=1.0))
+    session.flush()
+    return art.id
+
+
+CORPUS = {
+    "recall": {
+        "source": "autoblog",
+        "title": "Tesla recalls Model 3 over battery fault",
+        "body": "Tesla is recalling 40,000 cars. The battery pack may overheat, the company said.",
+        "published": "2024-05-01T09:00:00",
+        "companies": ("Tesla",),
+    },
+    "melfi": {
+        "source": "motori",
+        "title": "Stellantis apre una nuova fabbrica a Melfi",
+        "body": "La città di Melfi accoglie la fabbrica: auto elettriche e batterie, perché il "
+        "mercato cresce.",
+        "published": "2024-05-10T08:00:00",
+        "lang": "it",
+        "companies": ("Stellantis",),
+    },
+    "citta": {
+        "source": "motori",
+        "title": "Traffico in citta",
+        "body": "Nuove regole per la citta e le auto elettriche nel centro storico.",
+        "published": "2024-05-12T08:00:00",
+        "lang": "it",
+    },
+    "zoe": {
+        "source": "auto-plus",
+        "title": "Renault présente la nouvelle Zoé électrique",
+        "body": "L'économie d'énergie est au cœur de la Zoé. Élan commercial pour Renault en 2024.",
+        "first_seen": "2024-06-01T12:00:00",
+        "lang": "fr-FR",
+        "companies": ("Renault",),
+    },
+    "etron": {
+        "source": "autoblog",
+        "title": "Audi e-tron GT review",
+        "body": "The e-tron GT is quick. Solid state battery packs are still years away for Audi.",
+        "published": "2024-04-20T10:00:00",
+        "lang": "en-GB",
+        "companies": ("Audi",),
+    },
+    "bodyonly": {
+        "source": "autoblog",
+        "title": "Weekly news roundup",
+        "body": "Among other things, a battery story and a recall of trucks in Ohio.",
+        "published": "2024-05-03T10:00:00",
+    },
+}
+
+
+@pytest.fixture
+def corpus(archive: Archive) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    with archive.session() as s:
+        for slug, fields in CORPUS.items():
+            ids[slug] = add_article(s, slug=slug, **fields)  # type: ignore[arg-type]
+        ids["recall-copy"] = add_article(
+            s,
+            "mirror",
+            "recall-copy",
+            CORPUS["recall"]["title"],  # type: ignore[arg-type]
+            CORPUS["recall"]["body"],  # type: ignore[arg-type]
+            published="2024-05-01T11:00:00",
+            copy_of=ids["recall"],
+        )
+    return ids
+
+
+def _found(archive: Archive, query: str, **filters: object) -> set[int]:
+    with archive.session() as s:
+        return {h.id for h in search(s, query, SearchFilters(**filters), limit=100)}  # type: ignore[arg-type]
+
+
+def _ids(corpus: dict[str, int], *names: str) -> set[int]:
+    return {corpus[n] for n in names}
+
+
+# The same expectations are checked on SQLite and PostgreSQL (the archive fixture runs both).
+SAME_ON_BOTH = [
+    ("battery", ["recall", "etron", "bodyonly"]),
+    ("Battery RECALL", ["bodyonly"]),
+    ("battery AND Recalls", ["recall"]),
+    ('"battery pack"', ["recall"]),
+    ("packs", ["etron"]),
+    ('"pack battery"', []),
+    ("tesla OR audi", ["recall", "etron"]),
+    ("battery tesla OR audi", ["recall", "etron"]),
+    ("battery -tesla", ["etron", "bodyonly"]),
+    ('battery -"solid state"', ["recall", "bodyonly"]),
+    ("recall*", ["recall", "bodyonly"]),
+    ("elettr*", ["melfi", "citta"]),
+    ("e-tron", ["etron"]),
+    ("città", ["melfi"]),
+    ("CITTÀ", ["melfi"]),
+    ("citta", ["citta"]),
+    ("perché", ["melfi"]),
+    ("perche", []),
+    ("économie", ["zoe"]),
+    ("economie", []),
+    ("élan", ["zoe"]),
+    ("zoé électrique", ["zoe"]),
+    ("zoe", []),
+    ("l'économie", ["zoe"]),
+    ("auto -città", ["citta"]),
+    ("weekly battery", ["bodyonly"]),
+    ('"roundup among"', []),
+    ("nothingmatcheshere", []),
+]
+
+
+def test_same_matches_on_both_backends(archive: Archive, corpus: dict[str, int]) -> None:
+    wrong = {}
+    for query, expected in SAME_ON_BOTH:
+        with archive.session() as s:
+            ranked = {h.id for h in search(s, query, SearchFilters(), limit=100)}
+            unranked = set(iter_matching_ids(s, query, SearchFilters()))
+        if not ranked == unranked == _ids(corpus, *expected):
+            wrong[query] = (ranked, unranked, _ids(corpus, *expected))
+    assert wrong == {}
+
+
+def test_title_matches_rank_first_and_snippets_highlight(
+    archive: Archive, corpus: dict[str, int]
+) -> None:
+    with archive.session() as s:
+        hits = search(s, "recall*", SearchFilters())
+    assert [h.id for h in hits] == [corpus["recall"], corpus["bodyonly"]]
+    assert hits[0].score > hits[1].score
+    assert "[recalling]" in hits[0].snippet
+    assert "[recall]" in hits[1].snippet
+    assert len(hits[1].snippet) < 300
+    top = hits[0]
+    assert (top.source, top.title, top.lang) == ("autoblog", CORPUS["recall"]["title"], "en")
+    assert top.published == _dt("2024-05-01T09:00:00")
+    assert top.url == top.canonical_url == "https://autoblog.example/recall"
+
+
+def test_duplicates_hidden_and_counted_by_default(archive: Archive, corpus: dict[str, int]) -> None:
+    with archive.session() as s:
+        default = search(s, "tesla", SearchFilters())
+        everything = search(s, "tesla", SearchFilters(include_duplicates=True))
+    assert [(h.id, h.duplicate_count, h.duplicate_of) for h in default] == [
+        (corpus["recall"], 1, None)
+    ]
+    by_id = {h.id: h for h in everything}
+    assert set(by_id) == _ids(corpus, "recall", "recall-copy")
+    assert by_id[corpus["recall-copy"]].duplicate_of == corpus["recall"]
+    assert by_id[corpus["recall-copy"]].source == "mirror"
+
+
+def test_filters(archive: Archive, corpus: dict[str, int]) -> None:
+    assert _found(archive, "battery", source="autoblog") == _ids(
+        corpus, "recall", "etron", "bodyonly"
+    )
+    assert _found(archive, "auto", source="motori") == _ids(corpus, "melfi", "citta")
+    assert _found(archive, "battery", lang="en") == _ids(corpus, "recall", "etron", "bodyonly")
+    assert _found(archive, "battery", lang="en-gb") == _ids(corpus, "etron")
+    assert _found(archive, "battery", company="tesla") == _ids(corpus, "recall")
+    assert _found(archive, "battery", company="Audi") == _ids(corpus, "etron")
+    may = {"since": _dt("2024-05-01T00:00:00"), "until": _dt("2024-05-02T00:00:00")}
+    assert _found(archive, "battery", **may) == _ids(corpus, "recall")
+    assert _found(archive, "battery", include_duplicates=True, **may) == _ids(
+        corpus, "recall", "recall-copy"
+    )
+    # no published date: the first-seen date stands in
+    assert _found(archive, "renault", since=_dt("2024-06-01T00:00:00")) == _ids(corpus, "zoe")
+    assert _found(archive, "renault", until=_dt("2024-06-01T00:00:00")) == set()
+
+
+def test_paging_walks_the_ranked_list(archive: Archive, corpus: dict[str, int]) -> None:
+    with archive.session() as s:
+        full = [h.id for h in search(s, "battery OR auto", SearchFilters(), limit=50)]
+        pages = [
+            h.id
+            for off in range(0, len(full), 2)
+            for h in search(s, "battery OR auto", SearchFilters(), limit=2, offset=off)
+        ]
+    assert len(full) == 5
+    assert pages == full
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "'; DROP TABLE articles; --",
+        "title:zzyzx",
+        'zzyzx" OR "tesla',
+        "NEAR(zzyzx battery)",
+        "zzyzx) OR (1=1",
+        "{title body}: zzyzx",
+        "zzyzx\\' || 'tesla",
+        "^zzyzx",
+        "zzyzx:A | !!tesla & battery",
+        "zzyzx AND NOT tesla",
+    ],
+)
+def test_injection_through_the_query_has_no_effect(
+    archive: Archive, corpus: dict[str, int], query: str
+) -> None:
+    assert _found(archive, query) == set()
+    with archive.session() as s:
+        assert s.scalar(select(func.count()).select_from(Article)) == len(corpus)
+
+
+@pytest.mark.parametrize("field", ["source", "lang", "company"], ids=["source", "lang", "company"])
+def test_injection_through_filters_has_no_effect(
+    archive: Archive, corpus: dict[str, int], field: str
+) -> None:
+    for evil in ["x' OR '1'='1", "autoblog'; DROP TABLE articles; --", "%", "_n"]:
+        assert _found(archive, "battery", **{field: evil}) == set()
+    with archive.session() as s:
+        assert s.scalar(select(func.count()).select_from(Article)) == len(corpus)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("", "empty query"),
+        ("   ", "empty query"),
+        ("& -", "no letters or digits"),
+        ('"battery pack', 'the " at position 1 is never closed'),
+        ('tesla "battery', 'the " at position 7 is never closed'),
+        ("tesla OR", "OR at position 7 has no term after it"),
+        ("OR tesla", "OR at position 1 has no term before it"),
+        ("tesla OR OR byd", "OR at position 10 follows another OR"),
+        ("-tesla", "only excluded terms"),
+        ('-tesla -"model 3"', "only excluded terms"),
+        ("tesla OR -byd", "excluded term (position 10) cannot be part of OR"),
+        ("e*", "too short"),
+        ("e-tr*", "needs a plain word"),
+        ('"battery pack"*', "must follow a word"),
+    ],
+)
+def test_bad_syntax_is_a_clear_error(query: str, message: str) -> None:
+    with pytest.raises(QuerySyntaxError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_query(query)
+
+
+def test_bad_syntax_raised_by_search(archive: Archive) -> None:
+    with archive.session() as s, pytest.raises(QuerySyntaxError):
+        search(s, "tesla OR", SearchFilters())
+
+
+def test_fts5_rendering_quotes_every_token() -> None:
+    assert to_fts5(parse_query('tesla OR "model 3" -recall batt*')) == (
+        '(("tesla" OR "model 3") AND "batt"*) NOT "recall"'
+    )
+    rendered = to_fts5(parse_query('title:x "a""b" NEAR(c)'))
+    assert rendered == '"title x" AND "a" AND "b" AND "near c"'
+
+
+def test_checker_rules() -> None:
+    q = parse_query('"solid state" -recall')
+    assert matches(q, "Solid State", "news")
+    assert not matches(q, "Solid", "state of things")  # phrases do not span title and body
+    assert not matches(q, "Solid state", "a RECALL")
+    assert matches(parse_query("città"), None, "La CITTÀ")
+    assert not matches(parse_query("città"), None, "La citta")
+
+
+def test_date_filter_parsing() -> None:
+    assert parse_date_filter("2024-05-31") == _dt("2024-05-31T00:00:00")
+    assert parse_date_filter("2024-05-31", end=True) == _dt("2024-06-01T00:00:00")
+    assert parse_date_filter("2024-05-31T10:00:00+02:00") == _dt("2024-05-31T08:00:00")
+    assert parse_date_filter("2024-05-31T10:00:00Z") == _dt("2024-05-31T10:00:00")
+    with pytest.raises(ConfigError, match="bad date"):
+        parse_date_filter("yesterday")
+
+
+def test_sqlite_keeps_filters_out_of_the_fts5_plan(
+    archive: Archive, corpus: dict[str, int]
+) -> None:
+    if archive.backend != "sqlite":
+        pytest.skip("FTS5 plan")
+    from sqlalchemy import event
+
+    seen: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "bm25" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(archive.engine, "before_cursor_execute", capture)
+    try:
+        may = SearchFilters(since=_dt("2024-05-01T00:00:00"), until=_dt("2024-05-02T00:00:00"))
+        with archive.session() as s:
+            assert [h.id for h in search(s, "battery", may)] == [corpus["recall"]]
+            statement, params = seen[0]
+            plan = [
+                row[-1]
+                for row in s.connection().exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + statement,
+                    params,  # type: ignore[arg-type]
+                )
+            ]
+    finally:
+        event.remove(archive.engine, "before_cursor_execute", capture)
+    assert any(step.startswith("MATERIALIZE fts_match") for step in plan), plan
+    assert any("VIRTUAL TABLE INDEX" in step for step in plan), plan

@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import pytest
+from click.testing import CliRunner
+
+from newsarchive.archive.models import Article, ArticleVersion, Duplicate, Source
+from newsarchive.cli import _register, cli
+from newsarchive.cli.query import HAS_VERSIONS
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from newsarchive.archive import Archive
+
+_register()
+
+STORIES = [
+    (
+        "autoblog",
+        "tesla-recall",
+        "Tesla recalls Model Y",
+        "Tesla recalls cars over a battery fault.",
+    ),
+    ("mirror", "tesla-copy", "Tesla recalls Model Y", "Tesla recalls cars over a battery fault."),
+    ("motori", "melfi", "Stellantis a Melfi", "La città di Melfi e le auto elettriche."),
+]
+
+
+@pytest.fixture
+def db(archive: Archive, archive_url: str) -> str:
+    with archive.session() as s:
+        ids = []
+        for source, slug, title, body in STORIES:
+            src = Source(name=source)
+            s.add(src)
+            s.flush()
+            art = Article(
+                source_id=src.id,
+                url=f"https://{source}.example/{slug}",
+                canonical_url=f"https://{source}.example/{slug}",
+                title=title,
+                body=body,
+                published=datetime(2024, 5, len(ids) + 1, 8, tzinfo=UTC),
+                lang="it" if source == "motori" else "en",
+                authors=["Ada Rossi"],
+                content_sha256=hashlib.sha256(body.encode()).hexdigest(),
+                first_seen=datetime(2024, 5, 1, tzinfo=UTC),
+                last_seen=datetime(2024, 5, 2, tzinfo=UTC),
+            )
+            s.add(art)
+            s.flush()
+            ids.append(art.id)
+        s.add(Duplicate(article_id=ids[1], original_id=ids[0], kind="exact", score=1.0))
+    return archive_url
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_search_text_and_json(db: str) -> None:
+    code, out, _ = _run("search", "tesla", "battery", "--db", db)
+    assert code == 0
+    assert "Tesla recalls Model Y" in out
+    assert "(+1 copy)" in out
+    assert "[battery]" in out
+    code, out, _ = _run("search", "tesla", "--include-duplicates", "--json", "--db", db)
+    by_source = {h["source"]: h for h in json.loads(out)}
+    assert sorted(by_source) == ["autoblog", "mirror"]
+    assert by_source["mirror"]["duplicate_of"] == by_source["autoblog"]["id"]
+    assert by_source["autoblog"]["duplicate_count"] == 1
+
+
+def test_search_with_excluded_terms(db: str) -> None:
+    code, out, err = _run("search", "tesla", "-auto", "--db", db)
+    assert (code, out.count("#1 ")) == (0, 1), err
+    code, out, _ = _run("search", "auto", "-tesla", "--db", db)
+    assert (code, out.count("Stellantis")) == (0, 1)
+    code, out, _ = _run("search", "cars", "-battery", "--db", db)
+    assert (code, out.strip()) == (0, "no matches")
+
+
+def test_search_filters_and_no_matches(db: str) -> None:
+    code, out, _ = _run("search", "città", "--lang", "it", "--since", "2024-05-03", "--db", db)
+    assert (code, out.count("#")) == (0, 1)
+    code, out, _ = _run("search", "città", "--until", "2024-05-02", "--db", db)
+    assert (code, out.strip()) == (0, "no matches")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "tesla", "OR"], "error: OR at position 7 has no term after it"),
+        (["search", "--", "-tesla"], "error: only excluded terms"),
+        (["search", "tesla", "--since", "last week"], "error: bad date 'last week'"),
+        (["show", "424242"], "error: no article with id or URL '424242'"),
+        (["export", "--query", '"open'], "error: unbalanced quote"),
+    ],
+)
+def test_errors_are_one_line(db: str, args: list[str], message: str) -> None:
+    code, out, err = _run(args[0], "--db", db, *args[1:])
+    assert code == 2
+    assert err.startswith(message)
+    assert "Traceback" not in err
+    assert out == ""
+
+
+def test_show(db: str) -> None:
+    code, out, _ = _run("show", "https://autoblog.example/tesla-recall", "--db", db)
+    assert code == 0
+    assert "source:     autoblog" in out
+    assert "copy:       #2 https://mirror.example/tesla-copy (mirror, exact 1.00)" in out
+    code, out, _ = _run("show", "2", "--json", "--db", db)
+    data = json.loads(out)
+    assert data["original"]["id"] == 1
+    assert data["published"] == "2024-05-02T08:00:00+00:00"
+
+
+def test_show_versions(archive: Archive, db: str) -> None:
+    if not HAS_VERSIONS:
+        pytest.skip("newsarchive.archive.versions is not installed")
+    with archive.session() as s:
+        s.add(
+            ArticleVersion(
+                article_id=3,
+                version=1,
+                title="Stellantis a Melfi",
+                body="La città di Melfi e le auto.",
+                content_sha256="a" * 64,
+                captured_at=datetime(2024, 4, 30, tzinfo=UTC),
+            )
+        )
+        s.get(Article, 3).version = 2  # type: ignore[union-attr]
+    code, out, err = _run("show", "3", "--versions", "--db", db)
+    assert code == 0, err
+    assert "version 1  2024-04-30T00:00:00+00:00  aaaaaaaaaaaa" in out
+    assert "-La città di Melfi e le auto." in out
+    assert "+La città di Melfi e le auto elettriche." in out
+
+
+def test_stats(db: str) -> None:
+    code, out, _ = _run("stats", "--json", "--days", "2", "--db", db)
+    assert code == 0
+    data = json.loads(out)
+    assert (data["articles"], data["originals"], data["duplicates"]) == (3, 2, 1)
+    assert data["per_source"] == {"autoblog": 1, "mirror": 1, "motori": 1}
+    assert len(data["per_day"]) == 2
+    code, out, _ = _run("stats", "--db", db)
+    assert "articles:   3 (2 originals, 1 duplicates)" in out
+
+
+def test_export_stdout_and_file(db: str, tmp_path: Path) -> None:
+    code, out, _ = _run("export", "--format", "jsonl", "--lang", "en", "--db", db)
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["source"], r["duplicate_count"]) for r in rows] == [("autoblog", 1)]
+    assert not list(tmp_path.glob("*.manifest.json"))
+    target = tmp_path / "out.csv"
+    code, _, err = _run(
+        "export",
+        "--format",
+        "csv",
+        "-o",
+        str(target),
+        "--include-duplicates",
+        "--query",
+        "tesla",
+        "--db",
+        db,
+    )
+    assert code == 0, err
+    assert "2 rows" in err
+    manifest = json.loads((tmp_path / "out.csv.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["rows"] == 2
+    assert manifest["filters"]["include_duplicates"] is True
+    assert target.read_text(encoding="utf-8").splitlines()[0].startswith("id,url,canonical_url")
+
+
+def test_help_mentions_stdout_has_no_manifest() -> None:
+    code, out, _ = _run("export", "--help")
+    assert code == 0
+    assert "no manifest" in " ".join(out.split())

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import hashlib
+import threading
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+import pytest
+
+from newsarchive.archive.models import Article, Duplicate, Source
+from newsarchive.web import make_web_server
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from newsarchive.archive import Archive
+
+EVIL_TITLE = '<script>alert("x")</script> Tesla & Co'
+
+
+@pytest.fixture
+def site(archive: Archive) -> Iterator[str]:
+    with archive.session() as s:
+        src, mirror = Source(name="autoblog"), Source(name="<b>mirror</b>")
+        s.add_all([src, mirror])
+        s.flush()
+        ids = []
+        for source, slug, title, body in [
+            (src, "a", EVIL_TITLE, "Tesla battery <img src=x onerror=alert(1)> recall news."),
+            (mirror, "b", EVIL_TITLE, "Tesla battery <img src=x onerror=alert(1)> recall news."),
+            (src, "c", "Renault Zoé électrique", "La Zoé électrique de Renault, en città."),
+        ]:
+            art = Article(
+                source_id=source.id,
+                url=f"https://autoblog.example/{slug}",
+                canonical_url=f"https://autoblog.example/{slug}",
+                title=title,
+                body=body,
+                published=datetime(2024, 5, 1, tzinfo=UTC),
+                lang="en",
+                content_sha256=hashlib.sha256(slug.encode()).hexdigest(),
+            )
+            s.add(art)
+            s.flush()
+            ids.append(art.id)
+        s.add(Duplicate(article_id=ids[1], original_id=ids[0], kind="exact", score=1.0))
+    server = make_web_server(archive, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read().decode("utf-8")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode("utf-8")
+
+
+def test_form_without_query(site: str) -> None:
+    status, page = _get(site + "/")
+    assert status == 200
+    assert '<form method="get" action="/">' in page
+    assert 'name="include_duplicates"' not in page
+    assert 'name="dups"' in page
+
+
+def test_results_are_ranked_escaped_and_highlighted(site: str) -> None:
+    status, page = _get(site + "/?" + urlencode({"q": "tesla battery"}))
+    assert status == 200
+    assert "<script>" not in page
+    assert "<img" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; Tesla &amp; Co" in page
+    assert "<mark>battery</mark>" in page
+    assert "1 duplicate" in page
+    assert page.count('class="hit"') == 1
+
+
+def test_filters_and_duplicates(site: str) -> None:
+    query = {"q": "tesla", "dups": "1"}
+    status, page = _get(site + "/?" + urlencode(query))
+    assert (status, page.count('class="hit"')) == (200, 2)
+    assert "&lt;b&gt;mirror&lt;/b&gt;" in page
+    assert "<b>mirror" not in page
+    assert "copy of" in page
+    status, page = _get(site + "/?" + urlencode({"q": "tesla", "source": "nope"}))
+    assert (status, "No matches." in page) == (200, True)
+    status, page = _get(site + "/?" + urlencode({"q": "électrique", "lang": "en"}))
+    assert page.count('class="hit"') == 1
+    status, page = _get(site + "/?" + urlencode({"q": "electrique"}))
+    assert "No matches." in page  # accents matter, as in the CLI
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"q": 'tesla "battery'}, "unbalanced quote"),
+        ({"q": "tesla OR"}, "OR at position 7 has no term after it"),
+        ({"q": "<script>x</script> OR"}, "has no term after it"),
+        ({"q": "tesla", "since": "<b>soon</b>"}, "bad date &#x27;&lt;b&gt;soon&lt;/b&gt;&#x27;"),
+    ],
+)
+def test_bad_query_is_400_with_message(site: str, params: dict[str, str], message: str) -> None:
+    status, page = _get(site + "/?" + urlencode(params))
+    assert status == 400
+    assert message in page
+    assert "<script>x" not in page
+    assert "<b>soon" not in page
+
+
+def test_article_page(site: str) -> None:
+    status, page = _get(site + "/?" + urlencode({"q": "tesla"}))
+    href = page.split('<a href="/article/', 1)[1].split('"', 1)[0]
+    status, page = _get(f"{site}/article/{href}")
+    assert status == 200
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "<img" not in page
+    assert "https://autoblog.example/b" in page  # its copy
+    assert _get(site + "/article/999999")[0] == 404
+    assert _get(site + "/nope")[0] == 404
