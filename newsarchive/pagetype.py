@@ -1,0 +1,486 @@
+"""Is this page an article? A site-independent rule, so the archive holds stories and nothing else.
+
+Discovery reaches many pages that are not stories: homepages, sections, tag/author/search
+listings, calendars, about/contact/login pages, AMP and print copies. The rule adds up general
+evidence — what the page says it is (``og:type``, JSON-LD ``@type``, a publication time), what its
+text looks like (one dense block of long paragraphs versus many short link-heavy teasers) and
+the shape of its URL — and accepts a page when the evidence clears :data:`THRESHOLD`. No rule is
+keyed to a site. docs/discovery.md explains the weights and reports the measured accuracy.
+
+:func:`url_looks_like_listing` is the URL-only part, used before fetching to skip what is
+obviously not an article.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from newsarchive.urls import url_key
+
+logger = logging.getLogger(__name__)
+
+THRESHOLD = 2.0
+
+ARTICLE_TYPES = frozenset(
+    {
+        "article",
+        "newsarticle",
+        "reportagenewsarticle",
+        "analysisnewsarticle",
+        "opinionnewsarticle",
+        "reviewnewsarticle",
+        "backgroundnewsarticle",
+        "askpublicnewsarticle",
+        "blogposting",
+        "liveblogposting",
+        "techarticle",
+        "report",
+        "review",
+        "socialmediaposting",
+    }
+)
+LISTING_TYPES = frozenset(
+    {"collectionpage", "itemlist", "searchresultspage", "profilepage", "aboutpage", "contactpage"}
+)
+
+# Path segments that introduce a listing of other pages (followed by at most one more segment).
+LISTING_SEGMENTS = frozenset(
+    {
+        "tag",
+        "tags",
+        "topic",
+        "topics",
+        "thema",
+        "themen",
+        "category",
+        "categories",
+        "kategorie",
+        "categorie",
+        "categoria",
+        "section",
+        "sections",
+        "rubrik",
+        "author",
+        "authors",
+        "autor",
+        "autoren",
+        "auteur",
+        "autore",
+        "writer",
+        "byline",
+        "people",
+        "search",
+        "suche",
+        "recherche",
+        "cerca",
+        "archive",
+        "archives",
+        "archiv",
+        "archivio",
+        "page",
+        "seite",
+        "feed",
+        "feeds",
+        "rss",
+        "sitemap",
+        "newsletters",
+        "latest",
+        "most-read",
+        "popular",
+    }
+)
+# Pages that are never articles, wherever they sit.
+UTILITY_SEGMENTS = frozenset(
+    {
+        "about",
+        "about-us",
+        "contact",
+        "contact-us",
+        "kontakt",
+        "contatti",
+        "impressum",
+        "imprint",
+        "privacy",
+        "privacy-policy",
+        "datenschutz",
+        "terms",
+        "terms-of-use",
+        "terms-and-conditions",
+        "cookies",
+        "cookie-policy",
+        "login",
+        "log-in",
+        "signin",
+        "sign-in",
+        "logout",
+        "register",
+        "signup",
+        "sign-up",
+        "subscribe",
+        "subscription",
+        "abo",
+        "account",
+        "my-account",
+        "cart",
+        "checkout",
+        "advertise",
+        "advertising",
+        "mediadaten",
+        "careers",
+        "jobs",
+        "wp-admin",
+        "wp-login.php",
+        "cdn-cgi",
+        "print",
+        "amp",
+    }
+)
+MEDIA_EXTENSIONS = frozenset(
+    {
+        ".jpg",
+        ".jpeg",
+        ".png",
+        ".gif",
+        ".webp",
+        ".avif",
+        ".svg",
+        ".ico",
+        ".bmp",
+        ".tif",
+        ".tiff",
+        ".mp3",
+        ".mp4",
+        ".m4a",
+        ".m4v",
+        ".mov",
+        ".avi",
+        ".webm",
+        ".ogg",
+        ".wav",
+        ".pdf",
+        ".zip",
+        ".gz",
+        ".rar",
+        ".7z",
+        ".doc",
+        ".docx",
+        ".xls",
+        ".xlsx",
+        ".ppt",
+        ".pptx",
+        ".css",
+        ".js",
+        ".json",
+        ".xml",
+        ".rss",
+        ".atom",
+        ".rdf",
+        ".txt",
+        ".csv",
+        ".woff",
+        ".woff2",
+        ".ttf",
+        ".eot",
+        ".exe",
+        ".dmg",
+        ".apk",
+    }
+)
+LISTING_PARAMS = frozenset({"page", "paged", "pg", "s", "q", "query", "search", "tag", "cat"})
+VARIANT_PARAMS = frozenset({"amp", "print", "output", "outputtype", "view", "format"})
+
+_DATE_IN_PATH = re.compile(r"/(19|20)\d{2}/(0?[1-9]|1[0-2])(/|$)|/(19|20)\d{2}-\d{2}-\d{2}")
+_ARTICLE_ID = re.compile(r"\d{5,}")
+_ARTICLE_ID_PARAM = re.compile(r"\d{3,}")
+_WS = re.compile(r"\s+")
+_BOILERPLATE_TAGS = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "iframe",
+    "button",
+    "select",
+)
+
+
+@dataclass(slots=True)
+class PageVerdict:
+    is_article: bool
+    score: float
+    reasons: list[str] = field(default_factory=list)
+
+
+def _segments(path: str) -> list[str]:
+    return [s.lower() for s in path.split("/") if s]
+
+
+def url_kind(url: str) -> str:
+    """``root``, ``media``, ``utility``, ``variant``, ``listing`` or ``other`` (may be an article)."""
+    parts = urlsplit(url)
+    segs = _segments(parts.path)
+    if not segs:
+        params = {k.lower() for k, _ in parse_qsl(parts.query)}
+        return "listing" if params & LISTING_PARAMS or not params else "other"
+    last = segs[-1]
+    dot = last.rfind(".")
+    if dot > 0 and last[dot:] in MEDIA_EXTENSIONS:
+        return "media"
+    params = {k.lower(): v for k, v in parse_qsl(parts.query, keep_blank_values=True)}
+    if (
+        last in ("amp", "print")
+        or last.endswith((".amp", ".amp.html"))
+        or (
+            VARIANT_PARAMS & params.keys()
+            and any(
+                params[k].lower() in ("", "1", "true", "amp", "print")
+                for k in VARIANT_PARAMS & params.keys()
+            )
+        )
+    ):
+        return "variant"
+    if any(s in UTILITY_SEGMENTS for s in segs):
+        return "utility"
+    if all(s.isdigit() for s in segs):
+        return "listing"  # a date archive such as /2024/05/01/
+    for i, seg in enumerate(segs):
+        rest = segs[i + 1 :]
+        if seg in LISTING_SEGMENTS and (len(rest) <= 1 or all(s.isdigit() for s in rest)):
+            return "listing"
+    if LISTING_PARAMS & params.keys() and not any(
+        _ARTICLE_ID_PARAM.fullmatch(v) for k, v in params.items() if k not in LISTING_PARAMS
+    ):
+        return "listing"
+    if last.isdigit() and len(segs) >= 2 and segs[-2] in ("page", "seite", "p"):
+        return "listing"
+    return "other"
+
+
+def url_looks_like_listing(url: str) -> bool:
+    """True when the URL alone says the page is not an article (listing, utility, media,
+    AMP/print variant): such URLs are skipped before fetching when they come from a sitemap or
+    feed, and fetched only as listings during section crawling.
+    """
+    return url_kind(url) != "other"
+
+
+def _url_score(url: str) -> tuple[float, str]:
+    kind = url_kind(url)
+    if kind in ("root", "media", "utility"):
+        return -4.0, f"url:{kind}"
+    if kind in ("listing", "variant"):
+        return -2.0, f"url:{kind}"
+    path = urlsplit(url).path
+    segs = _segments(path)
+    last = segs[-1] if segs else ""
+    words = [w for w in re.split(r"[-_+.]", last.rsplit(".", 1)[0] if "." in last else last) if w]
+    if _DATE_IN_PATH.search(path) or _ARTICLE_ID.search(path) or len(words) >= 4:
+        return 1.0, "url:article_shape"
+    if len(segs) <= 1 and len(words) <= 2:
+        return -1.0, "url:shallow"
+    return 0.0, "url:neutral"
+
+
+def _jsonld_types(doc: lxml.html.HtmlElement) -> set[str]:
+    types: set[str] = set()
+
+    def walk(node: object, depth: int) -> None:
+        if depth > 4:
+            return
+        if isinstance(node, list):
+            for item in node[:50]:
+                walk(item, depth + 1)
+        elif isinstance(node, dict):
+            value = node.get("@type")
+            for t in value if isinstance(value, list) else [value]:
+                if isinstance(t, str):
+                    types.add(t.rsplit("/", 1)[-1].lower())
+            if "@graph" in node:
+                walk(node["@graph"], depth + 1)
+            if isinstance(node.get("mainEntity"), dict | list):
+                walk(node["mainEntity"], depth + 1)
+
+    for script in doc.xpath('//script[contains(@type, "ld+json")]'):
+        text = (script.text or "").strip()
+        if not text:
+            continue
+        try:
+            walk(json.loads(text), 0)
+        except ValueError:
+            continue
+    return types
+
+
+def _meta(doc: lxml.html.HtmlElement, key: str) -> str | None:
+    for el in doc.xpath(f'//meta[@property="{key}" or @name="{key}"]'):
+        content = el.get("content")
+        if content:
+            return str(content).strip()
+    return None
+
+
+def _text(el: lxml.html.HtmlElement) -> str:
+    return _WS.sub(" ", el.text_content()).strip()
+
+
+def _parse(html: bytes | str) -> lxml.html.HtmlElement | None:
+    if not html or not html.strip():
+        return None
+    try:
+        doc = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError) as exc:
+        logger.debug("unparsable page: %s", exc)
+        return None
+    return doc
+
+
+def _is_variant_of_canonical(doc: lxml.html.HtmlElement, url: str) -> bool:
+    canonical = doc.xpath('//link[@rel="canonical"]/@href')
+    if not canonical:
+        return False
+    if url_key(str(canonical[0])) == url_key(url):
+        return False
+    root = doc.getroottree().getroot()
+    is_amp = root.get("amp") is not None or root.get("⚡") is not None
+    return is_amp or url_kind(url) == "variant"
+
+
+def _drop_boilerplate(doc: lxml.html.HtmlElement) -> None:
+    for bad in doc.xpath("//" + " | //".join(_BOILERPLATE_TAGS)):
+        if bad.getparent() is not None:
+            bad.drop_tree()
+    # Some templates wrap the whole page in <header> or <aside>; keep those that hold the story.
+    for bad in doc.xpath("//header | //footer | //nav | //aside"):
+        if (
+            bad.getparent() is not None
+            and not bad.xpath(".//article")
+            and len(bad.xpath(".//p")) < 3
+        ):
+            bad.drop_tree()
+
+
+def _main_block(doc: lxml.html.HtmlElement) -> tuple[int, int]:
+    """Characters in the densest block of long, link-poor paragraphs, and how many there are.
+
+    A paragraph counts for its parent and, unless its parent is a teaser (has a linked
+    heading), its grandparent — articles wrap paragraphs in one ``<div>`` each, listings put
+    one summary under each linked headline.
+    """
+    _drop_boilerplate(doc)
+    blocks: dict[int, int] = {}
+    long_paras = 0
+    for p in doc.iter("p"):
+        text = _text(p)
+        if len(text) < 60:
+            continue
+        link_chars = sum(len(_text(a)) for a in p.iter("a"))
+        if link_chars > 0.5 * len(text):
+            continue
+        long_paras += 1
+        parent = p.getparent()
+        if parent is None:
+            continue
+        blocks[id(parent)] = blocks.get(id(parent), 0) + len(text)
+        grand = parent.getparent()
+        if grand is not None and not parent.xpath("h1/a | h2/a | h3/a | h4/a | */h2/a | */h3/a"):
+            blocks[id(grand)] = blocks.get(id(grand), 0) + len(text)
+    main_block = max(blocks.values(), default=0)
+    if main_block < 300:
+        # Pages that set text with <br> or bare <div>s: text outside links, per enclosing block.
+        per_block: dict[int, int] = {}
+        for node in doc.xpath("//body//text()[not(ancestor::a)]"):
+            text = _WS.sub(" ", str(node)).strip()
+            if len(text) < 30:
+                continue
+            block = node.getparent()
+            while block is not None and block.tag not in (
+                "div",
+                "td",
+                "article",
+                "section",
+                "main",
+                "body",
+            ):
+                block = block.getparent()
+            if block is not None:
+                per_block[id(block)] = per_block.get(id(block), 0) + len(text)
+        main_block = max(main_block, max(per_block.values(), default=0))
+    return main_block, long_paras
+
+
+def classify(html: bytes | str, url: str) -> PageVerdict:
+    """Decide whether the page at ``url`` is one article (pure: no network, no state)."""
+    reasons: list[str] = []
+    score, why = _url_score(url)
+    reasons.append(why)
+    doc = _parse(html)
+    if doc is None:
+        return PageVerdict(False, -10.0, [*reasons, "empty"])
+    if _is_variant_of_canonical(doc, url):
+        return PageVerdict(False, -10.0, [*reasons, "variant_of_canonical"])
+
+    og_type = (_meta(doc, "og:type") or "").lower()
+    if og_type == "article" or og_type.startswith("article"):
+        score += 2.0
+        reasons.append("og:article")
+    elif og_type in ("website", "profile", "video.other", "product", "book") and not (
+        _jsonld_types(doc) & ARTICLE_TYPES
+    ):
+        score -= 1.0
+        reasons.append(f"og:{og_type}")
+
+    types = _jsonld_types(doc)
+    if types & ARTICLE_TYPES:
+        score += 2.0
+        reasons.append("jsonld:article")
+    elif types & LISTING_TYPES:
+        score -= 2.0
+        reasons.append("jsonld:listing")
+
+    if (
+        _meta(doc, "article:published_time")
+        or doc.xpath('//*[@itemprop="datePublished"]')
+        or doc.xpath("//time[@datetime and (@pubdate or ancestor::article)]")
+    ):
+        score += 1.0
+        reasons.append("published_time")
+
+    main_block, long_paras = _main_block(doc)
+    if main_block >= 1500:
+        score += 2.0
+    elif main_block >= 700:
+        score += 1.5
+    elif main_block >= 300:
+        score += 0.5
+    elif main_block < 150:
+        score -= 1.5
+    reasons.append(f"main_block:{main_block}")
+    if long_paras >= 3:
+        score += 0.5
+        reasons.append(f"paragraphs:{long_paras}")
+
+    body = doc.find("body")
+    if body is not None:
+        all_chars = len(_text(body))
+        link_chars = sum(len(_text(a)) for a in body.iter("a"))
+        density = link_chars / all_chars if all_chars else 0.0
+        if density > 0.6:
+            score -= 1.5
+            reasons.append(f"link_density:{density:.2f}")
+        elif density > 0.45:
+            score -= 0.5
+            reasons.append(f"link_density:{density:.2f}")
+        teasers = len(body.xpath("//article")) + len(body.xpath("//h2[a] | //h3[a]"))
+        if teasers >= 8 and main_block < 1500:
+            score -= 1.5
+            reasons.append(f"teasers:{teasers}")
+
+    return PageVerdict(score >= THRESHOLD, round(score, 2), reasons)

@@ -1,0 +1,75 @@
+"""Scrapy settings for newsarchive (``scrapy.cfg`` points here).
+
+Defaults are for polite crawling of real news sites. ``NEWSARCHIVE_LOCAL=1`` (environment
+variable or ``-s NEWSARCHIVE_LOCAL=1``) switches to loopback test speed: every test site on
+127.0.0.1 shares one download slot (slots are keyed by host name, not port), so the polite delay
+would make a local crawl take minutes. The spider applies it in ``update_settings``.
+"""
+
+from __future__ import annotations
+
+import os
+
+BOT_NAME = "newsarchive"
+SPIDER_MODULES = ["newsarchive.spiders"]
+NEWSPIDER_MODULE = "newsarchive.spiders"
+
+# Who we are, and where a webmaster can reach us.
+NEWSARCHIVE_CONTACT = os.environ.get(
+    "NEWSARCHIVE_CONTACT", "https://github.com/newsarchive/newsarchive"
+)
+USER_AGENT = f"newsarchive/0.1 (+{NEWSARCHIVE_CONTACT})"
+NEWSARCHIVE_LOCAL = os.environ.get("NEWSARCHIVE_LOCAL", "") not in ("", "0", "false")
+
+ROBOTSTXT_OBEY = True
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+
+# Politeness: a few requests per site at a time, paced by AutoThrottle from observed latency.
+CONCURRENT_REQUESTS = 32
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 1.0
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+
+# Bounds: news pages are small; anything huge is a mistake or an attack.
+DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+DOWNLOAD_TIMEOUT = 30
+REDIRECT_MAX_TIMES = 5
+DEPTH_LIMIT = 6
+DEPTH_PRIORITY = 1  # breadth-first: homepages and sections before deep pagination
+SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
+
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Longest Retry-After we are willing to wait for before giving up on a request.
+NEWSARCHIVE_RETRY_AFTER_MAX = 300
+
+# URL variants (tracking parameters, session ids, fragments, trailing slash) share one fingerprint.
+REQUEST_FINGERPRINTER_CLASS = "newsarchive.spiders.middlewares.CanonicalRequestFingerprinter"
+
+DOWNLOADER_MIDDLEWARES = {
+    "newsarchive.spiders.middlewares.RetryAfterMiddleware": 560,
+}
+
+# Discovery bounds, per source (overridable with -a on the spider or -s here).
+NEWSARCHIVE_MAX_PAGES = 5000
+NEWSARCHIVE_MAX_OUTLINKS = 6000
+NEWSARCHIVE_MAX_SITEMAP_URLS = 50000
+NEWSARCHIVE_MAX_PER_TEMPLATE = 50  # pages per listing URL template (?page=N, /archive/Y/M/D/)
+NEWSARCHIVE_MAX_BARREN = 3  # consecutive listing pages without new article links
+
+ITEM_PIPELINES = {
+    "newsarchive.pipelines.extract.ExtractPipeline": 100,
+    "newsarchive.pipelines.validate.ValidatePipeline": 200,
+    "newsarchive.pipelines.dedupe.DedupePipeline": 300,
+    "newsarchive.pipelines.store.StorePipeline": 800,
+}
+
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,685 @@
+"""One generic, data-driven spider for every news site.
+
+From a site's homepage it finds articles through three independent paths — sitemaps (robots.txt
+``Sitemap:`` lines, else common locations), feeds (``<link rel="alternate">``, else common
+paths) and section pages with their pagination — and yields a :class:`FetchedPage` only for
+pages the article rule (:mod:`newsarchive.pagetype`) accepts. Every skip is counted under a
+``newsarchive/…`` stats key so a run can be audited. docs/discovery.md describes the limits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from lxml import etree
+from scrapy import signals
+from scrapy.http import TextResponse
+from scrapy.utils.gz import gunzip
+
+from newsarchive.errors import ConfigError
+from newsarchive.items import FetchedPage
+from newsarchive.pagetype import classify, url_kind
+from newsarchive.sources import SourceConfig, load_sources, source_for_url
+from newsarchive.urls import canonicalize_url, host_allowed, trap_reason, url_key, url_template
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterable, Iterator
+
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+    from scrapy.settings import BaseSettings
+    from twisted.python.failure import Failure
+
+COMMON_SITEMAPS = (
+    "/sitemap.xml",
+    "/sitemap_index.xml",
+    "/news-sitemap.xml",
+    "/sitemap-news.xml",
+    "/sitemap_news.xml",
+)
+COMMON_FEEDS = ("/feed", "/rss", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml", "/index.rdf")
+FEED_TYPES = ("rss", "atom", "rdf", "feed+json")
+KEPT_HEADERS = ("content-type", "last-modified", "etag", "content-language")
+MAX_SITEMAP_NESTING = 4
+_CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
+
+PRIORITY_FEED = 30
+PRIORITY_ARTICLE = 10
+PRIORITY_LISTING = 0
+
+
+def parse_date(value: str | None) -> datetime | None:
+    """An aware UTC datetime from an ISO 8601 or RFC 822 date, or None for garbage."""
+    if not value:
+        return None
+    value = value.strip()
+    parsed: datetime | None = None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            parsed = email.utils.parsedate_to_datetime(value)
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _split(value: str | Iterable[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def _local(tag: object) -> str:
+    return etree.QName(tag).localname.lower() if isinstance(tag, str) else ""
+
+
+@dataclass(slots=True)
+class SourceState:
+    """What the spider tracks per source during one run."""
+
+    config: SourceConfig
+    hosts: tuple[str, ...]
+    scheduled: int = 0
+    discovered: bool = False
+    feed_fallback: bool = False
+    sitemap_fallback: bool = False
+    templates: dict[str, int] = field(default_factory=dict)
+
+
+class NewsSpider(scrapy.Spider):
+    name = "news"
+
+    def __init__(
+        self,
+        start_urls: str | list[str] | None = None,
+        sources: str | list[SourceConfig] | None = None,
+        max_pages: int | str | None = None,
+        max_depth: int | str | None = None,
+        since: str | datetime | None = None,
+        allowed_hosts: str | list[str] | None = None,
+        sources_file: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        configs: list[SourceConfig] = []
+        if isinstance(sources, str):
+            from pathlib import Path
+
+            registry = load_sources(Path(sources_file) if sources_file else None)
+            for name in _split(sources):
+                if name not in registry:
+                    raise ConfigError(f"unknown source {name!r}")
+                configs.append(registry[name])
+        elif sources:
+            configs.extend(sources)
+        configs.extend(source_for_url(url) for url in _split(start_urls))
+        if not configs:
+            raise ConfigError("the news spider needs start_urls or sources")
+        extra_hosts = tuple(h.lower() for h in _split(allowed_hosts))
+        self.states: dict[str, SourceState] = {}
+        for config in configs:
+            self.states[config.name] = SourceState(config, config.hosts() + extra_hosts)
+        self._max_pages_arg = int(max_pages) if max_pages not in (None, "") else None
+        self._max_depth_arg = int(max_depth) if max_depth not in (None, "") else None
+        if isinstance(since, datetime):
+            self.since: datetime | None = (
+                since if since.tzinfo else since.replace(tzinfo=UTC)
+            ).astimezone(UTC)
+        else:
+            self.since = parse_date(since) if since else None
+            if since and self.since is None:
+                raise ConfigError(f"since: not an ISO date or datetime: {since!r}")
+        self.seen: set[str] = set()
+        self.robots_sitemaps: dict[str, list[str]] = {}
+
+    # -- setup -----------------------------------------------------------------------------
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        super().update_settings(settings)
+        if settings.getbool("NEWSARCHIVE_LOCAL"):
+            # Loopback test sites share one download slot: drop politeness delays.
+            for key, value in (
+                ("AUTOTHROTTLE_ENABLED", False),
+                ("DOWNLOAD_DELAY", 0),
+                ("RANDOMIZE_DOWNLOAD_DELAY", False),
+                ("CONCURRENT_REQUESTS_PER_DOMAIN", 16),
+            ):
+                settings.set(key, value, priority="spider")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
+        spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
+        s = crawler.settings
+        spider.max_pages = spider._max_pages_arg or s.getint("NEWSARCHIVE_MAX_PAGES", 5000)
+        spider.max_depth = (
+            spider._max_depth_arg if spider._max_depth_arg is not None else s.getint("DEPTH_LIMIT")
+        ) or 20
+        spider.max_outlinks = s.getint("NEWSARCHIVE_MAX_OUTLINKS", 6000)
+        spider.max_sitemap_urls = s.getint("NEWSARCHIVE_MAX_SITEMAP_URLS", 50000)
+        spider.max_per_template = s.getint("NEWSARCHIVE_MAX_PER_TEMPLATE", 50)
+        spider.max_barren = s.getint("NEWSARCHIVE_MAX_BARREN", 3)
+        spider.max_size = s.getint("DOWNLOAD_MAXSIZE")
+        spider.obey_robots = s.getbool("ROBOTSTXT_OBEY")
+        crawler.signals.connect(spider._robots_parsed, signal=signals.robots_parsed)
+        return spider
+
+    def _robots_parsed(self, robotparser: Any, request: scrapy.Request) -> None:
+        """Keep the Sitemap: lines of each robots.txt the robots middleware fetched anyway."""
+        protego = getattr(robotparser, "rp", None)
+        sitemaps = list(getattr(protego, "sitemaps", []) or [])
+        self.robots_sitemaps[urlsplit(request.url).netloc.lower()] = sitemaps
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        if self.crawler.stats:
+            self.crawler.stats.inc_value(f"newsarchive/{key}", count)
+
+    # -- requests --------------------------------------------------------------------------
+    def _request(
+        self,
+        state: SourceState,
+        url: str,
+        callback: Any,
+        *,
+        role: str,
+        via: str,
+        priority: int,
+        meta: dict[str, Any] | None = None,
+        errback: Any = None,
+        budget: bool = True,
+    ) -> scrapy.Request | None:
+        """One request, or None (counted) when it is a duplicate, offsite or over budget."""
+        url = canonicalize_url(url)
+        if not url.startswith(("http://", "https://")):
+            return None
+        key = url_key(url)
+        if key in self.seen:
+            return None
+        if not host_allowed(url, state.hosts):
+            self._inc("skipped/offsite")
+            return None
+        reason = trap_reason(url)
+        if reason:
+            self._inc(f"skipped/trap/{reason}")
+            return None
+        if budget and state.scheduled >= self.max_pages:
+            self._inc("skipped/max_pages")
+            return None
+        self.seen.add(key)
+        state.scheduled += 1
+        full_meta = {"source": state.config.name, "role": role, "via": via, **(meta or {})}
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=errback or self._failed,
+            priority=priority,
+            meta=full_meta,
+        )
+
+    async def start(self) -> AsyncIterator[Any]:
+        for state in self.states.values():
+            for request in self._initial_requests(state):
+                yield request
+
+    def _initial_requests(self, state: SourceState) -> Iterator[scrapy.Request]:
+        config = state.config
+        home = self._request(
+            state,
+            config.homepage,
+            self.parse_page,
+            role="home",
+            via="start",
+            priority=PRIORITY_FEED,
+            errback=self._home_failed,
+            budget=False,
+        )
+        if home:
+            yield home
+        for url in config.feeds:
+            req = self._request(
+                state,
+                url,
+                self.parse_feed,
+                role="feed",
+                via="feed",
+                priority=PRIORITY_FEED,
+                meta={"configured": True},
+                errback=self._feed_failed,
+                budget=False,
+            )
+            if req:
+                yield req
+        for url in config.sitemaps:
+            req = self._request(
+                state,
+                url,
+                self.parse_sitemap,
+                role="sitemap",
+                via="sitemap",
+                priority=PRIORITY_FEED,
+                meta={"configured": True, "sitemap_depth": 0},
+                errback=self._sitemap_failed,
+                budget=False,
+            )
+            if req:
+                yield req
+        if not self.obey_robots:
+            robots = urljoin(config.homepage, "/robots.txt")
+            req = self._request(
+                state, robots, self.parse_robots, role="robots", via="sitemap",
+                priority=PRIORITY_FEED, errback=self._robots_failed, budget=False,
+            )  # fmt: skip
+            if req:
+                yield req
+
+    # -- discovery of sitemaps and feeds ---------------------------------------------------
+    def _discover_sitemaps(self, state: SourceState, base: str, listed: list[str] | None) -> list:
+        """Sitemaps named by robots.txt, else the common locations (once per source)."""
+        requests = []
+        if listed:
+            urls = listed
+        elif state.config.sitemaps:
+            return []
+        else:
+            urls = [urljoin(base, path) for path in COMMON_SITEMAPS]
+            self._inc("sitemap/probed_common", len(urls))
+        for url in urls:
+            req = self._request(
+                state, url, self.parse_sitemap, role="sitemap", via="sitemap",
+                priority=PRIORITY_FEED, meta={"sitemap_depth": 0}, budget=False,
+                errback=self._probe_failed,
+            )  # fmt: skip
+            if req:
+                requests.append(req)
+        return requests
+
+    def _probe_feeds(self, state: SourceState, base: str) -> list:
+        self._inc("feed/probed_common", len(COMMON_FEEDS))
+        requests = []
+        for path in COMMON_FEEDS:
+            req = self._request(
+                state, urljoin(base, path), self.parse_feed, role="feed", via="feed",
+                priority=PRIORITY_FEED, budget=False, errback=self._probe_failed,
+            )  # fmt: skip
+            if req:
+                requests.append(req)
+        return requests
+
+    def _homepage_discovery(self, state: SourceState, response: Response | None) -> list:
+        if state.discovered:
+            return []
+        state.discovered = True
+        base = response.url if response is not None else state.config.homepage
+        netloc = urlsplit(base).netloc.lower()
+        listed = self.robots_sitemaps.get(netloc)
+        requests = self._discover_sitemaps(state, base, listed)
+        feeds: list[str] = []
+        if isinstance(response, TextResponse):
+            for link in response.xpath('//link[@rel="alternate"][@href]'):
+                ftype = (link.attrib.get("type") or "").lower()
+                if any(t in ftype for t in FEED_TYPES):
+                    feeds.append(response.urljoin(link.attrib["href"]))
+        for url in feeds:
+            req = self._request(
+                state, url, self.parse_feed, role="feed", via="feed",
+                priority=PRIORITY_FEED, budget=False, errback=self._probe_failed,
+            )  # fmt: skip
+            if req:
+                requests.append(req)
+        if not feeds and not state.config.feeds:
+            requests.extend(self._probe_feeds(state, base))
+        return requests
+
+    def parse_robots(self, response: Response) -> Iterator[Any]:
+        """Only used when ROBOTSTXT_OBEY is off (otherwise the middleware's fetch is reused)."""
+        lines = response.text.splitlines() if isinstance(response, TextResponse) else []
+        sitemaps = [
+            line.split(":", 1)[1].strip()
+            for line in lines
+            if line.lower().startswith("sitemap:") and line.split(":", 1)[1].strip()
+        ]
+        self.robots_sitemaps[urlsplit(response.url).netloc.lower()] = sitemaps
+
+    # -- pages -----------------------------------------------------------------------------
+    def parse_page(self, response: Response) -> Iterator[Any]:
+        state = self.states[response.meta["source"]]
+        role = response.meta["role"]
+        if role == "home":
+            yield from self._homepage_discovery(state, response)
+        if not isinstance(response, TextResponse) or b"html" not in (
+            response.headers.get(b"Content-Type") or b"text/html"
+        ):
+            self._inc("skipped/not_html")
+            return
+        if not host_allowed(response.url, state.hosts):
+            self._inc("skipped/offsite")
+            return
+        verdict = classify(response.body, response.url)
+        canonical = response.xpath('//link[@rel="canonical"]/@href').get()
+        if (verdict.is_article or "variant_of_canonical" in verdict.reasons) and canonical:
+            canonical = canonicalize_url(response.urljoin(canonical))
+            if (
+                url_key(canonical) != url_key(response.url)
+                and urlsplit(canonical).path not in ("", "/")
+                and host_allowed(canonical, state.hosts)
+            ):
+                self._inc("skipped/non_canonical")
+                req = self._request(
+                    state, canonical, self.parse_page, role="candidate",
+                    via=response.meta["via"], priority=PRIORITY_ARTICLE,
+                    meta={"lastmod": response.meta.get("lastmod")},
+                )  # fmt: skip
+                if req:
+                    yield req
+                return
+        if verdict.is_article:
+            self._inc(f"yielded/{response.meta['via']}")
+            yield self._page(response, state)
+            return
+        self._inc("skipped/not_article")
+        self.logger.debug("not an article (%s): %s", verdict.score, response.url)
+        if role in ("home", "listing") or (
+            role == "candidate" and response.meta["via"] in ("section", "start")
+        ):
+            yield from self._follow_links(response, state)
+
+    def _page(self, response: Response, state: SourceState) -> FetchedPage:
+        headers = {}
+        for name in KEPT_HEADERS:
+            value = response.headers.get(name)
+            if value:
+                headers[name] = value.decode("latin-1")
+        match = _CHARSET.search(headers.get("content-type", ""))
+        redirects = response.meta.get("redirect_urls") or [response.request.url]
+        return FetchedPage(
+            url=response.url,
+            requested_url=redirects[0],
+            status=response.status,
+            body=response.body,
+            fetched_at=datetime.now(UTC),
+            source=state.config.name,
+            headers=headers,
+            encoding=match.group(1).lower() if match else None,
+            discovered_via=response.meta["via"],
+            lastmod=response.meta.get("lastmod"),
+        )
+
+    def _follow_links(self, response: TextResponse, state: SourceState) -> Iterator[Any]:
+        depth = response.meta.get("depth", 0)
+        if depth >= self.max_depth:
+            self._inc("skipped/max_depth")
+            return
+        hrefs = response.xpath("//a/@href | //link[@rel='next']/@href").getall()
+        if len(hrefs) > self.max_outlinks:
+            self._inc("skipped/outlinks_capped", len(hrefs) - self.max_outlinks)
+            hrefs = hrefs[: self.max_outlinks]
+        candidates: list[tuple[str, str]] = []
+        listings: list[str] = []
+        for href in hrefs:
+            href = href.strip()
+            if not href or href.startswith(("#", "mailto:", "javascript:", "tel:", "data:")):
+                continue
+            url = canonicalize_url(response.urljoin(href))
+            kind = url_kind(url)
+            if kind in ("media", "utility", "variant"):
+                self._inc(f"skipped/{kind}_url")
+            elif kind in ("listing", "root"):
+                listings.append(url)
+            else:
+                candidates.append((url, kind))
+        new_candidates = [u for u, _ in candidates if url_key(u) not in self.seen]
+        barren = 0 if new_candidates else response.meta.get("barren", 0) + 1
+        if barren >= self.max_barren:
+            self._inc("skipped/trap/barren_listing")
+            return
+        for url in new_candidates:
+            req = self._request(
+                state, url, self.parse_page, role="candidate", via="section",
+                priority=PRIORITY_ARTICLE, meta={"barren": barren},
+            )  # fmt: skip
+            if req:
+                yield req
+        for url in listings:
+            if url_key(url) in self.seen:
+                continue
+            template = url_template(url)
+            used = state.templates.get(template, 0)
+            if used >= self.max_per_template:
+                self._inc("skipped/trap/template_budget")
+                continue
+            req = self._request(
+                state, url, self.parse_page, role="listing", via="section",
+                priority=PRIORITY_LISTING, meta={"barren": barren},
+            )  # fmt: skip
+            if req:
+                state.templates[template] = used + 1
+                yield req
+
+    # -- sitemaps and feeds ----------------------------------------------------------------
+    def _xml_root(self, response: Response, what: str) -> etree._Element | None:
+        body = response.body
+        if body[:2] == b"\x1f\x8b":
+            try:
+                body = gunzip(body, max_size=self.max_size)
+            except (OSError, ValueError) as exc:
+                self._inc(f"{what}/bad_gzip")
+                self.logger.warning("cannot gunzip %s %s: %s", what, response.url, exc)
+                return None
+            self._inc(f"{what}/gzipped")
+        parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            recover=True,
+            remove_comments=True,
+            huge_tree=False,
+        )
+        try:
+            root = etree.fromstring(body.lstrip(), parser=parser)
+        except etree.XMLSyntaxError:
+            root = None
+        if len(parser.error_log):
+            self._inc(f"{what}/recovered")
+            self.logger.info(
+                "malformed %s %s, recovered what parses: %s",
+                what,
+                response.url,
+                parser.error_log[0].message if parser.error_log else "",
+            )
+        return root
+
+    def _entry(
+        self, state: SourceState, url: str | None, date: datetime | None, via: str
+    ) -> scrapy.Request | None:
+        if not url:
+            return None
+        if self.since and date and date < self.since:
+            self._inc("skipped/old")
+            return None
+        url = canonicalize_url(url.strip())
+        if url_kind(url) != "other":
+            self._inc("skipped/listing_url")
+            return None
+        return self._request(
+            state, url, self.parse_page, role="candidate", via=via,
+            priority=PRIORITY_ARTICLE, meta={"lastmod": date},
+        )  # fmt: skip
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        state = self.states[response.meta["source"]]
+        root = self._xml_root(response, "sitemap")
+        kind = _local(root.tag) if root is not None else ""
+        if kind not in ("sitemapindex", "urlset"):
+            self._inc("sitemap/not_sitemap")
+            if response.meta.get("configured"):
+                yield from self._sitemap_fallback(state)
+            return
+        nesting = response.meta.get("sitemap_depth", 0)
+        count = 0
+        for child in root:
+            if _local(child.tag) not in ("sitemap", "url"):
+                continue
+            count += 1
+            if count > self.max_sitemap_urls:
+                self._inc("sitemap/capped")
+                self.logger.info("sitemap %s capped at %d entries", response.url, count - 1)
+                break
+            fields: dict[str, str] = {}
+            for node in child.iter():
+                name = _local(node.tag)
+                if name in ("loc", "lastmod", "publication_date") and name not in fields:
+                    fields[name] = (node.text or "").strip()
+            loc = fields.get("loc")
+            date = parse_date(fields.get("publication_date")) or parse_date(fields.get("lastmod"))
+            if kind == "urlset":
+                req = self._entry(state, loc, date, "sitemap")
+                if req:
+                    yield req
+                continue
+            if not loc:
+                continue
+            if url_key(loc) == url_key(response.url):
+                self._inc("sitemap/self_reference")
+                continue
+            if nesting >= MAX_SITEMAP_NESTING:
+                self._inc("sitemap/too_deep")
+                continue
+            if self.since and date and date < self.since:
+                self._inc("skipped/old_sitemap")
+                continue
+            req = self._request(
+                state, loc, self.parse_sitemap, role="sitemap", via="sitemap",
+                priority=PRIORITY_FEED, meta={"sitemap_depth": nesting + 1}, budget=False,
+                errback=self._probe_failed,
+            )  # fmt: skip
+            if req:
+                yield req
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        state = self.states[response.meta["source"]]
+        entries = self._feed_entries(response)
+        if entries is None:
+            self._inc("feed/not_feed")
+            if response.meta.get("configured"):
+                yield from self._feed_fallback(state)
+            return
+        self._inc("feed/parsed")
+        for url, date in entries:
+            req = self._entry(state, response.urljoin(url) if url else None, date, "feed")
+            if req:
+                yield req
+
+    def _feed_entries(self, response: Response) -> list[tuple[str | None, datetime | None]] | None:
+        body = response.body.lstrip()
+        if body[:1] == b"{":
+            try:
+                data = json.loads(body)
+            except ValueError:
+                return None
+            items = data.get("items") if isinstance(data, dict) else None
+            if not isinstance(items, list):
+                return None
+            return [
+                (item.get("url"), parse_date(item.get("date_published")))
+                for item in items
+                if isinstance(item, dict)
+            ]
+        root = self._xml_root(response, "feed")
+        if root is None:
+            return None
+        kind = _local(root.tag)
+        if kind not in ("rss", "feed", "rdf"):
+            return None
+        entries: list[tuple[str | None, datetime | None]] = []
+        for item in root.iter():
+            if _local(item.tag) not in ("item", "entry"):
+                continue
+            link: str | None = None
+            dates: dict[str, str] = {}
+            for node in item:
+                name = _local(node.tag)
+                if name == "link":
+                    href = node.get("href")
+                    rel = node.get("rel", "alternate")
+                    if href and rel == "alternate":
+                        link = link or href
+                    elif node.text and node.text.strip():
+                        link = link or node.text.strip()
+                elif name == "guid" and node.get("isPermaLink", "true") != "false":
+                    dates.setdefault("_guid", (node.text or "").strip())
+                elif name in ("pubdate", "published", "updated", "date", "issued", "modified"):
+                    dates.setdefault(name, (node.text or "").strip())
+            if link is None and item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"):
+                link = item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about")
+            link = link or dates.get("_guid") or None
+            date = None
+            for key in ("pubdate", "published", "date", "issued", "updated", "modified"):
+                date = parse_date(dates.get(key))
+                if date:
+                    break
+            entries.append((link, date))
+        return entries
+
+    # -- failures and fallbacks ------------------------------------------------------------
+    def _feed_fallback(self, state: SourceState) -> list:
+        if state.feed_fallback:
+            return []
+        state.feed_fallback = True
+        self._inc("feed/configured_failed")
+        return self._probe_feeds(state, state.config.homepage)
+
+    def _sitemap_fallback(self, state: SourceState) -> list:
+        if state.sitemap_fallback:
+            return []
+        state.sitemap_fallback = True
+        self._inc("sitemap/configured_failed")
+        netloc = urlsplit(state.config.homepage).netloc.lower()
+        listed = self.robots_sitemaps.get(netloc)
+        urls = listed or [urljoin(state.config.homepage, p) for p in COMMON_SITEMAPS]
+        requests = []
+        for url in urls:
+            req = self._request(
+                state, url, self.parse_sitemap, role="sitemap", via="sitemap",
+                priority=PRIORITY_FEED, meta={"sitemap_depth": 0}, budget=False,
+                errback=self._probe_failed,
+            )  # fmt: skip
+            if req:
+                requests.append(req)
+        return requests
+
+    def _failed(self, failure: Failure) -> None:
+        self._inc("fetch_failed")
+        self.logger.info("failed %s: %s", failure.request.url, failure.getErrorMessage())
+
+    def _probe_failed(self, failure: Failure) -> None:
+        self._inc("probe_failed")
+        self.logger.debug("probe failed %s: %s", failure.request.url, failure.getErrorMessage())
+
+    def _home_failed(self, failure: Failure) -> Iterator[Any]:
+        self._failed(failure)
+        state = self.states[failure.request.meta["source"]]
+        yield from self._homepage_discovery(state, None)
+
+    def _feed_failed(self, failure: Failure) -> Iterator[Any]:
+        self._probe_failed(failure)
+        yield from self._feed_fallback(self.states[failure.request.meta["source"]])
+
+    def _sitemap_failed(self, failure: Failure) -> Iterator[Any]:
+        self._probe_failed(failure)
+        yield from self._sitemap_fallback(self.states[failure.request.meta["source"]])
+
+    def _robots_failed(self, failure: Failure) -> None:
+        self._probe_failed(failure)
+        self.robots_sitemaps[urlsplit(failure.request.url).netloc.lower()] = []
