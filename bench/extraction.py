@@ -1,0 +1,258 @@
+"""Extraction benchmark: newsarchive.extract against bare trafilatura and newspaper4k.
+
+Every extractor sees the same page bytes and URL. A field is scored only on pages whose corpus
+record lists it in ``known`` (the corpus is partially annotated by design), so each column has its
+own denominator, printed in the table. Speed is pages per second of single-process CPU time
+summed per extractor, so ``--jobs`` changes the wall time of the run, not the comparison.
+
+Usage::
+
+    python bench/extraction.py --corpus ../shared/corpus [--limit N] [--jobs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import os
+import re
+import statistics
+import sys
+import time
+import unicodedata
+import warnings
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+EXTRACTORS = ("newsarchive", "trafilatura", "newspaper4k")
+FETCHED_AT = datetime.now(UTC)  # pages were fetched before the run; "now" bounds them
+
+
+@dataclass(slots=True)
+class Prediction:
+    title: str | None = None
+    body: str | None = None
+    published: date | None = None
+    authors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _run_newsarchive(html: bytes, url: str) -> Prediction:
+    from newsarchive.extraction import extract
+
+    article = extract(html, url, FETCHED_AT)
+    if article is None:
+        return Prediction()
+    published = article.published.date() if article.published else None
+    return Prediction(article.title, article.body, published, list(article.authors))
+
+
+def _run_trafilatura(html: bytes, url: str) -> Prediction:
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True)
+    if doc is None:
+        return Prediction()
+    published = None
+    if doc.date:
+        try:
+            published = date.fromisoformat(doc.date[:10])
+        except ValueError:
+            published = None
+    authors = [a.strip() for a in (doc.author or "").split(";") if a.strip()]
+    return Prediction(doc.title, doc.text, published, authors)
+
+
+def _run_newspaper(html: bytes, url: str) -> Prediction:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import newspaper
+
+    from newsarchive.extraction.charset import decode_html
+
+    text = decode_html(html, None) or ""
+    # fetch_images=False: newspaper4k would otherwise download images to size them (network I/O)
+    art = newspaper.Article(url or "http://example.invalid/", fetch_images=False)
+    art.download(input_html=text)
+    art.parse()
+    published = art.publish_date.date() if art.publish_date else None
+    return Prediction(art.title or None, art.text or None, published, list(art.authors))
+
+
+RUNNERS = {
+    "newsarchive": _run_newsarchive,
+    "trafilatura": _run_trafilatura,
+    "newspaper4k": _run_newspaper,
+}
+
+
+def _evaluate_page(args: tuple[str, list[str]]) -> tuple[dict[str, Any], dict[str, Prediction]]:
+    """Run every extractor on one page (in a worker process) and return truth + predictions."""
+    logging.disable(logging.CRITICAL)
+    warnings.simplefilter("ignore")
+    path, extractors = args
+    base = Path(path)
+    truth = json.loads(base.with_name(base.name + ".json").read_text(encoding="utf-8"))
+    with gzip.open(base.with_name(base.name + ".html.gz"), "rb") as fh:
+        html = fh.read()
+    url = truth.get("url") or f"https://unknown.invalid/{truth['id']}"
+    predictions: dict[str, Prediction] = {}
+    for name in extractors:
+        start = time.process_time()
+        try:
+            pred = RUNNERS[name](html, url)
+        except Exception:  # noqa: BLE001 - a crash is a miss on every field for that extractor
+            pred = Prediction()
+        pred.seconds = time.process_time() - start
+        predictions[name] = pred
+    return truth, predictions
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+_QUOTES = str.maketrans(dict.fromkeys("“”„«»‟″", '"') | dict.fromkeys("‘’‚‹›`´′", "'"))
+
+
+def tokens(text: str | None) -> list[str]:
+    return _TOKEN.findall((text or "").casefold())
+
+
+def token_f1(predicted: str | None, expected: str) -> float:
+    pred, gold = Counter(tokens(predicted)), Counter(tokens(expected))
+    if not pred or not gold:
+        return 1.0 if pred == gold else 0.0
+    common = sum((pred & gold).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / sum(pred.values()), common / sum(gold.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def norm_text(text: str | None) -> str:
+    text = unicodedata.normalize("NFKC", text or "").translate(_QUOTES)
+    return " ".join(text.casefold().split())
+
+
+def norm_authors(names: list[str] | None) -> frozenset[str]:
+    return frozenset(n for n in (norm_text(a) for a in names or []) if n)
+
+
+def truth_day(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+@dataclass(slots=True)
+class Score:
+    body_f1: list[float] = field(default_factory=list)
+    title: list[bool] = field(default_factory=list)
+    published: list[bool] = field(default_factory=list)
+    authors: list[bool] = field(default_factory=list)
+    seconds: float = 0.0
+    pages: int = 0
+
+
+def score(results: list[tuple[dict[str, Any], dict[str, Prediction]]]) -> dict[str, Score]:
+    scores: dict[str, Score] = {}
+    for truth, predictions in results:
+        known = set(truth.get("known") or [])
+        for name, pred in predictions.items():
+            s = scores.setdefault(name, Score())
+            s.pages += 1
+            s.seconds += pred.seconds
+            if "body" in known and truth.get("body"):
+                s.body_f1.append(token_f1(pred.body, truth["body"]))
+            if "title" in known and truth.get("title"):
+                s.title.append(norm_text(pred.title) == norm_text(truth["title"]))
+            if "published" in known and truth.get("published"):
+                s.published.append(pred.published == truth_day(truth["published"]))
+            if "authors" in known and truth.get("authors") is not None:
+                s.authors.append(norm_authors(pred.authors) == norm_authors(truth["authors"]))
+    return scores
+
+
+def _pct(values: list[bool]) -> str:
+    return f"{100 * sum(values) / len(values):.1f}%" if values else "n/a"
+
+
+def table(scores: dict[str, Score]) -> str:
+    first = next(iter(scores.values()))
+    header = (
+        f"| extractor | body F1 mean (n={len(first.body_f1)}) | body F1 median "
+        f"| title exact (n={len(first.title)}) | published day (n={len(first.published)}) "
+        f"| authors set (n={len(first.authors)}) | pages/s |"
+    )
+    lines = [header, "|" + "---|" * 7]
+    for name, s in scores.items():
+        mean = f"{statistics.fmean(s.body_f1):.3f}" if s.body_f1 else "n/a"
+        median = f"{statistics.median(s.body_f1):.3f}" if s.body_f1 else "n/a"
+        speed = f"{s.pages / s.seconds:.1f}" if s.seconds else "n/a"
+        lines.append(
+            f"| {name} | {mean} | {median} | {_pct(s.title)} | {_pct(s.published)} "
+            f"| {_pct(s.authors)} | {speed} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--limit", type=int, default=0, help="first N pages (0 = all)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--extractors", default=",".join(EXTRACTORS))
+    parser.add_argument("--prefix", default="", help="only pages whose name starts with this")
+    parser.add_argument("--dump", type=Path, help="write per-page predictions as JSON lines")
+    args = parser.parse_args(argv)
+
+    extractors = [e for e in args.extractors.split(",") if e]
+    unknown = set(extractors) - set(RUNNERS)
+    if unknown:
+        parser.error(f"unknown extractor(s): {', '.join(sorted(unknown))}")
+    pages = sorted(p for p in args.corpus.glob(f"{args.prefix}*.html.gz"))
+    if args.limit:
+        pages = pages[: args.limit]
+    if not pages:
+        parser.error(f"no pages in {args.corpus}")
+    work = [(str(p).removesuffix(".html.gz"), extractors) for p in pages]
+
+    wall = time.perf_counter()
+    if args.jobs <= 1:
+        results = [_evaluate_page(w) for w in work]
+    else:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            results = list(pool.map(_evaluate_page, work, chunksize=4))
+    wall = time.perf_counter() - wall
+
+    if args.dump:
+        with args.dump.open("w", encoding="utf-8") as out:
+            for truth, predictions in results:
+                row = {
+                    name: {
+                        "title": p.title,
+                        "published": p.published.isoformat() if p.published else None,
+                        "authors": p.authors,
+                        "body_f1": token_f1(p.body, truth["body"]) if truth.get("body") else None,
+                    }
+                    for name, p in predictions.items()
+                }
+                row["truth"] = {k: truth.get(k) for k in ("id", "title", "published", "authors")}
+                row["truth"]["known"] = truth.get("known")
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    print(table(score(results)))
+    print(f"\n{len(pages)} pages, {args.jobs} jobs, {wall:.1f} s wall", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

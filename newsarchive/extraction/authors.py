@@ -1,0 +1,223 @@
+"""Split raw bylines into person names, and move agencies and desks to organisations.
+
+Bylines arrive as "By A and B", "A, B & C", "Di Mario Rossi", "Par Jean Dupont, envoyé spécial",
+"Von Max Muster, dpa", "Jane Doe (@jdoe) | jane@example.com | Staff Writer". The rules:
+
+* prefixes ("By", "Par", "Von", "Di", "Por", "Oleh", "Door"...) and "Written by"/"Author:" go;
+* emails, URLs, Twitter handles, dates and times, and trailing roles ("Staff Writer",
+  "Correspondent", "Editor"...) go;
+* names split on commas, semicolons, "&", "|", "/" and the word "and" in the page languages;
+* a piece that is an agency or a desk ("Reuters", "AFP", "dpa", "Redazione", "Newsdesk", anything
+  ending in Staff/Desk/Redaktion/Newsroom) goes to organisations;
+* what is left must look like a name: 1 to 5 words, no digits, at least one capitalised word
+  (scripts without case are accepted as they are), at most 60 characters.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+
+logger = logging.getLogger(__name__)
+
+AGENCIES = {
+    "reuters": "Reuters",
+    "thomson reuters": "Reuters",
+    "afp": "AFP",
+    "agence france-presse": "AFP",
+    "agence france presse": "AFP",
+    "ap": "AP",
+    "associated press": "AP",
+    "the associated press": "AP",
+    "ansa": "ANSA",
+    "dpa": "dpa",
+    "dpa-afx": "dpa-AFX",
+    "bloomberg": "Bloomberg",
+    "bloomberg news": "Bloomberg",
+    "efe": "EFE",
+    "europa press": "Europa Press",
+    "kna": "KNA",
+    "epd": "epd",
+    "apa": "APA",
+    "sda": "SDA",
+    "xinhua": "Xinhua",
+    "kyodo": "Kyodo",
+    "kyodo news": "Kyodo",
+    "yonhap": "Yonhap",
+    "pti": "PTI",
+    "ians": "IANS",
+    "antara": "Antara",
+    "upi": "UPI",
+    "tass": "TASS",
+    "interfax": "Interfax",
+    "aap": "AAP",
+    "pa": "PA",
+    "press association": "PA",
+    "pa media": "PA",
+    "the canadian press": "The Canadian Press",
+    "agencies": "Agencies",
+    "agencias": "Agencias",
+    "agenturen": "Agenturen",
+    "agences": "Agences",
+    "staff": "Staff",
+    "redazione": "Redazione",
+    "la redazione": "Redazione",
+    "redaktion": "Redaktion",
+    "rédaction": "Rédaction",
+    "la rédaction": "Rédaction",
+    "redacción": "Redacción",
+    "redaccion": "Redacción",
+    "redação": "Redação",
+    "redactie": "Redactie",
+    "redaksi": "Redaksi",
+    "newsdesk": "Newsdesk",
+    "news desk": "Newsdesk",
+    "web desk": "Web Desk",
+    "editorial board": "Editorial Board",
+    "editorial staff": "Editorial Staff",
+    "the editors": "The Editors",
+    "editors": "The Editors",
+    "admin": "Admin",
+}
+_ORG_SUFFIX = re.compile(
+    r"(?:\bstaff|\bdesk|redaktion|\bnewsroom|\bredazione|\bnews service|\bwire|"
+    r"\bwire services|\bnews agency|\bonline)$",
+    re.IGNORECASE,
+)
+_PREFIX = re.compile(
+    r"^(?:(?:written|posted|reported|published|text|words|story|photos?|fotos?|edited)\s+by|"
+    r"by|par|von|di|de|da|por|oleh|door|av|af|przez|от|автор|author|authors|autor|autore|"
+    r"auteur|text|texte|testo|texto|reporter|redakteur|verfasser|written)\s*[:\-–—]?\s+|"
+    r"^(?:作者|记者|記者|编辑|文|筆者|著者|글|기자)\s*[:：/／|]?\s*",
+    re.IGNORECASE,
+)
+_ROLE = re.compile(
+    r"\b(?:senior|chief|staff|contributing|special|deputy|associate|executive|managing|news|"
+    r"business|political|automotive|auto|tech|technology|foreign|editor-at-large|"
+    r"correspondente?|envoyée?|spécial[e]?|journalist(?:in)?|reporter(?:in)?|redakteur(?:in)?|"
+    r"writer|editor|correspondent|columnist|contributor|analyst|"
+    r"producer|photographer|freelance(?:r)?|inviato|giornalista|"
+    r"periodista|corresponsal|redactora?|wartawan|kontributor|stringer|"
+    r"in|at|for|aus|en|à|a)\b",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"\S+@\S+\.\w+")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_HANDLE = re.compile(r"\(?@\w{1,30}\)?")
+_DATEISH = re.compile(
+    r"(?:\b(?:updated|published|aktualisiert|veröffentlicht|mis à jour|publié le|"
+    r"pubblicato|actualizado|diperbarui)\b.*$)|(?:\d.*$)",
+    re.IGNORECASE,
+)
+_SPLIT = re.compile(
+    r"\s*(?:[,;|/&·•]|\s(?:and|und|et|e|y|dan|en|og|och|i|и|und von|ja)\s)\s*",
+    re.IGNORECASE,
+)
+_NON_NAME = re.compile(
+    r"^(?:share|follow|comments?|home|news|more|view|all|posts?|profile|about|"
+    r"the|a|an|and|email|twitter|facebook|linkedin|subscribe|contact|unknown|anonymous|"
+    r"none|null|guest|user)$",
+    re.IGNORECASE,
+)
+_PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+
+
+def _is_cased(word: str) -> bool:
+    return any(unicodedata.category(ch) in ("Lu", "Ll") for ch in word)
+
+
+def organisation(name: str) -> str | None:
+    """The canonical agency/desk name if ``name`` is one, else None."""
+    key = " ".join(name.casefold().replace("’", "'").split()).strip(" .")
+    if key in AGENCIES:
+        return AGENCIES[key]
+    head = re.sub(r"\s+(?:staff|desk|newsroom)$", "", key)
+    if head in AGENCIES:
+        return AGENCIES[head]  # "Reuters Staff" is Reuters
+    if _ORG_SUFFIX.search(key) and len(key.split()) <= 4:
+        return " ".join(name.split())
+    return None
+
+
+def _clean_piece(piece: str) -> str:
+    piece = _PARENS.sub(" ", piece)
+    piece = _PREFIX.sub("", piece.strip(" -–—:·|"))
+    piece = _DATEISH.sub("", piece)
+    return " ".join(piece.split()).strip(" -–—:·|.,'\"")
+
+
+def _strip_roles(words: list[str]) -> list[str]:
+    """Drop a trailing role phrase ("Jane Doe Senior Staff Writer") from a name."""
+    while len(words) > 1 and _ROLE.fullmatch(words[-1]):
+        words = words[:-1]
+    return words
+
+
+_PARTICLES = frozenset(
+    {"de", "da", "di", "van", "von", "der", "den", "del", "la", "le", "du", "al"}
+)
+
+
+def _looks_like_name(name: str) -> bool:
+    words = name.split()
+    if words and _is_cased(words[0]) and words[0][0].islower() and words[0] not in _PARTICLES:
+        return False  # "envoyée spéciale à Paris", "staff reporter"
+    if not 1 <= len(words) <= 5 or len(name) > 60 or _NON_NAME.match(name):
+        return False
+    if any(ch.isdigit() for ch in name) or "=" in name or "{" in name:
+        return False
+    cased = [w for w in words if _is_cased(w)]
+    if not cased:
+        return True  # CJK, Thai...: no capitals to check
+    return any(w[0].isupper() for w in cased)
+
+
+def split_authors(raw: list[str] | str | None) -> tuple[list[str], list[str]]:
+    """(people, organisations) from raw byline strings, deduplicated in order."""
+    if not raw:
+        return [], []
+    values = [raw] if isinstance(raw, str) else list(raw)
+    people: list[str] = []
+    orgs: list[str] = []
+    for value in values:
+        if not value:
+            continue
+        value = unicodedata.normalize("NFC", " ".join(str(value).split()))
+        value = _URL.sub(" ", _EMAIL.sub(" ", value))
+        value = _HANDLE.sub(" ", value)
+        value = _PREFIX.sub("", value.strip())
+        whole_org = organisation(_clean_piece(value))
+        if whole_org:
+            _add(orgs, whole_org)
+            continue
+        for piece in _SPLIT.split(value):
+            name = _clean_piece(piece)
+            if not name:
+                continue
+            if all(_ROLE.fullmatch(w) for w in name.split()) and " " in name:
+                continue  # "Staff Writer", "Senior Correspondent": a role, nobody's name
+            org = organisation(name)
+            if org:
+                _add(orgs, org)
+                continue
+            name = " ".join(_strip_roles(name.split()))
+            org = organisation(name)
+            if org:
+                _add(orgs, org)
+            elif _looks_like_name(name):
+                _add(people, _fix_case(name))
+    return people, orgs
+
+
+def _fix_case(name: str) -> str:
+    """ "JANE DOE" -> "Jane Doe"; mixed case is left alone ("Jean-Luc McDonald")."""
+    if name.isupper() and len(name) > 3 and " " in name:
+        return name.title()
+    return name
+
+
+def _add(target: list[str], value: str) -> None:
+    key = value.casefold()
+    if all(v.casefold() != key for v in target):
+        target.append(value)

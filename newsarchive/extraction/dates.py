@@ -1,0 +1,233 @@
+"""The one place that turns date strings (structured or human, any language) into datetimes.
+
+Every datetime leaving this module is timezone-aware: it keeps the offset the page stated, and is
+UTC when the page stated none. Structured values (ISO 8601, RFC 2822) take a fast path; only
+human dates reach dateparser, always with explicit languages, because dateparser guessing among
+all its languages costs ~400 ms a call. Results are cached per (text, languages, reference time).
+
+Relative dates ("il y a 3 heures", "vor 2 Stunden", "yesterday") are resolved against the fetch
+time, which is the only honest "now" for a page fetched in the past.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+
+logger = logging.getLogger(__name__)
+
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+FUTURE_GRACE = timedelta(days=1)
+
+_ISO = re.compile(
+    r"^\s*(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?\s*(Z|[+-]\d{2}:?\d{2}|[+-]\d{2})?)?\s*$",
+    re.IGNORECASE,
+)
+_CJK = re.compile(
+    r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]?"
+    r"(?:[^\d]{0,12}?(\d{1,2})\s*[:時时시]\s*(\d{1,2}))?"
+)
+_DOTTED = re.compile(
+    r"^\s*(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})(?:[\s,T]+(?:um\s+)?(\d{1,2})[:.](\d{2})(?::(\d{2}))?)?"
+)
+_DIGITS = re.compile(r"\d")
+_RELATIVE_WORDS = re.compile(
+    r"\b(?:yesterday|today|ago|hier|aujourd|gestern|heute|ayer|hoy|ieri|oggi|kemarin|"
+    r"hari ini|ontem|hoje|gisteren|vandaag)\b|昨日|今日|昨天|今天|어제|오늘",
+    re.IGNORECASE,
+)
+_DATEPARSER_LANGS: frozenset[str] | None = None
+
+
+def _supported_languages() -> frozenset[str]:
+    global _DATEPARSER_LANGS
+    if _DATEPARSER_LANGS is None:
+        from dateparser.languages.loader import default_loader
+
+        _DATEPARSER_LANGS = frozenset(default_loader.get_locale_map().keys())
+    return _DATEPARSER_LANGS
+
+
+def language_list(*hints: str | None) -> tuple[str, ...]:
+    """Languages to give dateparser: the hints it knows (``fr-FR`` -> ``fr``), then English."""
+    supported = _supported_languages()
+    out: list[str] = []
+    for hint in hints:
+        if not hint:
+            continue
+        code = hint.strip().replace("_", "-").lower()
+        for candidate in (code, code.split("-")[0]):
+            if candidate == "zh" or candidate.startswith("zh-"):
+                candidate = "zh"
+            if candidate in supported and candidate not in out:
+                out.append(candidate)
+                break
+    if "en" not in out:
+        out.append("en")
+    return tuple(out)
+
+
+def to_aware(value: datetime) -> datetime:
+    """Aware datetime with a plain fixed offset (UTC when none was known)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    offset = value.utcoffset()
+    if offset is None:
+        return value.replace(tzinfo=UTC)
+    return value.replace(tzinfo=UTC if offset == timedelta(0) else timezone(offset))
+
+
+def _iso(text: str) -> datetime | None:
+    match = _ISO.match(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second, tz = match.groups()
+    try:
+        value = datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
+        )
+    except ValueError:
+        return None
+    if tz and tz.upper() != "Z":
+        sign = -1 if tz[0] == "-" else 1
+        digits = tz[1:].replace(":", "")
+        hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+        if hours > 14 or minutes > 59:
+            return None
+        return value.replace(tzinfo=timezone(sign * timedelta(hours=hours, minutes=minutes)))
+    return value.replace(tzinfo=UTC)
+
+
+def _cjk(text: str) -> datetime | None:
+    match = _CJK.search(text)
+    if not match:
+        return None
+    year, month, day, hour, minute = match.groups()
+    try:
+        return datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), tzinfo=UTC
+        )
+    except ValueError:
+        return None
+
+
+def _dotted(text: str) -> datetime | None:
+    """``10.12.2022, 07:00`` is day.month.year wherever dots separate numeric dates."""
+    match = _DOTTED.match(text)
+    if not match:
+        return None
+    day, month, year, hour, minute, second = match.groups()
+    try:
+        return datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        return None
+
+
+def _rfc2822(text: str) -> datetime | None:
+    if "," not in text[:5] and not re.match(r"^\d{1,2} [A-Z][a-z]{2} \d{4} \d", text):
+        return None
+    try:
+        return to_aware(parsedate_to_datetime(text))
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def parse_date(
+    text: str | None,
+    languages: tuple[str, ...] = ("en",),
+    fetched_at: datetime | None = None,
+) -> datetime | None:
+    """Parse a date string; None for anything that is not recognisably a date."""
+    if not text:
+        return None
+    text = " ".join(text.split())[:120]
+    if not text or (not _DIGITS.search(text) and not _RELATIVE_WORDS.search(text)):
+        return None  # "on:", "Posted", "" – dateparser either guesses or takes seconds here
+    base = to_aware(fetched_at).astimezone(UTC).replace(tzinfo=None) if fetched_at else None
+    return _parse_cached(text, languages, base)
+
+
+@lru_cache(maxsize=8192)
+def _parse_cached(text: str, languages: tuple[str, ...], base: datetime | None) -> datetime | None:
+    value = _iso(text) or _cjk(text) or _dotted(text) or _rfc2822(text)
+    if value is not None:
+        return value
+    import dateparser
+
+    # REQUIRE_PARTS: a bare time ("9:05 PM") or "Nov 24" would otherwise get today's date/year;
+    # relative expressions ("il y a 3 heures") still resolve against RELATIVE_BASE.
+    settings: dict[str, object] = {
+        "PREFER_DATES_FROM": "past",
+        "REQUIRE_PARTS": ["day", "month", "year"],
+    }
+    if base is not None:
+        settings["RELATIVE_BASE"] = base
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = dateparser.parse(text, languages=list(languages), settings=settings)
+    except (ValueError, TypeError, OverflowError, re.error) as exc:
+        logger.debug("dateparser failed on %r: %s", text, exc)
+        return None
+    return to_aware(parsed) if parsed is not None else None
+
+
+_STATED_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|\b(?:GMT|UTC|[A-Z]{2,4}T))\s*$", re.IGNORECASE)
+_HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
+
+
+def states_offset(text: str) -> bool:
+    """Whether a date string carries its own offset or zone (else it is publisher-local)."""
+    return bool(_STATED_OFFSET.search(text.strip()))
+
+
+def local_offset(utc_value: datetime, others: list[tuple[str, datetime]]) -> datetime:
+    """Re-express a UTC timestamp in the publisher's offset when the page reveals it.
+
+    Pages often give the same instant twice: ``2023-11-09T01:09:55Z`` in JSON-LD and
+    ``2023-11-08 18:09:55`` (local, no offset) in a meta tag. The calendar day readers saw is the
+    local one, so the offset is taken from a candidate stating the same instant with a non-zero
+    offset, or inferred from a local wall-clock time differing by whole quarter-hours (≤ 14 h)
+    with the same minutes and seconds.
+    """
+    if utc_value.utcoffset() != timedelta(0):
+        return utc_value
+    for raw, other in others:
+        offset = other.utcoffset()
+        if states_offset(raw):
+            if offset and other == utc_value:
+                return other
+            continue
+        if not _HAS_TIME.search(raw):
+            continue
+        delta = other.replace(tzinfo=None) - utc_value.replace(tzinfo=None)
+        if (
+            delta
+            and abs(delta) <= timedelta(hours=14)
+            and delta % timedelta(minutes=15) == timedelta(0)
+        ):
+            return utc_value.astimezone(timezone(delta))
+    return utc_value
+
+
+def implausible(value: datetime, fetched_at: datetime | None) -> str | None:
+    """``future`` / ``before_1990`` when a date cannot be a publication date of this page."""
+    if value < EARLIEST:
+        return "before_1990"
+    reference = to_aware(fetched_at) if fetched_at else datetime.now(UTC)
+    if value > reference + FUTURE_GRACE:
+        return "future"
+    return None

@@ -1,0 +1,355 @@
+"""Collect article metadata candidates from every source a page offers.
+
+Each source is read independently into a :class:`PageMeta`; :mod:`newsarchive.extraction` fuses
+them with the documented precedence. Sources: JSON-LD (``@graph``, arrays, nested and referenced
+author objects), OpenGraph and ``article:*``, Dublin Core, parse.ly / sailthru and similar meta,
+``itemprop`` microdata, ``<time>`` elements, and the ``<html lang>`` / content-language hints.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
+
+logger = logging.getLogger(__name__)
+
+ARTICLE_TYPES = frozenset(
+    {
+        "newsarticle",
+        "article",
+        "reportagenewsarticle",
+        "blogposting",
+        "analysisnewsarticle",
+        "opinionnewsarticle",
+        "reviewnewsarticle",
+        "backgroundnewsarticle",
+        "askpublicnewsarticle",
+        "liveblogposting",
+        "socialmediaposting",
+        "techarticle",
+        "report",
+        "scholarlyarticle",
+    }
+)
+_DATE_CLASS = (
+    "date",
+    "time",
+    "datum",
+    "fecha",
+    "data",
+    "tanggal",
+    "published",
+    "dateline",
+    "pubdate",
+    "timestamp",
+    "posted",
+    "publish",
+)
+_DATELINE_XPATH = "//*[self::span or self::p or self::div or self::time or self::small][{}]".format(
+    " or ".join(f'contains(@class, "{c}")' for c in _DATE_CLASS)
+)
+_BYLINE_CLASS = ("byline", "author", "autor", "auteur", "signature", "firma", "penulis", "writer")
+_BYLINE_XPATH = "//*[self::span or self::p or self::div or self::address or self::a][{}]".format(
+    " or ".join(f'contains(@class, "{c}")' for c in _BYLINE_CLASS)
+)
+PAGE_TYPES = frozenset({"webpage", "itempage", "collectionpage"})
+
+# meta keys (name/property/itemprop, lower-cased) by field, in precedence order within "meta"
+PUBLISHED_KEYS = (
+    "article:published_time",
+    "og:article:published_time",
+    "article:published",
+    "datepublished",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date.created",
+    "dcterms.created",
+    "dc.date",
+    "dcterms.date",
+    "citation_publication_date",
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "publish_date",
+    "publication_date",
+    "article.published",
+    "article_date_original",
+    "date_published",
+    "cxenseparse:recs:publishtime",
+    "originalpublicationdate",
+    "og:published_time",
+    "og:pubdate",
+    "date",
+    "dc:date",
+)
+MODIFIED_KEYS = (
+    "article:modified_time",
+    "og:updated_time",
+    "datemodified",
+    "dcterms.modified",
+    "dc.date.modified",
+    "last-modified",
+    "lastmod",
+    "article.updated",
+)
+AUTHOR_KEYS = (
+    "article:author",
+    "author",
+    "parsely-author",
+    "sailthru.author",
+    "dc.creator",
+    "dcterms.creator",
+    "byl",
+    "cxenseparse:author",
+    "citation_author",
+    "twitter:creator:name",
+)
+TITLE_KEYS = (
+    "og:title",
+    "parsely-title",
+    "sailthru.title",
+    "twitter:title",
+    "dc.title",
+    "headline",
+)
+SECTION_KEYS = ("article:section", "parsely-section", "section", "cxenseparse:recs:category")
+TAG_KEYS = ("article:tag", "parsely-tags", "sailthru.tags", "news_keywords", "keywords")
+DESCRIPTION_KEYS = ("og:description", "description", "twitter:description", "dc.description")
+IMAGE_KEYS = ("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "image")
+LANG_KEYS = ("og:locale", "content-language", "dc.language", "language", "inlanguage")
+
+
+@dataclass(slots=True)
+class JsonLdArticle:
+    headline: str | None = None
+    published: str | None = None
+    modified: str | None = None
+    authors: list[str] = field(default_factory=list)
+    publisher: str | None = None
+    section: str | None = None
+    keywords: list[str] = field(default_factory=list)
+    description: str | None = None
+    image: str | None = None
+    lang: str | None = None
+    url: str | None = None
+    is_article: bool = True
+
+
+@dataclass(slots=True)
+class PageMeta:
+    meta: dict[str, list[str]] = field(default_factory=dict)
+    jsonld: list[JsonLdArticle] = field(default_factory=list)
+    html_lang: str | None = None
+    canonical: str | None = None
+    title_tag: str | None = None
+    h1: list[str] = field(default_factory=list)
+    itemprop_authors: list[str] = field(default_factory=list)
+    rel_authors: list[str] = field(default_factory=list)
+    itemprop_published: list[str] = field(default_factory=list)
+    datelines: list[str] = field(default_factory=list)
+    bylines: list[str] = field(default_factory=list)
+    time_published: list[str] = field(default_factory=list)
+    website_name: str | None = None
+
+    def first(self, keys: tuple[str, ...]) -> str | None:
+        for key in keys:
+            for value in self.meta.get(key, ()):
+                if value.strip():
+                    return value.strip()
+        return None
+
+    def all(self, keys: tuple[str, ...]) -> list[tuple[str, str]]:
+        return [(k, v.strip()) for k in keys for v in self.meta.get(k, ()) if v.strip()]
+
+
+def _text(el: HtmlElement) -> str:
+    return " ".join(el.text_content().split())
+
+
+def collect(tree: HtmlElement) -> PageMeta:
+    page = PageMeta()
+    root = tree.getroottree().getroot()
+    page.html_lang = (root.get("lang") or root.get("xml:lang") or "").strip() or None
+    for el in tree.iter("meta"):
+        content = el.get("content")
+        if content is None:
+            continue
+        for attr in ("property", "name", "itemprop", "http-equiv"):
+            key = el.get(attr)
+            if key:
+                page.meta.setdefault(key.strip().lower(), []).append(content)
+    for el in tree.iter("link"):
+        rel = (el.get("rel") or "").lower().split()
+        if "canonical" in rel and el.get("href") and page.canonical is None:
+            page.canonical = el.get("href", "").strip()
+    title = tree.find(".//title")
+    if title is not None:
+        page.title_tag = _text(title) or None
+    page.h1 = [t for t in (_text(h) for h in tree.iter("h1")) if t][:3]
+    for el in tree.xpath('//*[@itemprop="author" or @itemprop="creator"]'):
+        if el.tag == "meta":
+            continue
+        names = el.xpath('.//*[@itemprop="name"]')
+        value = (names[0].get("content") or _text(names[0])) if names else _text(el)
+        if value and el.get("content") is None:
+            page.itemprop_authors.append(value)
+        elif el.get("content"):
+            page.itemprop_authors.append(el.get("content", ""))
+    for el in tree.xpath('//a[@rel="author"]'):
+        value = _text(el)
+        if value:
+            page.rel_authors.append(value)
+    for el in tree.xpath('//*[@itemprop="datePublished"][not(self::meta)]|//time[@pubdate]'):
+        value = el.get("datetime") or el.get("content") or _text(el)
+        if value:
+            page.itemprop_published.append(value)
+    for el in tree.xpath(_DATELINE_XPATH)[:20]:
+        value = _text(el)
+        if 6 <= len(value) <= 80 and len(page.datelines) < 3:
+            page.datelines.append(value)
+    for el in tree.xpath(_BYLINE_XPATH)[:10]:
+        value = _text(el)
+        if 3 <= len(value) <= 100 and len(page.bylines) < 2:
+            page.bylines.append(value)
+    for el in tree.xpath("//time[@datetime]"):
+        page.time_published.append(el.get("datetime", ""))
+    for script in tree.xpath(
+        '//script[@type="application/ld+json" or @type="application/json+ld"]'
+    ):
+        _read_jsonld(script.text or "", page)
+    return page
+
+
+def _loads(raw: str) -> Any:
+    raw = raw.strip()
+    raw = re.sub(r"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$", "", raw)
+    try:
+        return json.loads(raw)
+    except ValueError:
+        pass
+    # common breakage: raw newlines/tabs inside strings, trailing commas
+    cleaned = re.sub(r"[\n\r\t]+", " ", raw)
+    cleaned = re.sub(r",\s*([}\]])", r"\1", cleaned)
+    try:
+        return json.loads(cleaned)
+    except ValueError:
+        logger.debug("unparseable JSON-LD block (%d chars)", len(raw))
+        return None
+
+
+def _types(obj: dict[str, Any]) -> set[str]:
+    value = obj.get("@type")
+    values = value if isinstance(value, list) else [value]
+    return {v.split("/")[-1].lower() for v in values if isinstance(v, str)}
+
+
+def _walk(data: Any, depth: int = 0) -> list[dict[str, Any]]:
+    """Every JSON object in the block, including ``@graph`` members and nested nodes."""
+    if depth > 6:
+        return []
+    out: list[dict[str, Any]] = []
+    if isinstance(data, list):
+        for item in data:
+            out.extend(_walk(item, depth + 1))
+    elif isinstance(data, dict):
+        out.append(data)
+        for key in ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement", "hasPart"):
+            if isinstance(data.get(key), (dict, list)):
+                out.extend(_walk(data[key], depth + 1))
+    return out
+
+
+def _str(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, list) and value:
+        return _str(value[0])
+    if isinstance(value, dict):
+        return _str(value.get("name") or value.get("@value") or value.get("url"))
+    return None
+
+
+def _names(value: Any, index: dict[str, dict[str, Any]], depth: int = 0) -> list[str]:
+    if depth > 4 or value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, list):
+        return [n for item in value for n in _names(item, index, depth + 1)]
+    if isinstance(value, dict):
+        if "name" not in value and isinstance(value.get("@id"), str) and value["@id"] in index:
+            value = index[value["@id"]]
+        name = value.get("name", value.get("@value"))
+        if isinstance(name, (list, dict)):
+            return _names(name, index, depth + 1)
+        if isinstance(name, str) and name.strip():
+            return [name]
+        given, family = value.get("givenName"), value.get("familyName")
+        if isinstance(given, str) and isinstance(family, str):
+            return [f"{given} {family}"]
+    return []
+
+
+def _image(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, list):
+        for item in value:
+            found = _image(item)
+            if found:
+                return found
+    if isinstance(value, dict):
+        return _image(value.get("url") or value.get("contentUrl"))
+    return None
+
+
+def _keywords(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [k.strip() for k in re.split(r"[,;]", value) if k.strip()]
+    if isinstance(value, list):
+        return [k for item in value for k in _keywords(item)]
+    return []
+
+
+def _read_jsonld(raw: str, page: PageMeta) -> None:
+    data = _loads(raw)
+    if data is None:
+        return
+    nodes = _walk(data)
+    index = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
+    for node in nodes:
+        types = _types(node)
+        if "website" in types and page.website_name is None:
+            page.website_name = _str(node.get("name"))
+        is_article = bool(types & ARTICLE_TYPES)
+        if not is_article and not (types & PAGE_TYPES):
+            continue
+        publisher = node.get("publisher")
+        if isinstance(publisher, dict) and "name" not in publisher:
+            publisher = index.get(str(publisher.get("@id")), publisher)
+        page.jsonld.append(
+            JsonLdArticle(
+                headline=_str(node.get("headline")) or _str(node.get("name")),
+                published=_str(node.get("datePublished")) or _str(node.get("dateCreated")),
+                modified=_str(node.get("dateModified")),
+                authors=_names(node.get("author") or node.get("creator"), index),
+                publisher=_str(publisher),
+                section=_str(node.get("articleSection")),
+                keywords=_keywords(node.get("keywords")),
+                description=_str(node.get("description")),
+                image=_image(node.get("image") or node.get("thumbnailUrl")),
+                lang=_str(node.get("inLanguage")),
+                url=_str(node.get("url")),
+                is_article=is_article,
+            )
+        )

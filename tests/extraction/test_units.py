@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from newsarchive.errors import ConfigError
+from newsarchive.extraction import extract
+from newsarchive.extraction.authors import split_authors
+from newsarchive.extraction.companies import _parse, find_companies
+from newsarchive.extraction.dates import implausible, language_list, local_offset, parse_date
+
+FETCHED = datetime(2024, 4, 26, 15, 0, tzinfo=UTC)
+PARAGRAPHS = "".join(
+    f"<p>Paragraph {i}: the plant’s output rose — “a record”, said the café owner in Zürich.</p>"
+    for i in range(5)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "langs", "expected"),
+    [
+        ("26 aprile 2024", ("it",), datetime(2024, 4, 26, tzinfo=UTC)),
+        ("Kamis, 25 April 2024", ("id",), datetime(2024, 4, 25, tzinfo=UTC)),
+        ("il y a 3 heures", ("fr",), datetime(2024, 4, 26, 12, 0, tzinfo=UTC)),
+        ("vor 2 Stunden", ("de",), datetime(2024, 4, 26, 13, 0, tzinfo=UTC)),
+        ("2024年4月26日", ("zh",), datetime(2024, 4, 26, tzinfo=UTC)),
+        ("2024年4月26日 10時30分", ("ja",), datetime(2024, 4, 26, 10, 30, tzinfo=UTC)),
+        ("10.12.2022, 07:00:03", ("de",), datetime(2022, 12, 10, 7, 0, 3, tzinfo=UTC)),
+        (
+            "2024-04-26T09:30:00-05:00",
+            ("en",),
+            datetime(2024, 4, 26, 9, 30, tzinfo=timezone(timedelta(hours=-5))),
+        ),
+        ("Fri, 26 Apr 2024 08:00:00 GMT", ("en",), datetime(2024, 4, 26, 8, tzinfo=UTC)),
+    ],
+)
+def test_parse_date(text: str, langs: tuple[str, ...], expected: datetime) -> None:
+    value = parse_date(text, (*langs, "en"), FETCHED)
+    assert value == expected
+    assert value is not None
+    assert value.utcoffset() == expected.utcoffset()
+
+
+@pytest.mark.parametrize("text", ["", "on:", "Posted", "9:05 PM", "Nov 24", "n/a"])
+def test_parse_date_rejects_non_dates(text: str) -> None:
+    assert parse_date(text, ("en",), FETCHED) is None
+
+
+def test_language_list_normalises_hints() -> None:
+    assert language_list("fr-FR", None) == ("fr", "en")
+    assert language_list("zh-CN", "xx") == ("zh", "en")
+    assert language_list(None) == ("en",)
+
+
+def test_implausible_dates() -> None:
+    assert implausible(datetime(1989, 12, 31, tzinfo=UTC), FETCHED) == "before_1990"
+    assert implausible(FETCHED + timedelta(days=2), FETCHED) == "future"
+    assert implausible(FETCHED + timedelta(hours=20), FETCHED) is None
+
+
+def test_local_offset_recovered_from_wall_clock() -> None:
+    utc = datetime(2023, 11, 9, 1, 9, 55, tzinfo=UTC)
+    wall = datetime(2023, 11, 8, 18, 9, 55, tzinfo=UTC)
+    local = local_offset(utc, [("2023-11-08 18:09:55", wall)])
+    assert local == utc
+    assert local.utcoffset() == timedelta(hours=-7)
+    assert local.date().isoformat() == "2023-11-08"
+    assert local_offset(utc, [("2023-11-08", wall.replace(hour=0, minute=0))]) is utc
+
+
+@pytest.mark.parametrize(
+    ("raw", "people", "orgs"),
+    [
+        ("By JANE DOE and John Smith | Staff Writer", ["Jane Doe", "John Smith"], []),
+        ("Alice Smith, Bob Jones & Carol White", ["Alice Smith", "Bob Jones", "Carol White"], []),
+        ("Di Mario Rossi, ANSA", ["Mario Rossi"], ["ANSA"]),
+        ("Par Jean Dupont, envoyé spécial à Lyon", ["Jean Dupont"], []),
+        ("Von Max Mustermann und Erika Muster, dpa", ["Max Mustermann", "Erika Muster"], ["dpa"]),
+        ("Jane Doe (@jdoe) jane@example.com", ["Jane Doe"], []),
+        ("Sarah Lee, Senior Correspondent", ["Sarah Lee"], []),
+        ("By Reuters Staff", [], ["Reuters"]),
+        ("Redazione", [], ["Redazione"]),
+        ("Newsdesk", [], ["Newsdesk"]),
+        ("Oleh Budi Santoso", ["Budi Santoso"], []),
+        ("作者：张伟", ["张伟"], []),
+        ("Updated 3 hours ago", [], []),
+    ],
+)
+def test_split_authors(raw: str, people: list[str], orgs: list[str]) -> None:
+    assert split_authors(raw) == (people, orgs)
+
+
+def test_companies_whole_word_and_strict_aliases() -> None:
+    text = (
+        "Mini displays are cheap. BMW said the new Mini will be built in Oxford. "
+        "Harrison Ford drove a VW. Li Xiang spoke about Li Auto. The mini van is a Kiara."
+    )
+    assert find_companies(text) == ["BMW", "Mini", "Volkswagen", "Li Auto"]
+    assert find_companies("Groupe Renault et Renault Group") == ["Renault"]
+    assert find_companies("今天小米汽车发布新车，比亚迪回应") == ["Xiaomi", "BYD"]
+    assert find_companies("a seat in the smart car") == []
+
+
+def test_gazetteer_validation_errors() -> None:
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        _parse("[[company]\nname=", "x.toml")
+    with pytest.raises(ConfigError, match="needs at least one alias"):
+        _parse('[[company]]\nname = "A"\n', "x.toml")
+    with pytest.raises(ConfigError, match="already belongs to 'A'"):
+        _parse('[[company]]\nname="A"\naliases=["X"]\n[[company]]\nname="B"\naliases=["X"]\n', "x")
+    with pytest.raises(ConfigError, match="unknown key"):
+        _parse('[[company]]\nname="A"\naliases=["A"]\nalias="B"\n', "x.toml")
+
+
+def _page(charset_meta: str = "") -> str:
+    return (
+        f"<html><head>{charset_meta}<title>Café owners in Zürich</title></head>"
+        f"<body><article><h1>Café owners in Zürich</h1>{PARAGRAPHS}</article></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "meta"),
+    [
+        ("windows-1252", ""),
+        ("iso-8859-1", ""),  # WHATWG: latin-1 labels mean windows-1252 (curly quotes, dashes)
+        (None, '<meta charset="windows-1252">'),
+        (None, '<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1">'),
+        (None, ""),  # no declaration at all: detection
+        ("utf-8", ""),  # a lying header: bytes are not UTF-8
+    ],
+)
+def test_windows_1252_without_mojibake(header: str | None, meta: str) -> None:
+    data = _page(meta).encode("windows-1252")
+    article = extract(data, "https://example.com/a", FETCHED, encoding=header)
+    assert article is not None
+    assert article.title == "Café owners in Zürich"
+    assert "the plant’s output rose — “a record”, said the café owner in Zürich" in article.body
+    assert "Ã" not in article.body
+
+
+def test_utf8_bom_and_str_input() -> None:
+    text = _page()
+    for data in (b"\xef\xbb\xbf" + text.encode(), text):
+        article = extract(data, "https://example.com/a", FETCHED)
+        assert article is not None
+        assert article.title == "Café owners in Zürich"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\x00\x01\x02\x03" * 5000,
+        bytes(range(256)) * 50,
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * 2000,
+        b'{"json": "not a page", "items": [1, 2, 3]}',
+        "plain text without any markup at all, just words " * 20,
+        "<html><head><title>Empty</title></head><body><nav>Home</nav></body></html>",
+        "<html><body>" + "<div>" * 5000 + "x" + "</div>" * 5000 + "</body></html>",
+    ],
+)
+def test_garbage_returns_none(data: bytes | str) -> None:
+    assert extract(data, "https://example.com/a", FETCHED) is None
+
+
+def test_canonical_url_rules() -> None:
+    base = _page().replace("</head>", "{}</head>")
+    foreign = base.format('<link rel="canonical" href="https://aggregator.example/copy/1">')
+    article = extract(foreign, "https://news.example.com/a?utm_source=x&id=3#top", FETCHED)
+    assert article is not None
+    assert article.canonical_url == "https://news.example.com/a?id=3"
+    sibling = base.format('<link rel="canonical" href="https://www.example.com/story?gclid=1">')
+    article = extract(sibling, "https://m.example.com/story", FETCHED)
+    assert article is not None
+    assert article.canonical_url == "https://www.example.com/story"
+
+
+def test_future_date_is_flagged_not_trusted() -> None:
+    page = _page('<meta property="article:published_time" content="2031-01-01T00:00:00Z">')
+    article = extract(page, "https://example.com/a", FETCHED)
+    assert article is not None
+    assert article.date_flags == ["future"]
+    assert article.published is None or article.published <= FETCHED + timedelta(days=1)
