@@ -1,0 +1,154 @@
+"""Building pages from the syndication fixtures, and the worker the concurrency tests spawn."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from newsarchive.items import Article, FetchedPage
+
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
+    from multiprocessing.synchronize import Barrier
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "syndication"
+FETCHED = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    file: str
+    story: str
+    source: str
+    url: str
+    title: str
+    published: datetime | None
+
+    @property
+    def body(self) -> str:
+        return (FIXTURES / self.file).read_text(encoding="utf-8")
+
+
+def manifest() -> dict[str, Any]:
+    return json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
+
+
+def entries() -> list[Entry]:
+    return [
+        Entry(
+            file=a["file"],
+            story=a["story"],
+            source=a["source"],
+            url=a["url"],
+            title=a["title"],
+            published=datetime.fromisoformat(a["published"]) if a["published"] else None,
+        )
+        for a in manifest()["articles"]
+    ]
+
+
+def render_html(title: str, body: str) -> bytes:
+    paragraphs = "\n".join(f"<p>{html.escape(p)}</p>" for p in body.splitlines() if p.strip())
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title></head><body><article>"
+        f"<h1>{html.escape(title)}</h1>{paragraphs}</article></body></html>"
+    ).encode()
+
+
+def make_page(
+    *,
+    url: str,
+    title: str,
+    body: str,
+    source: str,
+    published: datetime | None = None,
+    canonical: str | None = None,
+    fetched_at: datetime = FETCHED,
+    requested_url: str | None = None,
+    companies: list[str] | None = None,
+) -> FetchedPage:
+    article = Article(
+        url=url,
+        canonical_url=canonical or url,
+        title=title,
+        body=body,
+        published=published,
+        date_source="jsonld" if published else None,
+        authors=["Anna Keller"],
+        lang="en",
+        companies=["Nordhaven Motors"] if companies is None else companies,
+    )
+    return FetchedPage(
+        url=url,
+        requested_url=requested_url or url,
+        status=200,
+        body=render_html(title, body),
+        fetched_at=fetched_at,
+        source=source,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "ETag": '"5f1c-abc"',
+            "Set-Cookie": "session=secret",
+        },
+        encoding="utf-8",
+        article=article,
+    )
+
+
+def entry_page(entry: Entry, *, offset: int = 0) -> FetchedPage:
+    return make_page(
+        url=entry.url,
+        title=entry.title,
+        body=entry.body,
+        source=entry.source,
+        published=entry.published,
+        fetched_at=FETCHED + timedelta(minutes=offset),
+    )
+
+
+def race_worker(
+    db: str, pages: list[FetchedPage], barrier: Barrier, results: Queue[tuple[int, str]]
+) -> None:
+    """Save each page right after both workers reach the barrier, one transaction per page."""
+    from newsarchive.archive import open_archive
+    from newsarchive.archive.store import save_page
+
+    archive = open_archive(db)
+    try:
+        for i, page in enumerate(pages):
+            barrier.wait(timeout=60)
+            with archive.session() as session:
+                result = save_page(session, page)
+            results.put((i, result.status))
+    except BaseException:
+        barrier.abort()  # release the other worker at once
+        raise
+    finally:
+        archive.dispose()
+
+
+_VOCABULARY = (
+    "carmaker supplier plant battery electric engine recall dealer margin forecast union "
+    "shares quarter output model sedan pickup hybrid charging software chip tariff export "
+    "import price demand fleet lease factory shift worker contract brand platform axle "
+    "inverter cell module launch delay investment billion million percent analysts said "
+    "the a of to in and for on with at by from as that it is was will would"
+)
+_WORDS = _VOCABULARY.split()
+
+
+def synthetic_body(seed: int, words: int = 250) -> str:
+    """A distinct pseudo-article: same vocabulary as the others, different word order."""
+    import random
+
+    rng = random.Random(seed)
+    sentences = []
+    for _ in range(words // 12):
+        sentence = " ".join(rng.choice(_WORDS) for _ in range(12))
+        sentences.append(sentence.capitalize() + ".")
+    return "\n".join(" ".join(sentences[i : i + 4]) for i in range(0, len(sentences), 4))

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from syndication import FIXTURES, entries, manifest
+
+from newsarchive import dedupe
+
+
+def test_normalise_text_ignores_case_punctuation_and_unicode_variants() -> None:
+    a = "“We have to build our cars\u00a0where we can,” said Vogel.\nShort‑time work."
+    b = '"we HAVE to build our cars where we can," said Vogel. Short-time work'
+    assert dedupe.normalise_text(a) == dedupe.normalise_text(b)
+    assert (
+        dedupe.normalise_text(a)
+        == "we have to build our cars where we can said vogel short time work"
+    )
+
+
+def test_normalise_text_keeps_figures() -> None:
+    assert dedupe.normalise_text("cut 3,200 jobs") != dedupe.normalise_text("cut 3,400 jobs")
+
+
+def test_fingerprint_is_deterministic_and_layout_independent() -> None:
+    body = (FIXTURES / "wire-original.txt").read_text()
+    reflowed = body.replace("\n", "  ").replace("'", "’")
+    fp1, fp2 = dedupe.fingerprint(body), dedupe.fingerprint(reflowed)
+    assert fp1 == fp2
+    assert fp1.content_sha256 == dedupe.content_sha256(body)
+    assert len(fp1.minhash) == dedupe.NUM_PERM * 4
+
+
+def test_bands_are_numbered_signed_64_bit_keys() -> None:
+    fp = dedupe.fingerprint((FIXTURES / "wire-original.txt").read_text())
+    assert [band for band, _ in fp.bands] == list(range(dedupe.BANDS))
+    assert all(-(2**63) <= key < 2**63 for _, key in fp.bands)
+    assert len({key for _, key in fp.bands}) == dedupe.BANDS
+
+
+def test_short_texts_stay_out_of_the_lsh_index() -> None:
+    fp = dedupe.fingerprint("Nordhaven shares rose 2.8 percent in Frankfurt.")
+    assert fp.bands == ()
+    assert dedupe.fingerprint("").bands == ()
+
+
+def test_similarity_bounds_and_errors() -> None:
+    a = dedupe.fingerprint((FIXTURES / "wire-original.txt").read_text()).minhash
+    b = dedupe.fingerprint((FIXTURES / "indep-local.txt").read_text()).minhash
+    assert dedupe.similarity(a, a) == 1.0
+    assert 0.0 <= dedupe.similarity(a, b) < 0.1
+    with pytest.raises(ValueError, match="different lengths"):
+        dedupe.similarity(a, a[:-4])
+
+
+def test_minhash_estimates_jaccard_of_shingles() -> None:
+    """128 permutations: standard error <= 0.045, so 0.15 is more than three of them."""
+    texts = [e.body for e in entries()]
+    for x, y in itertools.combinations(texts, 2):
+        sx, sy = dedupe.shingles(dedupe.tokens(x)), dedupe.shingles(dedupe.tokens(y))
+        exact = len(sx & sy) / len(sx | sy)
+        estimate = dedupe.similarity(dedupe.fingerprint(x).minhash, dedupe.fingerprint(y).minhash)
+        assert abs(estimate - exact) < 0.15
+
+
+def test_every_reworked_copy_scores_above_threshold_and_other_stories_below() -> None:
+    items = entries()
+    fps = {e.file: dedupe.fingerprint(e.body) for e in items}
+    for e in items:
+        if e.story == "kessenich" and e.file != "wire-original.txt":
+            assert dedupe.similarity(fps[e.file].minhash, fps["wire-original.txt"].minhash) >= (
+                dedupe.NEAR_THRESHOLD
+            ), e.file
+    for x, y in itertools.combinations(items, 2):
+        if x.story != y.story:
+            assert dedupe.similarity(fps[x.file].minhash, fps[y.file].minhash) < 0.1, (x, y)
+
+
+def test_revision_text_ignores_stamps_counters_and_related_links() -> None:
+    rev = manifest()["revision"]
+    v1, trivial, v2 = (FIXTURES / rev[k] for k in ("v1", "trivial", "v2"))
+    assert dedupe.is_trivial_change(v1.read_text(), trivial.read_text())
+    assert not dedupe.is_trivial_change(v1.read_text(), v2.read_text())
+    assert "comments" not in dedupe.revision_text(v1.read_text())
+    assert "related" not in dedupe.revision_text(v1.read_text())
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "trivial"),
+    [
+        ("Shares rose 2.8 percent.\nUpdated 10:32 a.m. GMT", "Shares rose 2.8 percent.\n", True),
+        ("Posted 3 hours ago. Shares rose.", "Posted 5 hours ago. Shares rose.", True),
+        (
+            "The story had 1,204 views and 12 comments.",
+            "The story had 1,390 views and 31 comments.",
+            True,
+        ),
+        ("Nordhaven will cut 3,200 jobs.", "Nordhaven will cut 3,400 jobs.", False),
+        (
+            "The plant employs 7,800 people.",
+            "The plant employs 7,800 people. Workers will be paid.",
+            False,
+        ),
+        (
+            "Body text here.\nCorrection: An earlier version misstated the date.",
+            "Body text here.",
+            False,
+        ),
+    ],
+)
+def test_is_trivial_change_cases(old: str, new: str, trivial: bool) -> None:
+    assert dedupe.is_trivial_change(old, new) is trivial
