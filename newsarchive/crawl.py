@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-INCREMENTAL_SPIDER_MW = "newsarchive.spiders.incremental.IncrementalSpiderMiddleware"
-INCREMENTAL_DOWNLOADER_MW = "newsarchive.spiders.incremental.IncrementalDownloaderMiddleware"
 
 # Scrapy close reasons → run status (anything else with pages stored counts as partial).
 INTERRUPTED_REASONS = {"shutdown", "cancelled"}
@@ -95,21 +93,9 @@ def build_settings(options: CrawlOptions, run_id: int) -> Settings:
         "NEWSARCHIVE_DB": options.db,
         "NEWSARCHIVE_RUN_ID": run_id,
         "NEWSARCHIVE_PROGRESS": options.progress,
-        "EXTENSIONS": {**settings.getdict("EXTENSIONS"), "newsarchive.crawl.Progress": 900},
-        "SPIDER_MIDDLEWARES": {
-            **settings.getdict("SPIDER_MIDDLEWARES"),
-            INCREMENTAL_SPIDER_MW: 950,
-        },
-        "DOWNLOADER_MIDDLEWARES": {
-            **settings.getdict("DOWNLOADER_MIDDLEWARES"),
-            INCREMENTAL_DOWNLOADER_MW: 120,
-        },
         "NEWSARCHIVE_INCREMENTAL": options.incremental,
-        "LOG_ENABLED": bool(options.log_file),
         "LOG_INSTALL_ROOT_HANDLER": False,
     }
-    if options.log_file:
-        overrides.update(LOG_FILE=options.log_file, LOG_LEVEL="INFO", LOG_FILE_APPEND=True)
     if options.extract_workers is not None:
         overrides["NEWSARCHIVE_EXTRACT_WORKERS"] = options.extract_workers
     if options.max_depth is not None:
@@ -117,12 +103,7 @@ def build_settings(options: CrawlOptions, run_id: int) -> Settings:
     if options.revisit_after is not None:
         overrides["NEWSARCHIVE_REVISIT_AFTER"] = options.revisit_after
     if options.local:
-        overrides.update(
-            NEWSARCHIVE_LOCAL=True,
-            AUTOTHROTTLE_ENABLED=False,
-            DOWNLOAD_DELAY=0,
-            CONCURRENT_REQUESTS_PER_DOMAIN=16,
-        )
+        overrides["NEWSARCHIVE_LOCAL"] = True  # the spider drops the politeness delays
     overrides.update(options.settings)
     settings.setdict(overrides, priority="cmdline")
     return settings

@@ -64,6 +64,8 @@ class FetchedPage:
     encoding: str | None = None
     discovered_via: str | None = None
     lastmod: datetime | None = None
+    # The source's declared language: a hint for date parsing when the page declares none.
+    source_language: str | None = None
     article: Article | None = None
     extraction_error: str | None = None
     drop_reason: str | None = None

@@ -29,7 +29,7 @@ LOG_LEVEL = "INFO"
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_DELAY = 1.0
-RANDOMIZE_DOWNLOAD_DELAY = True
+DOWNLOAD_DELAY_JITTER = 0.5  # ±50 % around the delay
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 60.0
@@ -55,7 +55,16 @@ NEWSARCHIVE_RETRY_AFTER_MAX = 300
 REQUEST_FINGERPRINTER_CLASS = "newsarchive.spiders.middlewares.CanonicalRequestFingerprinter"
 
 DOWNLOADER_MIDDLEWARES = {
+    # skips stored articles and adds conditional-request validators (before robots.txt: 100)
+    "newsarchive.spiders.incremental.IncrementalDownloaderMiddleware": 120,
     "newsarchive.spiders.middlewares.RetryAfterMiddleware": 560,
+}
+SPIDER_MIDDLEWARES = {
+    # persists the frontier (scheduled article URLs) in the archive for crash resume
+    "newsarchive.spiders.incremental.IncrementalSpiderMiddleware": 950,
+}
+EXTENSIONS = {
+    "newsarchive.crawl.Progress": 900,
 }
 
 # Discovery bounds, per source (overridable with -a on the spider or -s here).

@@ -41,7 +41,11 @@ class ExtractPipeline:
     async def process_item(self, page: FetchedPage) -> FetchedPage:
         try:
             page.article = await self.pool.extract(
-                page.body, page.url, page.fetched_at, encoding=page.encoding
+                page.body,
+                page.url,
+                page.fetched_at,
+                encoding=page.encoding,
+                lang_hint=page.source_language,
             )
         except ExtractionError as exc:
             page.extraction_error = str(exc)

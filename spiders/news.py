@@ -21,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 import scrapy
 from lxml import etree
 from scrapy import signals
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.utils.gz import gunzip
 
@@ -154,7 +155,7 @@ class NewsSpider(scrapy.Spider):
             for key, value in (
                 ("AUTOTHROTTLE_ENABLED", False),
                 ("DOWNLOAD_DELAY", 0),
-                ("RANDOMIZE_DOWNLOAD_DELAY", False),
+                ("DOWNLOAD_DELAY_JITTER", 0),
                 ("CONCURRENT_REQUESTS_PER_DOMAIN", 16),
             ):
                 settings.set(key, value, priority="spider")
@@ -414,6 +415,7 @@ class NewsSpider(scrapy.Spider):
             encoding=match.group(1).lower() if match else None,
             discovered_via=response.meta["via"],
             lastmod=response.meta.get("lastmod"),
+            source_language=state.config.language,
         )
 
     def _follow_links(self, response: TextResponse, state: SourceState) -> Iterator[Any]:
@@ -660,6 +662,9 @@ class NewsSpider(scrapy.Spider):
         return requests
 
     def _failed(self, failure: Failure) -> None:
+        if failure.check(IgnoreRequest):
+            # deliberate skips (robots.txt, 304 on a revisit, offsite) are counted where decided
+            return
         self._inc("fetch_failed")
         self.logger.info("failed %s: %s", failure.request.url, failure.getErrorMessage())
 

@@ -168,6 +168,14 @@ def open_archive(value: str | URL | None = None, *, create: bool = True) -> Arch
     production database from a crawl job is not ours to decide.
     """
     url = value if isinstance(value, URL) else resolve_db_url(value)
+    if (
+        not create
+        and url.get_backend_name() == "sqlite"
+        and url.database not in (None, "", ":memory:")
+        and not Path(url.database).exists()
+    ):
+        # sqlite3 would create an empty file: a typo in --db must not leave one behind
+        raise ArchiveError(f"no archive at {url.database} (crawl into it first)")
     engine = make_engine(url)
     archive = Archive(url, engine)
     try:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -64,6 +65,8 @@ class Source(Base):
 
 class Article(Base):
     __tablename__ = "articles"
+    # Search date filters and per-day stats use published, else first seen (migration 0002).
+    __table_args__ = (Index("ix_articles_effective_date", text("coalesce(published, first_seen)")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)

@@ -19,6 +19,7 @@ def test_new_archive_is_migrated_to_head(archive: Archive) -> None:
     assert {"sources", "articles", "captures", "duplicates", "crawl_runs", "url_state"} <= tables
 
 
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression")
 def test_models_match_migrations(archive: Archive) -> None:
     """Autogenerate against a migrated database finds nothing to do."""
     from alembic.autogenerate import compare_metadata
@@ -68,7 +69,7 @@ def test_bad_database_urls(value: str, message: str) -> None:
 
 
 def test_unreachable_postgres_is_a_clear_error() -> None:
-    with pytest.raises(ArchiveError, match="cannot open archive .*5999"):
+    with pytest.raises(ArchiveError, match=r"cannot open archive .*5999"):
         open_archive("postgresql://postgres@127.0.0.1:5999/test")
 
 
@@ -76,3 +77,35 @@ def test_bare_path_means_sqlite(tmp_path) -> None:  # type: ignore[no-untyped-de
     url = resolve_db_url(str(tmp_path / "a.db"))
     assert url.get_backend_name() == "sqlite"
     assert url.database == str(tmp_path / "a.db")
+
+
+def test_reading_a_missing_sqlite_archive_creates_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    missing = tmp_path / "typo.db"
+    with pytest.raises(ArchiveError, match="no archive at"):
+        open_archive(str(missing), create=False)
+    assert not missing.exists()
+
+
+def test_archive_at_an_older_schema_asks_for_db_upgrade(archive_url: str) -> None:
+    from alembic import command
+
+    from newsarchive.archive.db import alembic_config
+
+    arch = open_archive(archive_url)
+    cfg = alembic_config(arch.engine)
+    with arch.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    arch.dispose()
+    with pytest.raises(SchemaOutdatedError, match=r"schema 0001, .*run `newsarchive db upgrade"):
+        open_archive(archive_url)
+
+    from click.testing import CliRunner
+
+    from newsarchive.cli import _register, cli
+
+    _register()
+    result = CliRunner().invoke(cli, ["db", "upgrade", "--db", archive_url])
+    assert result.exit_code == 0, result.output
+    assert "0001 -> 0002" in result.output
+    open_archive(archive_url).dispose()
