@@ -202,12 +202,18 @@ def _format_stats(st: ArchiveStats) -> str:
 
 @cli.command("stats")
 @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3660))
+@click.option(
+    "--until",
+    "until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last day of the per-day counts (default: today, UTC).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @db_option
-def stats_cmd(days: int, as_json: bool, db: str | None) -> None:
+def stats_cmd(days: int, until: datetime | None, as_json: bool, db: str | None) -> None:
     """Totals, and counts per source, language and day."""
     with _session(db) as session:
-        result = stats(session, days=days)
+        result = stats(session, days=days, today=until.date() if until else None)
     click.echo(_dumps(result.as_dict()) if as_json else _format_stats(result))
 
 
