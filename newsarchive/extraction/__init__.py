@@ -150,6 +150,10 @@ def _trafilatura(tree: HtmlElement, url: str, fetched_at: datetime | None):  # t
         )
 
 
+KICKER_MAX_LINES = 2
+KICKER_MAX_WORDS = 4
+
+
 def _clean_body(text: str) -> str:
     lines = [" ".join(line.split()) for line in text.splitlines()]
     return "\n".join(line for line in lines if line)
@@ -165,6 +169,14 @@ def _drop_leading_furniture(
     furniture = {_norm(v) for v in [title, byline, *page.bylines, *page.datelines] if v}
     furniture.discard("")
     lines = body.split("\n")
+    # A kicker (section label, "Exclusive", a breadcrumb) printed above the headline goes too:
+    # only short lines, and only when the headline itself follows them.
+    headline = _norm(title) if title else ""
+    for i, line in enumerate(lines[: KICKER_MAX_LINES + 1]):
+        if headline and _norm(line) == headline and i < len(lines) - 1:
+            if all(len(kicker.split()) <= KICKER_MAX_WORDS for kicker in lines[:i]):
+                lines = lines[i:]
+            break
     dropped = 0
     while dropped < 3 and len(lines) - dropped > 1 and _norm(lines[dropped]) in furniture:
         dropped += 1

@@ -183,3 +183,25 @@ def test_future_date_is_flagged_not_trusted() -> None:
     assert article is not None
     assert article.date_flags == ["future"]
     assert article.published is None or article.published <= FETCHED + timedelta(days=1)
+
+
+def test_kicker_and_headline_above_the_body_are_dropped() -> None:
+    """Regression: a section kicker printed above the headline kept both in the body."""
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of the report explains how battery recyclers recover nickel, "
+        f"cobalt and lithium from packs that reach the end of their life in cars.</p>"
+        for i in range(6)
+    )
+    html = (
+        "<html><head><title>Inside a battery recycling line</title>"
+        '<meta property="og:title" content="Inside a battery recycling line">'
+        '<meta property="og:type" content="article"></head><body>'
+        '<div class="wrap"><div class="col-main"><div class="story">'
+        '<span class="story-topic"><a href="/topics/ev.html">EV</a></span>'
+        '<h1 class="story-title">Inside a battery recycling line</h1>'
+        '<p class="meta">By Dana Whitfield | May 20, 2024</p>'
+        f'<div class="story-text">{paragraphs}</div></div></div></div></body></html>'
+    )
+    article = extract(html, "https://example.com/news/recycling.html")
+    assert article is not None
+    assert article.body.startswith("Paragraph 0 of the report")
