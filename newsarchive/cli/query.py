@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +126,15 @@ def search_cmd(
         click.echo("\n\n".join(format_hit(h) for h in hits) if hits else "no matches")
 
 
+def _local_time(value: datetime | None, offset_minutes: int | None) -> str:
+    """A stored UTC time shown in the offset the page gave, as the publisher wrote it."""
+    if value is None:
+        return "-"
+    if offset_minutes is None:
+        return value.isoformat()
+    return value.astimezone(timezone(timedelta(minutes=offset_minutes))).isoformat()
+
+
 def _format_article(view: ArticleView) -> str:
     dated_by = f" ({view.date_source})" if view.date_source else ""
     lines = [
@@ -133,7 +142,7 @@ def _format_article(view: ArticleView) -> str:
         f"source:     {view.source}",
         f"url:        {view.url}",
         f"canonical:  {view.canonical_url}",
-        f"published:  {view.published.isoformat() if view.published else '-'}{dated_by}",
+        f"published:  {_local_time(view.published, view.published_offset)}{dated_by}",
         f"authors:    {', '.join(view.authors) or '-'}",
         f"lang:       {view.lang or '-'}",
         f"companies:  {', '.join(view.companies) or '-'}",

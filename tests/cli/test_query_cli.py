@@ -186,3 +186,14 @@ def test_help_mentions_stdout_has_no_manifest() -> None:
     code, out, _ = _run("export", "--help")
     assert code == 0
     assert "no manifest" in " ".join(out.split())
+
+
+def test_show_prints_the_publishers_offset() -> None:
+    from datetime import UTC, datetime
+
+    from newsarchive.cli.query import _local_time
+
+    stored = datetime(2024, 4, 27, 12, 15, tzinfo=UTC)
+    assert _local_time(stored, -240) == "2024-04-27T08:15:00-04:00"
+    assert _local_time(stored, None) == "2024-04-27T12:15:00+00:00"
+    assert _local_time(None, 120) == "-"
