@@ -7,6 +7,7 @@ Scrapy starts, so a bad URL fails in a second with a clear message instead of af
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
@@ -58,6 +59,9 @@ class CrawlOptions:
     revisit_after: float | None = None  # hours; stored articles older than this are revalidated
     incremental: bool = True
     lock_dir: str | None = None
+    # Shared frontier in Redis (scale-out): workers of one job crawl together.
+    redis: str | None = None
+    redis_idle: float | None = None  # seconds of empty shared queue before a worker exits
     settings: dict[str, Any] = field(default_factory=dict)
 
 
@@ -104,8 +108,14 @@ def build_settings(options: CrawlOptions, run_id: int) -> Settings:
         overrides["NEWSARCHIVE_REVISIT_AFTER"] = options.revisit_after
     if options.local:
         overrides["NEWSARCHIVE_LOCAL"] = True  # the spider drops the politeness delays
-    overrides.update(options.settings)
     settings.setdict(overrides, priority="cmdline")
+    if options.redis:
+        from newsarchive.distributed import apply_distributed_settings, distributed_settings
+
+        extra = {} if options.redis_idle is None else {"idle_seconds": options.redis_idle}
+        overlay = distributed_settings(options.redis, options.job or "crawl", **extra)
+        apply_distributed_settings(settings, overlay)
+    settings.setdict(options.settings, priority="cmdline")  # -s NAME=VALUE wins over all
     return settings
 
 
@@ -127,8 +137,14 @@ def spider_arguments(options: CrawlOptions) -> dict[str, Any]:
 def run_crawl(options: CrawlOptions) -> CrawlSummary:
     """One crawl under the job's lock; raises CrawlLockedError when another run holds it."""
     archive = open_archive(options.db)
+    # Workers of a distributed job run side by side on purpose: Redis coordinates them.
+    lock = (
+        contextlib.nullcontext()
+        if options.redis
+        else crawl_lock(archive, options.job, options.lock_dir)
+    )
     try:
-        with crawl_lock(archive, options.job, options.lock_dir):
+        with lock:
             if options.resume:
                 _resume_arguments(archive, options)
             return _run_locked(archive, options)

@@ -155,6 +155,23 @@ def resolve_sources(
     metavar="NAME=VALUE",
     help="Override a Scrapy setting (repeatable), e.g. -s CLOSESPIDER_TIMEOUT=3600.",
 )
+@click.option(
+    "--redis",
+    metavar="URL",
+    help="Share the frontier of --job with other workers through Redis (scale-out).",
+)
+@click.option(
+    "--redis-idle",
+    type=click.FloatRange(min=1),
+    metavar="SECONDS",
+    help="With --redis: exit after the shared queue stayed empty this long (default 30).",
+)
+@click.option(
+    "--reset-queue",
+    is_flag=True,
+    help="With --redis: clear the job's shared queue and seen-URL filter first "
+    "(refused while a worker of the job is alive).",
+)
 def crawl(
     urls: tuple[str, ...],
     db: str | None,
@@ -174,12 +191,23 @@ def crawl(
     full: bool,
     lock_dir: str | None,
     overrides: tuple[str, ...],
+    redis: str | None,
+    redis_idle: float | None,
+    reset_queue: bool,
 ) -> None:
     """Crawl news sites from start URLs or registry sources into the archive.
 
     Exit codes: 0 ok, 1 partial (some pages or sources failed), 2 fatal, 3 locked, 4 interrupted.
     """
     sources = resolve_sources(source_names, all_sources, sources_file)
+    if (redis_idle is not None or reset_queue) and not redis:
+        raise click.UsageError("--redis-idle and --reset-queue need --redis")
+    if redis and not job:
+        raise click.UsageError("--redis needs --job NAME: workers of one job share a queue")
+    if redis and reset_queue:
+        from newsarchive.distributed import reset_job
+
+        click.echo(f"cleared {reset_job(redis, job or '')} Redis key(s) of job {job!r}", err=True)
     if not urls and not sources and not resume:
         raise click.UsageError("give start URLs, --source NAME, --all-sources or --resume")
     setup_logging(logging.ERROR if quiet else logging.WARNING, log_file)
@@ -199,6 +227,8 @@ def crawl(
         revisit_after=revisit_after,
         incremental=not full,
         lock_dir=lock_dir,
+        redis=redis,
+        redis_idle=redis_idle,
         settings=parse_overrides(overrides),
     )
     try:
