@@ -41,10 +41,12 @@ from newsarchive.archive.frontier import (
     pending_urls,
     record_discovered,
     record_gone,
+    record_not_article,
     record_not_modified,
     record_validators,
     revisit_due,
 )
+from newsarchive.items import FetchedPage
 from newsarchive.urls import url_key
 
 if TYPE_CHECKING:
@@ -60,6 +62,9 @@ logger = logging.getLogger(__name__)
 
 DISCOVERY_ROLES = ("feed", "sitemap")
 ARTICLE_ROLE = "candidate"
+# Fetched URLs a recrawl leaves alone (until a newer lastmod or the revisit interval): stored
+# articles, and candidates that turned out not to be articles. Failed ones are tried again.
+SETTLED_STATES = ("stored", "not_article")
 REFETCH = "newsarchive_refetch"  # meta: why a known article is fetched again
 FLUSH_INTERVAL = 0.5  # seconds between batched frontier writes
 EMPTY_DOCUMENTS = {
@@ -94,6 +99,7 @@ class Frontier:
         self.discovered: list[Discovered] = []
         self.not_modified: list[str] = []
         self.gone: list[tuple[str, int]] = []
+        self.not_articles: list[str] = []
         self.validators: dict[str, Validators] = {}
         self.loop: task.LoopingCall | None = None
         self.opened = False
@@ -177,11 +183,17 @@ class Frontier:
             discovered, self.discovered = self.discovered, []
             not_modified, self.not_modified = self.not_modified, []
             gone, self.gone = self.gone, []
+            not_articles, self.not_articles = self.not_articles, []
             validators = list(self.validators.values()) if final else []
-        if not (discovered or not_modified or gone or validators) or self.archive is None:
+        if (
+            not (discovered or not_modified or gone or not_articles or validators)
+            or self.archive is None
+        ):
             return
         self.pending_writes = [f for f in self.pending_writes if not f.done()]
-        future = self.writer.submit(self._write, discovered, not_modified, gone, validators)
+        future = self.writer.submit(
+            self._write, discovered, not_modified, gone, not_articles, validators
+        )
         future.add_done_callback(_log_failure)
         self.pending_writes.append(future)
 
@@ -190,6 +202,7 @@ class Frontier:
         discovered: list[Discovered],
         not_modified: list[str],
         gone: list[tuple[str, int]],
+        not_articles: list[str],
         validators: list[Validators],
     ) -> None:
         assert self.archive is not None
@@ -203,6 +216,8 @@ class Frontier:
                 record_not_modified(session, not_modified, at=now)
             if gone:
                 record_gone(session, gone, at=now, run_id=self.run_id)
+            if not_articles:
+                record_not_article(session, not_articles, at=now, run_id=self.run_id)
         if validators:
             with self.archive.session() as session:
                 record_validators(session, validators, run_id=self.run_id)
@@ -218,9 +233,7 @@ class Frontier:
         known = self.known.get(url_key(request.url))
         if known is None:
             return None
-        if known.state == "failed" and known.kind == "page":
-            return None
-        if known.state != "stored":
+        if known.state not in SETTLED_STATES:
             return None
         lastmod = request.meta.get("lastmod")
         if isinstance(lastmod, datetime):
@@ -290,16 +303,36 @@ class IncrementalSpiderMiddleware:
     def process_spider_output(
         self, response: Response | None, result: Iterable[Any], spider: Spider | None = None
     ) -> Iterable[Any]:
+        yielded_page = False
         for item in result:
+            yielded_page = yielded_page or isinstance(item, FetchedPage)
             if self._keep(item):
                 yield item
+        self._note_candidate(response, yielded_page)
 
     async def process_spider_output_async(
         self, response: Response | None, result: AsyncIterator[Any], spider: Spider | None = None
     ) -> AsyncIterator[Any]:
+        yielded_page = False
         async for item in result:
+            yielded_page = yielded_page or isinstance(item, FetchedPage)
             if self._keep(item):
                 yield item
+        self._note_candidate(response, yielded_page)
+
+    def _note_candidate(self, response: Response | None, yielded_page: bool) -> None:
+        """A fetched article candidate the spider did not keep is not an article: say so, or
+        every resume would fetch it again."""
+        if (
+            response is None
+            or yielded_page
+            or not self.frontier.enabled
+            or response.meta.get("role") != ARTICLE_ROLE
+            or response.status != 200
+        ):
+            return
+        with self.frontier.lock:
+            self.frontier.not_articles.append(response.meta.get("redirect_urls", [response.url])[0])
 
     def _keep(self, item: Any) -> bool:
         if not isinstance(item, scrapy.Request) or not self.frontier.enabled:

@@ -276,6 +276,24 @@ def record_gone(
         )
 
 
+def record_not_article(
+    session: Session, urls: Sequence[str], *, at: datetime, run_id: int | None = None
+) -> None:
+    """Pending URLs that turned out not to be articles: never re-enqueued by a resume."""
+    for chunk in _chunks(list(urls)):
+        session.execute(
+            update(UrlState)
+            .where(UrlState.url.in_(chunk), UrlState.state == "discovered")
+            .values(
+                state="not_article",
+                last_status=200,
+                last_fetched=at,
+                attempts=UrlState.attempts + 1,
+                run_id=run_id,
+            )
+        )
+
+
 def record_validators(
     session: Session, docs: Sequence[Validators], *, run_id: int | None = None
 ) -> None:

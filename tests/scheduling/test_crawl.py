@@ -155,3 +155,39 @@ def _reset(db: str) -> None:
         path = db + suffix
         if os.path.exists(path):  # noqa: PTH110
             os.unlink(path)  # noqa: PTH108
+
+
+def test_a_candidate_that_is_not_an_article_is_settled_not_refetched(tmp_path: Path) -> None:
+    """Regression: a fetched non-article candidate stayed `discovered`, so every resume and
+    recrawl fetched it again."""
+    from sqlalchemy import select
+
+    from newsarchive.archive.models import UrlState
+
+    web = slow_site(tmp_path / "site", 4, delay=0.0)
+    gallery = "/news/2024/05/photo-gallery-of-the-week.html"
+    listing = "".join(f'<li><a href="/news/?p={i}">Page {i}</a></li>' for i in range(30))
+    page = tmp_path / "site" / gallery.lstrip("/")
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(
+        f"<html><head><title>Gallery</title></head><body><ul>{listing}</ul></body></html>",
+        encoding="utf-8",
+    )
+    index = tmp_path / "site" / "index.html"
+    index.write_text(
+        index.read_text(encoding="utf-8").replace(
+            "</main>", f'<a href="{gallery}">Photo gallery of the week</a></main>'
+        ),
+        encoding="utf-8",
+    )
+    db = str(tmp_path / "news.db")
+    with web:
+        assert run_cli(db, web.url("ledger")).returncode == 0
+        archive = open_archive(db)
+        with archive.session() as s:
+            states = dict(s.execute(select(UrlState.url, UrlState.state)).all())
+        archive.dispose()
+        assert states[web.url("ledger", gallery)] == "not_article"
+        web.clear_log()
+        assert run_cli(db, web.url("ledger")).returncode == 0
+        assert gallery not in {e.path for e in web.requests_for()}
