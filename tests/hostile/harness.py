@@ -1,0 +1,636 @@
+"""Harness for the hostile-web suite: fault servers, crawls in subprocesses, archive snapshots.
+
+Every crawl runs the real ``newsarchive crawl`` console script in its own process (a Twisted
+reactor starts once per process) against servers on 127.0.0.1, while a poller samples the
+resident memory of the whole process tree (the crawl and its extraction workers), so the bomb
+tests can bound and report it. Each test crawls into a copy of one archive seeded by a normal
+crawl, so "already-stored articles are untouched" is checked against real stored rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+import psutil
+import pytest
+
+from newsarchive.webserver import LocalWeb, Request, Response, Site
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+NEWSARCHIVE = str(Path(sys.executable).with_name("newsarchive"))
+# Prose is drawn from this vocabulary by a seeded generator: every test article is distinct
+# text (near-duplicate detection never merges two of them) yet stable from run to run.
+VOCABULARY = [
+    "the",
+    "a",
+    "carmaker",
+    "supplier",
+    "plant",
+    "factory",
+    "battery",
+    "cell",
+    "platform",
+    "model",
+    "sedan",
+    "hatchback",
+    "van",
+    "truck",
+    "pickup",
+    "engine",
+    "gearbox",
+    "axle",
+    "brake",
+    "tyre",
+    "chassis",
+    "motor",
+    "inverter",
+    "charger",
+    "software",
+    "update",
+    "recall",
+    "dealer",
+    "customer",
+    "union",
+    "worker",
+    "shift",
+    "contract",
+    "price",
+    "cost",
+    "margin",
+    "quarter",
+    "profit",
+    "loss",
+    "revenue",
+    "forecast",
+    "analyst",
+    "investor",
+    "share",
+    "market",
+    "demand",
+    "supply",
+    "chain",
+    "semiconductor",
+    "chip",
+    "shortage",
+    "steel",
+    "aluminium",
+    "lithium",
+    "nickel",
+    "cobalt",
+    "mine",
+    "refinery",
+    "port",
+    "ship",
+    "rail",
+    "freight",
+    "tariff",
+    "export",
+    "import",
+    "regulator",
+    "ministry",
+    "subsidy",
+    "grant",
+    "loan",
+    "bank",
+    "fund",
+    "emission",
+    "standard",
+    "test",
+    "range",
+    "mile",
+    "kilometre",
+    "speed",
+    "torque",
+    "power",
+    "output",
+    "weight",
+    "design",
+    "studio",
+    "engineer",
+    "team",
+    "launch",
+    "reveal",
+    "delivery",
+    "order",
+    "backlog",
+    "waiting",
+    "list",
+    "showroom",
+    "lease",
+    "fleet",
+    "rental",
+    "taxi",
+    "bus",
+    "coach",
+    "hydrogen",
+    "fuel",
+    "diesel",
+    "petrol",
+    "hybrid",
+    "electric",
+    "autonomous",
+    "sensor",
+    "camera",
+    "radar",
+    "lidar",
+    "map",
+    "driver",
+    "pilot",
+    "safety",
+    "rating",
+    "crash",
+    "warranty",
+    "repair",
+    "service",
+    "parts",
+    "inventory",
+    "warehouse",
+    "logistics",
+    "europe",
+    "america",
+    "asia",
+    "germany",
+    "france",
+    "italy",
+    "spain",
+    "japan",
+    "korea",
+    "china",
+    "india",
+    "mexico",
+    "brazil",
+    "canada",
+    "britain",
+    "sweden",
+    "poland",
+    "hungary",
+    "announced",
+    "said",
+    "expects",
+    "plans",
+    "will",
+    "could",
+    "may",
+    "reported",
+    "confirmed",
+    "denied",
+    "delayed",
+    "raised",
+    "cut",
+    "doubled",
+    "halved",
+    "signed",
+    "opened",
+    "closed",
+    "expanded",
+    "moved",
+    "hired",
+    "retooled",
+    "invested",
+    "paid",
+    "sold",
+    "built",
+    "new",
+    "old",
+    "first",
+    "last",
+    "next",
+    "major",
+    "minor",
+    "strong",
+    "weak",
+    "higher",
+    "lower",
+    "early",
+    "late",
+    "annual",
+    "monthly",
+    "global",
+    "local",
+    "regional",
+    "national",
+    "european",
+    "american",
+    "asian",
+    "and",
+    "but",
+    "while",
+    "because",
+    "after",
+    "before",
+    "during",
+    "with",
+    "without",
+    "from",
+    "into",
+    "over",
+    "under",
+    "between",
+    "across",
+    "against",
+    "toward",
+    "within",
+    "beyond",
+]
+
+Route = Response | Callable[[Request], Response]
+
+
+def paragraphs(seed: int, count: int = 5, words: int = 60) -> str:
+    rng = random.Random(seed)
+    out = []
+    for p in range(count):
+        sentences, n = [], 0
+        while n < words:
+            length = rng.randint(8, 16)
+            sentence = " ".join(rng.choice(VOCABULARY) for _ in range(length))
+            sentences.append(sentence.capitalize() + ".")
+            n += length
+        out.append(f"<p>{' '.join(sentences)} Report {seed}-{p}.</p>")
+    return "\n".join(out)
+
+
+def article_html(
+    title: str,
+    seed: int,
+    *,
+    published: str = "2026-11-20T08:00:00+00:00",
+    site: str = "Motor Wire",
+    lang: str = "en",
+    charset: str | None = "utf-8",
+    extra_body: str = "",
+) -> str:
+    meta_charset = f'<meta charset="{charset}">' if charset else ""
+    jsonld = json.dumps(
+        {
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "headline": title,
+            "datePublished": published,
+            "author": {"@type": "Person", "name": "Dana Keller"},
+            "publisher": {"@type": "Organization", "name": site},
+        }
+    )
+    return f"""<!DOCTYPE html>
+<html lang="{lang}"><head>{meta_charset}
+<title>{title} | {site}</title>
+<meta property="og:type" content="article">
+<meta property="og:title" content="{title}">
+<meta property="og:site_name" content="{site}">
+<meta property="article:published_time" content="{published}">
+<script type="application/ld+json">{jsonld}</script>
+</head><body>
+<header><nav><a href="/">Home</a> <a href="/news/">News</a></nav></header>
+<main><article>
+<h1>{title}</h1>
+<p class="byline">By Dana Keller · <time datetime="{published}">{published[:10]}</time></p>
+{paragraphs(seed)}
+{extra_body}
+</article></main>
+<footer><p>© {site}</p></footer>
+</body></html>"""
+
+
+def listing_html(links: list[str], title: str = "Latest news") -> str:
+    items = "\n".join(f'<li><a href="{href}">Story {i}</a></li>' for i, href in enumerate(links))
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
+        f"</head><body><h1>{title}</h1><ul>{items}</ul></body></html>"
+    )
+
+
+def html(body: str | bytes, status: int = 200, **headers: str) -> Response:
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    return Response(status, data, {"Content-Type": "text/html; charset=utf-8", **headers})
+
+
+@dataclass(slots=True)
+class Hit:
+    at: float
+    site: str
+    path: str
+    headers: dict[str, str]
+
+
+class FaultWeb:
+    """LocalWeb sites defined by routes (path → Response or function), recording every hit.
+
+    LocalWeb's own log has no times or headers; the fault tests need both (Retry-After pacing,
+    credentials leaking across a redirect), so the routes run behind a recording handler.
+    """
+
+    def __init__(self, sites: dict[str, dict[str, Route]], host: str = "127.0.0.1") -> None:
+        self.routes = sites
+        self.hits: list[Hit] = []
+        self._lock = threading.Lock()
+        self.web = LocalWeb([Site(name, None, self._handler(name)) for name in sites], host)
+
+    def _handler(self, site: str) -> Callable[[Request], Response]:
+        def handle(request: Request) -> Response:
+            with self._lock:
+                self.hits.append(Hit(time.monotonic(), site, request.path, dict(request.headers)))
+            route = self.routes[site].get(request.path)
+            if route is None:
+                return html("<html><body><h1>Not found</h1></body></html>", 404)
+            return route(request) if callable(route) else route
+
+        return handle
+
+    def __enter__(self) -> Self:
+        self.web.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.web.stop()
+
+    def url(self, site: str, path: str = "/") -> str:
+        return self.web.url(site, path)
+
+    def hits_for(self, site: str, path: str | None = None) -> list[Hit]:
+        with self._lock:
+            return [h for h in self.hits if h.site == site and (path is None or h.path == path)]
+
+
+@dataclass(slots=True)
+class CrawlResult:
+    exit_code: int
+    summary: dict[str, Any] | None
+    stdout: str
+    stderr: str
+    log: str
+    peak_rss: int  # bytes, summed over the crawl's process tree at the worst sample
+    peak_rss_single: int  # bytes, the largest single process
+    seconds: float
+    db: Path
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def stat(self, key: str) -> int:
+        return int(self.stats.get(key, 0) or 0)
+
+    def stats_with(self, prefix: str) -> dict[str, Any]:
+        return {k: v for k, v in self.stats.items() if k.startswith(prefix)}
+
+
+def _tree_rss(proc: psutil.Process) -> tuple[int, int]:
+    total = single = 0
+    try:
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0, 0
+    for p in procs:
+        try:
+            rss = p.memory_info().rss
+        except psutil.Error:
+            continue
+        total += rss
+        single = max(single, rss)
+    return total, single
+
+
+def _kill_tree(proc: psutil.Process) -> None:
+    try:
+        children = proc.children(recursive=True)
+    except psutil.Error:
+        children = []
+    for p in [proc, *children]:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+
+
+# Runs one crawl with setting overrides through the library API: `newsarchive crawl` has no
+# option to override Scrapy settings (needed for DOWNLOAD_TIMEOUT in the slow-server test).
+_DRIVER = """
+import json, logging, sys
+from newsarchive.cli import setup_logging
+from newsarchive.cli.crawl import EXIT_BY_STATUS
+from newsarchive.crawl import CrawlOptions, run_crawl
+args = json.loads(sys.argv[1])
+setup_logging(logging.WARNING, args["log_file"])
+summary = run_crawl(CrawlOptions(start_urls=args["urls"], db=args["db"], local=True,
+                                 log_file=args["log_file"], settings=args["settings"]))
+print(json.dumps(summary.as_json(), sort_keys=True))
+sys.exit(EXIT_BY_STATUS.get(summary.status, 2))
+"""
+
+
+def run_crawl(
+    urls: list[str],
+    db: Path,
+    *,
+    extra: tuple[str, ...] = (),
+    settings: dict[str, Any] | None = None,
+    timeout: float = 90.0,
+    workdir: Path | None = None,
+) -> CrawlResult:
+    """One `newsarchive crawl --local --json` in a subprocess, with its memory sampled.
+
+    The log file and the working directory are ``workdir`` (default: the archive's directory).
+    """
+    workdir = workdir or db.parent
+    log_file = workdir / f"crawl-{time.time_ns()}.log"
+    if settings is None:
+        cmd = [NEWSARCHIVE, "crawl", *urls, "--db", str(db), "--local", "--json"]
+        cmd += ["--log-file", str(log_file), *extra]
+    else:
+        payload = {
+            "urls": urls,
+            "db": str(db),
+            "log_file": str(log_file),
+            "settings": settings or {},
+        }
+        cmd = [sys.executable, "-c", _DRIVER, json.dumps(payload)]
+    started = time.monotonic()
+    popen = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=workdir,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    proc = psutil.Process(popen.pid)
+    peak = peak_single = 0
+    out: dict[str, bytes] = {}
+    reader = threading.Thread(
+        target=lambda: out.update(zip(("o", "e"), popen.communicate(), strict=False))
+    )
+    reader.start()
+    while reader.is_alive():
+        total, single = _tree_rss(proc)
+        peak, peak_single = max(peak, total), max(peak_single, single)
+        if time.monotonic() - started > timeout:
+            _kill_tree(proc)
+            reader.join()
+            pytest.fail(f"crawl did not finish within {timeout:.0f} s: {cmd[:4]}")
+        reader.join(0.02)
+    seconds = time.monotonic() - started
+    stdout = out.get("o", b"").decode("utf-8", "replace")
+    stderr = out.get("e", b"").decode("utf-8", "replace")
+    summary = None
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("{"):
+            summary = json.loads(line)
+            break
+    log = log_file.read_text("utf-8", "replace") if log_file.exists() else ""
+    result = CrawlResult(
+        popen.returncode, summary, stdout, stderr, log, peak, peak_single, seconds, db
+    )
+    if summary is not None:
+        result.stats = last_run(db).get("stats") or {}
+    return result
+
+
+# -- archive inspection (plain sqlite3: the tests look at what is on disk, not through our API) --
+def query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, params)]
+    finally:
+        conn.close()
+
+
+def last_run(db: Path) -> dict[str, Any]:
+    rows = query(db, "SELECT * FROM crawl_runs ORDER BY id DESC LIMIT 1")
+    if not rows:
+        return {}
+    run = rows[0]
+    for key in ("stats", "errors_by_kind", "arguments", "sources"):
+        if isinstance(run.get(key), str):
+            run[key] = json.loads(run[key])
+    return run
+
+
+ARTICLE_COLUMNS = "id, canonical_url, title, body, content_sha256, version, published, source_id"
+
+
+def snapshot(db: Path) -> list[dict[str, Any]]:
+    return query(db, f"SELECT {ARTICLE_COLUMNS} FROM articles ORDER BY id")
+
+
+def articles(db: Path) -> list[dict[str, Any]]:
+    return query(db, "SELECT * FROM articles ORDER BY id")
+
+
+def assert_seed_untouched(db: Path, before: list[dict[str, Any]]) -> None:
+    after = {r["id"]: r for r in snapshot(db)}
+    for row in before:
+        assert after.get(row["id"]) == row, f"stored article {row['canonical_url']} changed"
+
+
+def log_mentions(log: str, url: str, word: str = "") -> bool:
+    """Whether one log line names ``url`` together with ``word`` (case-insensitive)."""
+    return any(url in line and word.lower() in line.lower() for line in log.splitlines())
+
+
+MiB = 1024 * 1024
+
+
+# -- the seeded archive ------------------------------------------------------------------------
+SEED_ARTICLES = 3
+
+
+def seed_routes() -> dict[str, Route]:
+    links = [f"/news/2026/11/seed-story-{i}.html" for i in range(SEED_ARTICLES)]
+    routes: dict[str, Route] = {"/": html(listing_html(links))}
+    for i, link in enumerate(links):
+        routes[link] = html(article_html(f"Seed story number {i} about battery plants", 100 + i))
+    return routes
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
+    """An archive holding a few articles from a normal crawl, made once per session."""
+    db = tmp_path_factory.mktemp("seed") / "seed.db"
+    with FaultWeb({"seed": seed_routes()}) as web:
+        result = run_crawl([web.url("seed")], db)
+    rows = snapshot(db)
+    assert result.exit_code == 0, result.stderr + result.log[-3000:]
+    assert len(rows) == SEED_ARTICLES, f"seed crawl stored {len(rows)} articles: {result.summary}"
+    return db, rows
+
+
+@dataclass(slots=True)
+class Seeded:
+    db: Path
+    before: list[dict[str, Any]]
+
+    def untouched(self) -> None:
+        assert_seed_untouched(self.db, self.before)
+
+
+def copy_seed(template: Path, rows: list[dict[str, Any]], directory: Path) -> Seeded:
+    """A private copy of the seeded archive in ``directory``."""
+    db = directory / "archive.db"
+    conn = sqlite3.connect(template)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        target = sqlite3.connect(db)
+        conn.backup(target)
+        target.close()
+    finally:
+        conn.close()
+    return Seeded(db, rows)
+
+
+@pytest.fixture
+def seeded(seeded_template: tuple[Path, list[dict[str, Any]]], tmp_path: Path) -> Seeded:
+    return copy_seed(*seeded_template, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_seeded(
+    seeded_template: tuple[Path, list[dict[str, Any]]], tmp_path_factory: pytest.TempPathFactory
+) -> Seeded:
+    """A seeded archive shared by the tests of one module, which assert on one shared crawl."""
+    return copy_seed(*seeded_template, tmp_path_factory.mktemp("crawl"))
+
+
+@dataclass(slots=True)
+class Crawled:
+    """One crawl over several fault sites, shared by the tests of a module."""
+
+    web: FaultWeb
+    result: CrawlResult
+    seeded: Seeded
+
+    def stored(self, like: str) -> list[dict[str, Any]]:
+        return query(self.seeded.db, "SELECT * FROM articles WHERE url LIKE ?", (f"%{like}%",))
+
+
+@pytest.fixture
+def fault_web() -> Iterator[Callable[..., FaultWeb]]:
+    """Start FaultWeb instances for a test; all stopped at teardown."""
+    started: list[FaultWeb] = []
+
+    def start(sites: dict[str, dict[str, Route]], host: str = "127.0.0.1") -> FaultWeb:
+        web = FaultWeb(sites, host)
+        web.__enter__()
+        started.append(web)
+        return web
+
+    yield start
+    for web in started:
+        web.__exit__()
+
+
+def good_site(prefix: str, count: int = 2, seed: int = 500) -> dict[str, Route]:
+    """Routes of a healthy site crawled next to a fault: its articles prove the crawl went on."""
+    links = [f"/news/2026/11/{prefix}-fresh-{i}.html" for i in range(count)]
+    routes: dict[str, Route] = {"/": html(listing_html(links))}
+    for i, link in enumerate(links):
+        routes[link] = html(article_html(f"Fresh {prefix} report {i} on supplier deals", seed + i))
+    return routes
