@@ -38,6 +38,8 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 # Bounds: news pages are small; anything huge is a mistake or an attack.
 DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
+# HTML pages above this are not parsed (sitemaps may use the full DOWNLOAD_MAXSIZE).
+NEWSARCHIVE_MAX_PAGE_BYTES = 8 * 1024 * 1024
 DOWNLOAD_TIMEOUT = 30
 REDIRECT_MAX_TIMES = 5
 DEPTH_LIMIT = 6
@@ -50,6 +52,9 @@ RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 # Longest Retry-After we are willing to wait for before giving up on a request.
 NEWSARCHIVE_RETRY_AFTER_MAX = 300
+# Without Retry-After, retries of 5xx/429/408 wait BACKOFF × 2^attempt seconds (capped).
+NEWSARCHIVE_RETRY_BACKOFF = 1.0
+NEWSARCHIVE_RETRY_BACKOFF_MAX = 60.0
 
 # URL variants (tracking parameters, session ids, fragments, trailing slash) share one fingerprint.
 REQUEST_FINGERPRINTER_CLASS = "newsarchive.spiders.middlewares.CanonicalRequestFingerprinter"
@@ -58,6 +63,8 @@ DOWNLOADER_MIDDLEWARES = {
     # skips stored articles and adds conditional-request validators (before robots.txt: 100)
     "newsarchive.spiders.incremental.IncrementalDownloaderMiddleware": 120,
     "newsarchive.spiders.middlewares.RetryAfterMiddleware": 560,
+    # names and drops redirect loops, long chains and off-site targets (before Redirect: 600)
+    "newsarchive.spiders.middlewares.RedirectGuardMiddleware": 610,
 }
 SPIDER_MIDDLEWARES = {
     # persists the frontier (scheduled article URLs) in the archive for crash resume

@@ -39,9 +39,9 @@ from newsarchive.archive.frontier import (
     load_known,
     mark_requeued,
     pending_urls,
+    record_candidate_outcomes,
     record_discovered,
     record_gone,
-    record_not_article,
     record_not_modified,
     record_validators,
     revisit_due,
@@ -99,7 +99,7 @@ class Frontier:
         self.discovered: list[Discovered] = []
         self.not_modified: list[str] = []
         self.gone: list[tuple[str, int]] = []
-        self.not_articles: list[str] = []
+        self.candidate_outcomes: list[tuple[str, str]] = []  # (url, state)
         self.validators: dict[str, Validators] = {}
         self.loop: task.LoopingCall | None = None
         self.opened = False
@@ -183,16 +183,16 @@ class Frontier:
             discovered, self.discovered = self.discovered, []
             not_modified, self.not_modified = self.not_modified, []
             gone, self.gone = self.gone, []
-            not_articles, self.not_articles = self.not_articles, []
+            outcomes, self.candidate_outcomes = self.candidate_outcomes, []
             validators = list(self.validators.values()) if final else []
         if (
-            not (discovered or not_modified or gone or not_articles or validators)
+            not (discovered or not_modified or gone or outcomes or validators)
             or self.archive is None
         ):
             return
         self.pending_writes = [f for f in self.pending_writes if not f.done()]
         future = self.writer.submit(
-            self._write, discovered, not_modified, gone, not_articles, validators
+            self._write, discovered, not_modified, gone, outcomes, validators
         )
         future.add_done_callback(_log_failure)
         self.pending_writes.append(future)
@@ -202,7 +202,7 @@ class Frontier:
         discovered: list[Discovered],
         not_modified: list[str],
         gone: list[tuple[str, int]],
-        not_articles: list[str],
+        outcomes: list[tuple[str, str]],
         validators: list[Validators],
     ) -> None:
         assert self.archive is not None
@@ -216,8 +216,8 @@ class Frontier:
                 record_not_modified(session, not_modified, at=now)
             if gone:
                 record_gone(session, gone, at=now, run_id=self.run_id)
-            if not_articles:
-                record_not_article(session, not_articles, at=now, run_id=self.run_id)
+            if outcomes:
+                record_candidate_outcomes(session, outcomes, at=now, run_id=self.run_id)
         if validators:
             with self.archive.session() as session:
                 record_validators(session, validators, run_id=self.run_id)
@@ -303,36 +303,39 @@ class IncrementalSpiderMiddleware:
     def process_spider_output(
         self, response: Response | None, result: Iterable[Any], spider: Spider | None = None
     ) -> Iterable[Any]:
-        yielded_page = False
+        kinds: set[type] = set()
         for item in result:
-            yielded_page = yielded_page or isinstance(item, FetchedPage)
+            kinds.add(type(item))
             if self._keep(item):
                 yield item
-        self._note_candidate(response, yielded_page)
+        self._note_candidate(response, kinds)
 
     async def process_spider_output_async(
         self, response: Response | None, result: AsyncIterator[Any], spider: Spider | None = None
     ) -> AsyncIterator[Any]:
-        yielded_page = False
+        kinds: set[type] = set()
         async for item in result:
-            yielded_page = yielded_page or isinstance(item, FetchedPage)
+            kinds.add(type(item))
             if self._keep(item):
                 yield item
-        self._note_candidate(response, yielded_page)
+        self._note_candidate(response, kinds)
 
-    def _note_candidate(self, response: Response | None, yielded_page: bool) -> None:
-        """A fetched article candidate the spider did not keep is not an article: say so, or
-        every resume would fetch it again."""
+    def _note_candidate(self, response: Response | None, kinds: set[type]) -> None:
+        """Settle a fetched article candidate the spider did not keep as an article, or every
+        resume would fetch it again: a dead end is ``not_article``; one that led to more pages is
+        a listing, ``fetched`` (discovery goes on fetching it)."""
         if (
             response is None
-            or yielded_page
+            or FetchedPage in kinds
             or not self.frontier.enabled
             or response.meta.get("role") != ARTICLE_ROLE
             or response.status != 200
         ):
             return
+        led_on = any(issubclass(kind, scrapy.Request) for kind in kinds)
+        url = response.meta.get("redirect_urls", [response.url])[0]
         with self.frontier.lock:
-            self.frontier.not_articles.append(response.meta.get("redirect_urls", [response.url])[0])
+            self.frontier.candidate_outcomes.append((url, "fetched" if led_on else "not_article"))
 
     def _keep(self, item: Any) -> bool:
         if not isinstance(item, scrapy.Request) or not self.frontier.enabled:

@@ -1,4 +1,5 @@
-"""Downloader components of the news spider: canonical fingerprints and Retry-After."""
+"""Downloader components of the news spider: canonical fingerprints, Retry-After and backoff,
+redirect guard."""
 
 from __future__ import annotations
 
@@ -7,13 +8,15 @@ import logging
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from urllib.parse import urljoin
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.request import fingerprint
 from twisted.internet.task import deferLater
 
-from newsarchive.urls import url_key
+from newsarchive.urls import host_allowed, url_key
 
 if TYPE_CHECKING:
     from typing import Self
@@ -24,7 +27,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-RETRY_AFTER_STATUSES = (429, 503)
+# Statuses retried here, after the wait the server asks for (Retry-After) or else with
+# exponential backoff; Scrapy's RetryMiddleware would retry them at once.
+BACKOFF_STATUSES = (408, 429, 500, 502, 503, 504, 522, 524)
 NOT_BEFORE = "newsarchive_not_before"
 
 
@@ -55,7 +60,8 @@ def parse_retry_after(value: str, now: float | None = None) -> float | None:
 
 
 class RetryAfterMiddleware:
-    """Honours ``Retry-After`` on 429/503: the retry waits as long as the server asked.
+    """Retries 429/5xx/408 after the ``Retry-After`` the server gave, else with exponential
+    backoff (``NEWSARCHIVE_RETRY_BACKOFF`` × 2^attempt, capped at ``…_BACKOFF_MAX``).
 
     Sits outside RetryMiddleware (higher number) so it sees those responses first; a wait
     longer than ``NEWSARCHIVE_RETRY_AFTER_MAX`` gives the request up instead of hammering.
@@ -64,6 +70,8 @@ class RetryAfterMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.max_wait = crawler.settings.getfloat("NEWSARCHIVE_RETRY_AFTER_MAX", 300)
+        self.backoff = crawler.settings.getfloat("NEWSARCHIVE_RETRY_BACKOFF", 1.0)
+        self.backoff_max = crawler.settings.getfloat("NEWSARCHIVE_RETRY_BACKOFF_MAX", 60.0)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -81,34 +89,87 @@ class RetryAfterMiddleware:
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Request | Response:
-        if response.status not in RETRY_AFTER_STATUSES:
+        if response.status not in BACKOFF_STATUSES:
             return response
         header = response.headers.get(b"Retry-After")
-        if not header:
-            return response
-        wait = parse_retry_after(header.decode("latin-1"))
+        wait = parse_retry_after(header.decode("latin-1")) if header else None
         stats = self.crawler.stats
         if wait is None:
-            return response
-        if wait > self.max_wait:
+            # No (usable) Retry-After: exponential backoff instead of Scrapy's immediate retry.
+            attempt = request.meta.get("retry_times", 0)
+            wait = min(self.backoff * 2**attempt, self.backoff_max)
+            reason, counter = f"http_{response.status}", "newsarchive/retry/backoff"
+        elif wait > self.max_wait:
             logger.info("giving up %s: Retry-After %.0fs exceeds the maximum", request.url, wait)
             if stats:
                 stats.inc_value("newsarchive/retry_after/too_long")
             request.meta["dont_retry"] = True
             return response
-        retry = get_retry_request(
-            request, spider=self.crawler.spider, reason=f"retry_after_{response.status}"
-        )
+        else:
+            reason, counter = f"retry_after_{response.status}", "newsarchive/retry_after/honoured"
+        retry = get_retry_request(request, spider=self.crawler.spider, reason=reason)
         if retry is None:
             return response
         retry.meta[NOT_BEFORE] = time.time() + wait
         if stats:
-            stats.inc_value("newsarchive/retry_after/honoured")
+            stats.inc_value(counter)
         logger.info(
-            "%s answered %d, retrying after %.1fs (%s)",
+            "%s answered %d, retry %d in %.1fs (%s)",
             request.url,
             response.status,
+            request.meta.get("retry_times", 0) + 1,
             wait,
             datetime.now(UTC).isoformat(timespec="seconds"),
         )
         return retry
+
+
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+
+
+class RedirectGuardMiddleware:
+    """Names, counts and drops redirect faults: loops, over-long chains, off-site targets.
+
+    Sits outside Scrapy's RedirectMiddleware (higher number, so it sees a 3xx first): without
+    it a loop or a long chain ends in a silent drop, and an off-site target is fetched before
+    being discarded.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.max_times = crawler.settings.getint("REDIRECT_MAX_TIMES")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        location = response.headers.get(b"Location")
+        if response.status not in REDIRECT_STATUSES or not location:
+            return response
+        target = urljoin(request.url, location.decode("latin-1"))
+        chain = [*request.meta.get("redirect_urls", []), request.url]
+        if url_key(target) in {url_key(u) for u in chain}:
+            self._drop(
+                "redirect_loop", "redirect loop at %s (first requested as %s)", target, chain[0]
+            )
+        if len(chain) - 1 >= self.max_times:
+            self._drop(
+                "redirect_limit",
+                "redirect chain from %s cut after %d hops",
+                chain[0],
+                len(chain) - 1,
+            )
+        states = getattr(self.crawler.spider, "states", None) or {}
+        state = states.get(request.meta.get("source"))
+        if state is not None and not host_allowed(target, state.hosts):
+            self._drop("offsite_redirect", "off-site redirect %s -> %s", chain[0], target)
+        return response
+
+    def _drop(self, kind: str, message: str, *args: object) -> None:
+        if self.crawler.stats:
+            self.crawler.stats.inc_value(f"newsarchive/skipped/{kind}")
+        logger.info(message, *args)
+        raise IgnoreRequest(kind.replace("_", " "))

@@ -22,7 +22,8 @@ import scrapy
 from lxml import etree
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import TextResponse
+from scrapy.http import HtmlResponse, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 
 from newsarchive.errors import ConfigError
@@ -100,6 +101,11 @@ class SourceState:
     templates: dict[str, int] = field(default_factory=dict)
 
 
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
 class NewsSpider(scrapy.Spider):
     name = "news"
 
@@ -173,6 +179,7 @@ class NewsSpider(scrapy.Spider):
         spider.max_per_template = s.getint("NEWSARCHIVE_MAX_PER_TEMPLATE", 50)
         spider.max_barren = s.getint("NEWSARCHIVE_MAX_BARREN", 3)
         spider.max_size = s.getint("DOWNLOAD_MAXSIZE")
+        spider.max_page_bytes = s.getint("NEWSARCHIVE_MAX_PAGE_BYTES", 8 * 1024 * 1024)
         spider.obey_robots = s.getbool("ROBOTSTXT_OBEY")
         crawler.signals.connect(spider._robots_parsed, signal=signals.robots_parsed)
         return spider
@@ -359,9 +366,23 @@ class NewsSpider(scrapy.Spider):
         role = response.meta["role"]
         if role == "home":
             yield from self._homepage_discovery(state, response)
-        if not isinstance(response, TextResponse) or b"html" not in (
-            response.headers.get(b"Content-Type") or b"text/html"
-        ):
+        if len(response.body) > self.max_page_bytes:
+            # a page this big is an accident or an attack; parsing it would stall the reactor
+            self._inc("skipped/too_large")
+            self.logger.warning("not parsing %s: %d bytes", response.url, len(response.body))
+            return
+        if not response.body.strip():
+            self._inc("skipped/empty_body")
+            self.logger.warning("empty body (HTTP %d): %s", response.status, response.url)
+            if role == "candidate":
+                yield self._page(response, state)  # recorded as an empty capture
+            return
+        ctype = (response.headers.get(b"Content-Type") or b"text/html").lower()
+        sniffed = b"html" not in ctype and _looks_like_html(response.body)
+        if sniffed and not isinstance(response, TextResponse):
+            # HTML served as application/octet-stream (or another non-HTML type)
+            response = HtmlResponse(response.url, body=response.body, request=response.request)
+        if not isinstance(response, TextResponse) or (b"html" not in ctype and not sniffed):
             self._inc("skipped/not_html")
             return
         if not host_allowed(response.url, state.hosts):
@@ -662,11 +683,18 @@ class NewsSpider(scrapy.Spider):
         return requests
 
     def _failed(self, failure: Failure) -> None:
-        if failure.check(IgnoreRequest):
+        url = failure.request.url
+        if failure.check(HttpError):
+            status = failure.value.response.status
+            self._inc(f"fetch_failed/http_{status}")
+            self.logger.info("failed %s: HTTP %d", url, status)
+            return
+        message = failure.getErrorMessage() or failure.type.__name__
+        if failure.check(IgnoreRequest) and "DOWNLOAD_MAXSIZE" not in message:
             # deliberate skips (robots.txt, 304 on a revisit, offsite) are counted where decided
             return
         self._inc("fetch_failed")
-        self.logger.info("failed %s: %s", failure.request.url, failure.getErrorMessage())
+        self.logger.info("failed %s: %s", url, message)
 
     def _probe_failed(self, failure: Failure) -> None:
         self._inc("probe_failed")

@@ -21,7 +21,7 @@ from newsarchive.cli import (
     setup_logging,
 )
 from newsarchive.crawl import CrawlOptions, run_crawl
-from newsarchive.errors import CrawlLockedError
+from newsarchive.errors import ConfigError, CrawlLockedError
 
 if TYPE_CHECKING:
     from newsarchive.crawl import CrawlSummary
@@ -81,7 +81,6 @@ def resolve_sources(
     """Registry sources to crawl; ``--sources-file`` extends the registry, it crawls nothing."""
     from pathlib import Path
 
-    from newsarchive.errors import ConfigError
     from newsarchive.sources import load_sources
 
     if not (names or all_sources):
@@ -210,7 +209,10 @@ def crawl(
         click.echo(f"cleared {reset_job(redis, job or '')} Redis key(s) of job {job!r}", err=True)
     if not urls and not sources and not resume:
         raise click.UsageError("give start URLs, --source NAME, --all-sources or --resume")
-    setup_logging(logging.ERROR if quiet else logging.WARNING, log_file)
+    try:
+        setup_logging(logging.ERROR if quiet else logging.WARNING, log_file)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the log file {log_file}: {exc.strerror}") from exc
     options = CrawlOptions(
         start_urls=list(urls),
         sources=sources,

@@ -281,10 +281,6 @@ def assert_seed_rows(db: Path, seeded: Seeded) -> None:
         assert after[row["id"]] == row
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/crawl.py: setup_logging() lets the FileHandler's OSError escape as a traceback",
-)
 def test_unwritable_log_file_is_a_clear_error(tmp_path: Path) -> None:
     proc = subprocess.run(
         [

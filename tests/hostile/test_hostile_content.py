@@ -136,10 +136,6 @@ def test_binary_served_as_html_is_not_archived(crawled: Crawled) -> None:
         assert "%PDF" not in row["body"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="spiders/news.py parse_page skips any non-HTML Content-Type without sniffing the body",
-)
 def test_html_served_as_octet_stream_is_sniffed(crawled: Crawled) -> None:
     assert crawled.web.hits_for("liar", HTML_AS_BINARY)
     assert crawled.stored("octet-story"), "HTML archived despite its Content-Type"
@@ -155,11 +151,6 @@ def test_wrong_and_missing_charset(crawled: Crawled) -> None:
         assert "\ufffd" not in row["body"] + row["title"], f"{name}: replacement characters"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="spiders/news.py parse_page: an empty 200 is only a DEBUG 'not an article'; no capture, "
-    "url_state stays 'discovered' without a status",
-)
 def test_empty_200_is_recorded_not_archived(crawled: Crawled) -> None:
     assert crawled.web.hits_for("broken", EMPTY)
     assert not crawled.stored("empty-story")

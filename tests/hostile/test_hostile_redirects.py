@@ -97,11 +97,6 @@ def test_long_redirect_chain_is_cut(crawled: Crawled) -> None:
     assert not crawled.stored("chain-")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a redirect loop ends in Scrapy's dupefilter, a chain over REDIRECT_MAX_TIMES and an "
-    "off-site redirect are dropped without an INFO line naming the link (no redirect guard)",
-)
 def test_redirect_faults_are_logged_and_counted(crawled: Crawled) -> None:
     log, web = crawled.result.log, crawled.web
     assert log_mentions(log, web.url("redir", LOOP_A), "redirect")

@@ -121,11 +121,6 @@ def test_bomb_crawl_completes_within_memory(bombs: Crawled) -> None:
     bombs.seeded.untouched()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="spiders/news.py _failed() returns silently on every IgnoreRequest, which includes "
-    "Scrapy's DOWNLOAD_MAXSIZE refusal: a stopped bomb is in no stat",
-)
 def test_stopped_bombs_are_counted_in_stats(bombs: Crawled) -> None:
     assert bombs.result.stat("newsarchive/fetch_failed") == len(ENCODINGS)
 
@@ -138,11 +133,6 @@ def test_compression_bomb_is_stopped_by_size_limit(bombs: Crawled, encoding: str
     assert not bombs.stored(url)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no size guard before extraction: a 10 MiB page holds a worker at >1 GiB RSS until "
-    "the extraction timeout, and the article is lost anyway",
-)
 def test_ten_mib_page_is_handled_within_memory(seeded: Seeded) -> None:
     filler = "".join(
         f'<div class="related"><a href="/tag/t{i}">Related item {i}</a></div>\n'

@@ -85,10 +85,6 @@ def test_crawl_completes_and_stored_articles_are_untouched(crawled: Crawled) -> 
     crawled.seeded.untouched()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="spiders/middlewares.py: 5xx retries are immediate (no backoff) and logged at DEBUG",
-)
 def test_5xx_then_success_is_retried_with_backoff(crawled: Crawled) -> None:
     hits = crawled.web.hits_for("flaky", FLAKY)
     assert [h.path for h in hits] == [FLAKY] * 3, "two failures, then the success"
@@ -123,11 +119,6 @@ def test_404_and_410_are_recorded_and_not_retried(crawled: Crawled) -> None:
     assert states["missing-story.html"]["last_status"] == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="spiders/news.py _failed() returns silently on IgnoreRequest, and HttpError is one: "
-    "a 404/410 article link leaves no log line",
-)
 def test_404_and_410_are_logged_with_their_status(crawled: Crawled) -> None:
     web, log = crawled.web, crawled.result.log
     assert log_mentions(log, web.url("dead", GONE), "410")
