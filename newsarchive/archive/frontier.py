@@ -276,16 +276,22 @@ def record_gone(
         )
 
 
-def record_not_article(
-    session: Session, urls: Sequence[str], *, at: datetime, run_id: int | None = None
+def record_candidate_outcomes(
+    session: Session,
+    outcomes: Sequence[tuple[str, str]],
+    *,
+    at: datetime,
+    run_id: int | None = None,
 ) -> None:
-    """Pending URLs that turned out not to be articles: never re-enqueued by a resume."""
-    for chunk in _chunks(list(urls)):
+    """Pending candidates fetched without becoming articles, as (url, state): ``not_article``
+    (a dead end, left alone by recrawls) or ``fetched`` (a listing that led to more pages,
+    fetched again whenever discovery reaches it). Either way a resume no longer re-enqueues it."""
+    for url, state in outcomes:
         session.execute(
             update(UrlState)
-            .where(UrlState.url.in_(chunk), UrlState.state == "discovered")
+            .where(UrlState.url == url, UrlState.state == "discovered")
             .values(
-                state="not_article",
+                state=state,
                 last_status=200,
                 last_fetched=at,
                 attempts=UrlState.attempts + 1,

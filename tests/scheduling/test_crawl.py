@@ -166,11 +166,11 @@ def test_a_candidate_that_is_not_an_article_is_settled_not_refetched(tmp_path: P
 
     web = slow_site(tmp_path / "site", 4, delay=0.0)
     gallery = "/news/2024/05/photo-gallery-of-the-week.html"
-    listing = "".join(f'<li><a href="/news/?p={i}">Page {i}</a></li>' for i in range(30))
+    photos = "".join(f'<figure><img src="/img/{i}.jpg" alt="photo {i}"></figure>' for i in range(9))
     page = tmp_path / "site" / gallery.lstrip("/")
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(
-        f"<html><head><title>Gallery</title></head><body><ul>{listing}</ul></body></html>",
+        f"<html><head><title>Gallery</title></head><body>{photos}</body></html>",
         encoding="utf-8",
     )
     index = tmp_path / "site" / "index.html"
