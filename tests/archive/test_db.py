@@ -20,6 +20,7 @@ def test_new_archive_is_migrated_to_head(archive: Archive) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression")
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
 def test_models_match_migrations(archive: Archive) -> None:
     """Autogenerate against a migrated database finds nothing to do."""
     from alembic.autogenerate import compare_metadata
@@ -107,5 +108,5 @@ def test_archive_at_an_older_schema_asks_for_db_upgrade(archive_url: str) -> Non
     _register()
     result = CliRunner().invoke(cli, ["db", "upgrade", "--db", archive_url])
     assert result.exit_code == 0, result.output
-    assert "0001 -> 0002" in result.output
+    assert f"0001 -> {head_revision(arch.engine)}" in result.output
     open_archive(archive_url).dispose()
