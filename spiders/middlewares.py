@@ -109,6 +109,8 @@ class RetryAfterMiddleware:
             reason, counter = f"retry_after_{response.status}", "newsarchive/retry_after/honoured"
         retry = get_retry_request(request, spider=self.crawler.spider, reason=reason)
         if retry is None:
+            # retries exhausted (and counted): Scrapy's RetryMiddleware must not count it again
+            request.meta["dont_retry"] = True
             return response
         retry.meta[NOT_BEFORE] = time.time() + wait
         if stats:
