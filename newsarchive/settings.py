@@ -81,6 +81,11 @@ NEWSARCHIVE_MAX_SITEMAP_URLS = 50000
 NEWSARCHIVE_MAX_PER_TEMPLATE = 50  # pages per listing URL template (?page=N, /archive/Y/M/D/)
 NEWSARCHIVE_MAX_BARREN = 3  # consecutive listing pages without new article links
 
+# Extraction runs in a process pool (one worker per core); a page that hangs or kills its
+# worker is recorded as a failed capture. The extractor is pluggable (same signature).
+NEWSARCHIVE_EXTRACTOR = "newsarchive.extraction.extract"
+NEWSARCHIVE_EXTRACT_TIMEOUT = 30.0
+
 ITEM_PIPELINES = {
     "newsarchive.pipelines.extract.ExtractPipeline": 100,
     "newsarchive.pipelines.validate.ValidatePipeline": 200,

@@ -6,23 +6,34 @@ import logging
 from typing import TYPE_CHECKING
 
 from scrapy import signals
+from scrapy.utils.misc import load_object
 
 from newsarchive.errors import ExtractionError
 from newsarchive.extraction.pool import ExtractorPool
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
-    from newsarchive.items import FetchedPage
+    from newsarchive.items import Article, FetchedPage
 
 logger = logging.getLogger(__name__)
+DEFAULT_EXTRACTOR = "newsarchive.extraction.extract"
 
 
 class ExtractPipeline:
-    def __init__(self, pool: ExtractorPool, stats: StatsCollector) -> None:
+    """``NEWSARCHIVE_EXTRACTOR`` names the extraction function (dotted path, the signature of
+    ``newsarchive.extraction.extract``), so a deployment can plug in its own — per-site rules, a
+    different library — and still get the pool's timeouts and crash isolation."""
+
+    def __init__(
+        self, pool: ExtractorPool, stats: StatsCollector, extractor: Callable[..., Article | None]
+    ) -> None:
         self.pool = pool
         self.stats = stats
+        self.extractor = extractor
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
@@ -31,7 +42,8 @@ class ExtractPipeline:
             workers=None if workers < 0 else workers,
             timeout=crawler.settings.getfloat("NEWSARCHIVE_EXTRACT_TIMEOUT", 30.0),
         )
-        pipeline = cls(pool, crawler.stats)  # type: ignore[arg-type]
+        extractor = load_object(crawler.settings.get("NEWSARCHIVE_EXTRACTOR", DEFAULT_EXTRACTOR))
+        pipeline = cls(pool, crawler.stats, extractor)  # type: ignore[arg-type]
         crawler.signals.connect(pipeline.close, signal=signals.spider_closed)
         return pipeline
 
@@ -40,7 +52,8 @@ class ExtractPipeline:
 
     async def process_item(self, page: FetchedPage) -> FetchedPage:
         try:
-            page.article = await self.pool.extract(
+            page.article = await self.pool.run(
+                self.extractor,
                 page.body,
                 page.url,
                 page.fetched_at,

@@ -21,3 +21,15 @@ def die() -> None:
 
 def double(value: int) -> int:
     return value * 2
+
+
+def sabotaged_extract(html: bytes | str, url: str, *args: object, **kwargs: object) -> object:
+    """The real extractor, except on pages that ask to hang it or to kill its process."""
+    from newsarchive.extraction import extract
+
+    raw = html if isinstance(html, bytes) else html.encode()
+    if b"HANG-THE-EXTRACTOR" in raw:
+        hang()
+    if b"KILL-THE-EXTRACTOR" in raw:
+        die()
+    return extract(html, url, *args, **kwargs)  # type: ignore[arg-type]
