@@ -7,13 +7,13 @@ text looks like (one dense block of long paragraphs versus many short link-heavy
 the shape of its URL — and accepts a page when the evidence clears :data:`THRESHOLD`. No rule is
 keyed to a site. docs/discovery.md explains the weights and reports the measured accuracy.
 
-:func:`url_looks_like_listing` is the URL-only part, used before fetching to skip what is
-obviously not an article.
+:func:`url_kind` is the URL-only part, used before fetching: sitemap and feed entries of any
+kind but ``other`` are skipped; among links found on listings, ``listing``/``root`` pages are
+followed as listings and ``media``/``utility``/``variant`` ones are skipped.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -22,30 +22,20 @@ from urllib.parse import parse_qsl, urlsplit
 import lxml.html
 from lxml import etree
 
+from newsarchive.extraction.metadata import (
+    ARTICLE_TYPES,
+    jsonld_types,
+    load_jsonld,
+    walk_jsonld,
+)
 from newsarchive.urls import url_key
 
 logger = logging.getLogger(__name__)
 
 THRESHOLD = 2.0
 
-ARTICLE_TYPES = frozenset(
-    {
-        "article",
-        "newsarticle",
-        "reportagenewsarticle",
-        "analysisnewsarticle",
-        "opinionnewsarticle",
-        "reviewnewsarticle",
-        "backgroundnewsarticle",
-        "askpublicnewsarticle",
-        "blogposting",
-        "liveblogposting",
-        "techarticle",
-        "report",
-        "review",
-        "socialmediaposting",
-    }
-)
+# JSON-LD keys leading to nodes that describe this page itself
+OWN_NODE_KEYS = ("@graph", "mainEntity")
 LISTING_TYPES = frozenset(
     {"collectionpage", "itemlist", "searchresultspage", "profilepage", "aboutpage", "contactpage"}
 )
@@ -264,14 +254,6 @@ def url_kind(url: str) -> str:
     return "other"
 
 
-def url_looks_like_listing(url: str) -> bool:
-    """True when the URL alone says the page is not an article (listing, utility, media,
-    AMP/print variant): such URLs are skipped before fetching when they come from a sitemap or
-    feed, and fetched only as listings during section crawling.
-    """
-    return url_kind(url) != "other"
-
-
 def _url_score(url: str) -> tuple[float, str]:
     kind = url_kind(url)
     if kind in ("root", "media", "utility"):
@@ -290,32 +272,14 @@ def _url_score(url: str) -> tuple[float, str]:
 
 
 def _jsonld_types(doc: lxml.html.HtmlElement) -> set[str]:
+    """What the page says it is: not the types of the items a listing enumerates
+    (``itemListElement``), which would make every list of news articles look like one."""
     types: set[str] = set()
-
-    def walk(node: object, depth: int) -> None:
-        if depth > 4:
-            return
-        if isinstance(node, list):
-            for item in node[:50]:
-                walk(item, depth + 1)
-        elif isinstance(node, dict):
-            value = node.get("@type")
-            for t in value if isinstance(value, list) else [value]:
-                if isinstance(t, str):
-                    types.add(t.rsplit("/", 1)[-1].lower())
-            if "@graph" in node:
-                walk(node["@graph"], depth + 1)
-            if isinstance(node.get("mainEntity"), dict | list):
-                walk(node["mainEntity"], depth + 1)
-
     for script in doc.xpath('//script[contains(@type, "ld+json")]'):
-        text = (script.text or "").strip()
-        if not text:
-            continue
-        try:
-            walk(json.loads(text), 0)
-        except ValueError:
-            continue
+        data = load_jsonld(script.text or "")
+        if data is not None:
+            for node in walk_jsonld(data, follow=OWN_NODE_KEYS):
+                types |= jsonld_types(node)
     return types
 
 

@@ -20,8 +20,9 @@ first source giving a usable value wins:
 * lang: ``<html lang>`` → ``og:locale`` / content-language → JSON-LD ``inLanguage`` → a
   script/stop-word guess on the body.
 * canonical_url: ``rel=canonical`` → ``og:url`` → JSON-LD ``url``, each only when on the page's
-  registered domain; else the page URL. Always normalised, tracking parameters and fragment
-  removed.
+  registered domain; else the page URL. Always spelled by
+  :func:`newsarchive.urls.canonicalize_url`, so an article's canonical URL is the crawler's own
+  spelling of that page.
 * site_name: ``og:site_name`` → JSON-LD ``WebSite``/publisher name → trafilatura's sitename.
 """
 
@@ -33,7 +34,7 @@ import warnings
 from copy import deepcopy
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 from newsarchive.extraction import dates
 from newsarchive.extraction.authors import split_authors
@@ -54,6 +55,7 @@ from newsarchive.extraction.metadata import (
     collect,
 )
 from newsarchive.items import Article
+from newsarchive.urls import canonicalize_url, registered_domain
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
@@ -244,12 +246,6 @@ def _trim_separator(title: str) -> str:
     return re.sub(r"\s+[|\-–—:·»•/]{1,2}\s*$", "", title).strip()
 
 
-def _dated(
-    value: str | None, languages: tuple[str, ...], fetched_at: datetime | None
-) -> datetime | None:
-    return dates.parse_date(value, languages, fetched_at)
-
-
 def _published(
     page: PageMeta,
     htmldate_value: str | None,
@@ -270,7 +266,7 @@ def _published(
     flags: list[str] = []
     parsed: list[tuple[str, str, datetime]] = []
     for source, raw in sources:
-        value = _dated(raw, languages, fetched_at)
+        value = dates.parse_date(raw, languages, fetched_at)
         if raw is None or value is None:
             continue
         flag = dates.implausible(value, fetched_at)
@@ -292,7 +288,7 @@ def _modified(
 ) -> datetime | None:
     raws = [a.modified for a in page.jsonld] + [v for _, v in page.all(MODIFIED_KEYS)]
     for raw in raws:
-        value = _dated(raw, languages, fetched_at)
+        value = dates.parse_date(raw, languages, fetched_at)
         if value is not None and dates.implausible(value, fetched_at) is None:
             return value
     return None
@@ -319,27 +315,10 @@ def _authors(page: PageMeta, byline: str | None) -> tuple[list[str], list[str]]:
 
 
 def _same_site(candidate: str, url: str) -> bool:
-    from courlan import extract_domain
-
-    a, b = urlsplit(candidate), urlsplit(url)
-    if a.scheme not in ("http", "https") or not a.hostname:
+    parts = urlsplit(candidate)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         return False
-    da, db = extract_domain(candidate), extract_domain(url)
-    if da and db:
-        return bool(da == db)
-    return a.hostname == b.hostname
-
-
-def normalise_url(url: str) -> str:
-    """Normalised URL without tracking parameters or fragment (the archive's dedupe key)."""
-    from courlan import normalize_url
-
-    try:
-        normal = normalize_url(url)
-    except (ValueError, AttributeError):
-        normal = url
-    parts = urlsplit(normal)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+    return registered_domain(candidate) == registered_domain(url)
 
 
 def _canonical(page: PageMeta, url: str) -> str:
@@ -349,8 +328,8 @@ def _canonical(page: PageMeta, url: str) -> str:
             continue
         absolute = urljoin(url, candidate.strip())
         if _same_site(absolute, url):
-            return normalise_url(absolute)
-    return normalise_url(url)
+            return canonicalize_url(absolute)
+    return canonicalize_url(url)
 
 
 def _image(page: PageMeta, url: str) -> str | None:

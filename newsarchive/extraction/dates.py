@@ -17,6 +17,7 @@ import warnings
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
+from typing import overload
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,38 @@ def to_aware(value: datetime) -> datetime:
     if offset is None:
         return value.replace(tzinfo=UTC)
     return value.replace(tzinfo=UTC if offset == timedelta(0) else timezone(offset))
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: datetime | None) -> datetime | None:
+    """The same instant in UTC; a naive value is read as UTC (what feeds and users mean by it)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_structured(text: str | None) -> datetime | None:
+    """An ISO 8601 or RFC 2822 date (sitemaps, feeds, HTTP headers, CLI options), else None.
+
+    Machine-written dates only: no dateparser, so it is fast and never guesses. The offset
+    stated is kept; a value without one is UTC.
+    """
+    if not text or not text.strip():
+        return None
+    text = text.strip()
+    try:
+        return to_aware(datetime.fromisoformat(text))
+    except ValueError:
+        pass
+    try:
+        return to_aware(parsedate_to_datetime(text))
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def _iso(text: str) -> datetime | None:

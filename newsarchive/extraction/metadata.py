@@ -34,6 +34,7 @@ ARTICLE_TYPES = frozenset(
         "socialmediaposting",
         "techarticle",
         "report",
+        "review",
         "scholarlyarticle",
     }
 )
@@ -59,6 +60,8 @@ _BYLINE_XPATH = "//*[self::span or self::p or self::div or self::address or self
     " or ".join(f'contains(@class, "{c}")' for c in _BYLINE_CLASS)
 )
 PAGE_TYPES = frozenset({"webpage", "itempage", "collectionpage"})
+# keys under which JSON-LD nests further nodes of the page
+NESTED_KEYS = ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement", "hasPart")
 
 # meta keys (name/property/itemprop, lower-cased) by field, in precedence order within "meta"
 PUBLISHED_KEYS = (
@@ -228,8 +231,11 @@ def collect(tree: HtmlElement) -> PageMeta:
     return page
 
 
-def _loads(raw: str) -> Any:
+def load_jsonld(raw: str) -> Any:
+    """A JSON-LD block as data, repairing the breakage CMSs commonly ship; None if unreadable."""
     raw = raw.strip()
+    if not raw:
+        return None
     raw = re.sub(r"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$", "", raw)
     try:
         return json.loads(raw)
@@ -245,25 +251,29 @@ def _loads(raw: str) -> Any:
         return None
 
 
-def _types(obj: dict[str, Any]) -> set[str]:
+def jsonld_types(obj: dict[str, Any]) -> set[str]:
+    """``@type`` values, lower-cased, IRIs reduced to their last segment (schema.org/NewsArticle)."""
     value = obj.get("@type")
     values = value if isinstance(value, list) else [value]
     return {v.split("/")[-1].lower() for v in values if isinstance(v, str)}
 
 
-def _walk(data: Any, depth: int = 0) -> list[dict[str, Any]]:
-    """Every JSON object in the block, including ``@graph`` members and nested nodes."""
+def walk_jsonld(
+    data: Any, *, follow: tuple[str, ...] = NESTED_KEYS, depth: int = 0
+) -> list[dict[str, Any]]:
+    """Every JSON object in the block, including ``@graph`` members and the nodes nested under
+    the ``follow`` keys."""
     if depth > 6:
         return []
     out: list[dict[str, Any]] = []
     if isinstance(data, list):
         for item in data:
-            out.extend(_walk(item, depth + 1))
+            out.extend(walk_jsonld(item, follow=follow, depth=depth + 1))
     elif isinstance(data, dict):
         out.append(data)
-        for key in ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement", "hasPart"):
+        for key in follow:
             if isinstance(data.get(key), (dict, list)):
-                out.extend(_walk(data[key], depth + 1))
+                out.extend(walk_jsonld(data[key], follow=follow, depth=depth + 1))
     return out
 
 
@@ -322,13 +332,13 @@ def _keywords(value: Any) -> list[str]:
 
 
 def _read_jsonld(raw: str, page: PageMeta) -> None:
-    data = _loads(raw)
+    data = load_jsonld(raw)
     if data is None:
         return
-    nodes = _walk(data)
+    nodes = walk_jsonld(data)
     index = {n["@id"]: n for n in nodes if isinstance(n.get("@id"), str)}
     for node in nodes:
-        types = _types(node)
+        types = jsonld_types(node)
         if "website" in types and page.website_name is None:
             page.website_name = _str(node.get("name"))
         is_article = bool(types & ARTICLE_TYPES)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsarchive.pagetype import classify, url_looks_like_listing
+from newsarchive.pagetype import classify, url_kind
 
 from .web import WEB, expected
 
@@ -100,7 +100,7 @@ def test_amp_copy_defers_to_canonical() -> None:
     ],
 )
 def test_url_prefilter(url: str, listing: bool) -> None:
-    assert url_looks_like_listing(url) is listing
+    assert (url_kind(url) != "other") is listing
 
 
 def test_empty_and_garbage_pages_are_not_articles() -> None:
@@ -108,3 +108,52 @@ def test_empty_and_garbage_pages_are_not_articles() -> None:
     assert not classify(
         b"\x00\xff\xfe garbage", "https://x.com/a-long-article-slug-here"
     ).is_article
+
+
+_STORY = "".join(
+    f"<p>Paragraph {i} of the story: the carmaker said its new plant would build electric "
+    f"pickups and batteries for the North American market from next year.</p>"
+    for i in range(8)
+)
+
+
+def _jsonld_page(jsonld: str) -> str:
+    return (
+        f'<html><head><script type="application/ld+json">{jsonld}</script></head>'
+        f"<body><div>{_STORY}</div></body></html>"
+    )
+
+
+@pytest.mark.parametrize(
+    "jsonld",
+    [
+        # a raw newline inside a string and a trailing comma: both common in CMS templates
+        (
+            '{"@context": "https://schema.org", "@type": "NewsArticle",\n'
+            ' "headline": "Plant opens\n in Ohio", "author": {"name": "J. Doe"},}'
+        ),
+        "//<![CDATA[\n" + '{"@type": "NewsArticle", "headline": "Plant opens"}' + "\n//]]>",
+        '{"@type": "ScholarlyArticle", "headline": "Battery ageing in cold climates"}',
+    ],
+)
+def test_jsonld_read_like_extraction_reads_it(jsonld: str) -> None:
+    """Page typing and metadata extraction read JSON-LD alike: same repairs, same types."""
+    verdict = classify(_jsonld_page(jsonld), "https://x.com/news/plant")
+    assert "jsonld:article" in verdict.reasons, verdict
+
+
+def test_listing_of_articles_is_not_an_article_by_its_jsonld() -> None:
+    jsonld = json.dumps(
+        {
+            "@type": "CollectionPage",
+            "mainEntity": {
+                "@type": "ItemList",
+                "itemListElement": [
+                    {"@type": "NewsArticle", "headline": f"Story {i}"} for i in range(5)
+                ],
+            },
+        }
+    )
+    verdict = classify(_jsonld_page(jsonld), "https://x.com/news/plant")
+    assert "jsonld:listing" in verdict.reasons, verdict
+    assert "jsonld:article" not in verdict.reasons, verdict

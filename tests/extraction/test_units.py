@@ -8,7 +8,15 @@ from newsarchive.errors import ConfigError
 from newsarchive.extraction import extract
 from newsarchive.extraction.authors import split_authors
 from newsarchive.extraction.companies import _parse, find_companies
-from newsarchive.extraction.dates import implausible, language_list, local_offset, parse_date
+from newsarchive.extraction.dates import (
+    as_utc,
+    implausible,
+    language_list,
+    local_offset,
+    parse_date,
+    parse_structured,
+)
+from newsarchive.urls import canonicalize_url
 
 FETCHED = datetime(2024, 4, 26, 15, 0, tzinfo=UTC)
 PARAGRAPHS = "".join(
@@ -177,6 +185,39 @@ def test_canonical_url_rules() -> None:
     assert article.canonical_url == "https://www.example.com/story"
 
 
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        ("https://news.example.com/a;jsessionid=1F2E", "https://news.example.com/a"),
+        ("https://news.example.com/a?share=1&id=3", "https://news.example.com/a?id=3"),
+        ("https://news.example.com/a?ref=home", "https://news.example.com/a?ref=home"),
+        ("https://News.Example.com:443/a?b=2&a=1#c", "https://news.example.com/a?a=1&b=2"),
+    ],
+)
+def test_canonical_url_is_the_crawlers_spelling(url: str, canonical: str) -> None:
+    """The article's canonical URL and the crawler's URL identity are one spelling."""
+    article = extract(_page(), url, FETCHED)
+    assert article is not None
+    assert article.canonical_url == canonical == canonicalize_url(url)
+    linked = _page().replace("</head>", f'<link rel="canonical" href="{url}"></head>')
+    article = extract(linked, "https://m.example.com/other", FETCHED)
+    assert article is not None
+    assert article.canonical_url == canonical
+
+
+def test_canonical_link_on_another_loopback_port_is_another_site() -> None:
+    """Loopback test sites differ only by port; each is a source of its own."""
+    page = _page().replace(
+        "</head>", '<link rel="canonical" href="http://127.0.0.1:8043/b"></head>'
+    )
+    article = extract(page, "http://127.0.0.1:8042/a", FETCHED)
+    assert article is not None
+    assert article.canonical_url == "http://127.0.0.1:8042/a"
+    article = extract(page, "http://127.0.0.1:8043/a", FETCHED)
+    assert article is not None
+    assert article.canonical_url == "http://127.0.0.1:8043/b"
+
+
 def test_future_date_is_flagged_not_trusted() -> None:
     page = _page('<meta property="article:published_time" content="2031-01-01T00:00:00Z">')
     article = extract(page, "https://example.com/a", FETCHED)
@@ -205,3 +246,60 @@ def test_kicker_and_headline_above_the_body_are_dropped() -> None:
     article = extract(html, "https://example.com/news/recycling.html")
     assert article is not None
     assert article.body.startswith("Paragraph 0 of the report")
+
+
+def test_review_jsonld_is_an_article_as_for_page_typing() -> None:
+    """Car reviews mark themselves up as schema.org Review; page typing and extraction agree."""
+    jsonld = (
+        '{"@type": "Review", "headline": "Kia EV9 review: a seven-seat electric SUV",'
+        ' "author": {"@type": "Person", "name": "Jane Doe"},'
+        ' "datePublished": "2024-04-20T08:00:00Z",'
+        ' "itemReviewed": {"@type": "Car", "name": "Kia EV9"}}'
+    )
+    page = _page().replace(
+        "</head>", f'<script type="application/ld+json">{jsonld}</script></head>'
+    )
+    article = extract(page, "https://example.com/reviews/kia-ev9", FETCHED)
+    assert article is not None
+    assert article.title == "Kia EV9 review: a seven-seat electric SUV"
+    assert article.authors == ["Jane Doe"]
+    assert article.published == datetime(2024, 4, 20, 8, tzinfo=UTC)
+    assert article.date_source == "jsonld"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-05-01", datetime(2024, 5, 1, tzinfo=UTC)),
+        (
+            "2024-05-01T10:30:00+02:00",
+            datetime(2024, 5, 1, 10, 30, tzinfo=timezone(timedelta(hours=2))),
+        ),
+        ("2024-05-01T08:30:00.250Z", datetime(2024, 5, 1, 8, 30, 0, 250000, tzinfo=UTC)),
+        (
+            "  Wed, 01 May 2024 08:30:00 -0400 ",
+            datetime(2024, 5, 1, 8, 30, tzinfo=timezone(timedelta(hours=-4))),
+        ),
+        ("Wed, 01 May 2024 08:30:00 GMT", datetime(2024, 5, 1, 8, 30, tzinfo=UTC)),
+        ("26 aprile 2024", None),  # human dates are parse_date's job (dateparser)
+        ("yesterday", None),
+        ("on:", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_structured(text: str | None, expected: datetime | None) -> None:
+    value = parse_structured(text)
+    assert value == expected
+    if value is not None:
+        assert value.utcoffset() == expected.utcoffset()  # the stated offset is kept
+
+
+def test_as_utc() -> None:
+    assert as_utc(None) is None
+    assert as_utc(datetime(2024, 5, 1, 10, 0)) == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+    local = datetime(2024, 5, 1, 10, 0, tzinfo=timezone(timedelta(hours=9)))
+    value = as_utc(local)
+    assert value == local
+    assert value.tzinfo is UTC
+    assert value.hour == 1
