@@ -171,14 +171,13 @@ def _resume_arguments(archive: Archive, options: CrawlOptions) -> None:
     if names:
         from pathlib import Path
 
-        from newsarchive.sources import load_sources
+        from newsarchive.sources import select_sources
 
         sources_file = options.sources_file or args.get("sources_file")
-        registry = load_sources(Path(sources_file) if sources_file else None)
-        missing = [n for n in names if n not in registry]
-        if missing:
-            raise ConfigError(f"cannot resume: unknown source(s) {', '.join(missing)}")
-        options.sources = [registry[n] for n in names]
+        try:
+            options.sources = select_sources(names, Path(sources_file) if sources_file else None)
+        except ConfigError as exc:
+            raise ConfigError(f"cannot resume: {exc}") from exc
     for key in ("max_pages", "max_depth"):
         if getattr(options, key) is None and args.get(key) is not None:
             setattr(options, key, int(args[key]))

@@ -19,6 +19,7 @@ from newsarchive.errors import ConfigError
 from newsarchive.urls import canonicalize_url, host_of, registered_domain
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -146,6 +147,21 @@ def load_sources(extra: Path | None = None) -> dict[str, SourceConfig]:
             raise ConfigError(f"{extra}: cannot read sources file: {exc.strerror}") from exc
         sources.update(parse_sources(text, str(extra)))
     return sources
+
+
+def select_sources(names: Iterable[str] | None, extra: Path | None = None) -> list[SourceConfig]:
+    """The registry sources ``names`` (every source when None), in the order given.
+
+    All unknown names are reported at once, so a typo in a cron line takes one fix, not several.
+    """
+    registry = load_sources(extra)
+    if names is None:
+        return list(registry.values())
+    wanted = list(dict.fromkeys(names))
+    unknown = [n for n in wanted if n not in registry]
+    if unknown:
+        raise ConfigError(f"unknown source(s): {', '.join(unknown)} (see `newsarchive sources`)")
+    return [registry[n] for n in wanted]
 
 
 def source_for_url(url: str) -> SourceConfig:

@@ -2,7 +2,8 @@
 
 It is a view on the same ``search`` and ``get_article`` functions as the CLI, so the page and
 ``newsarchive search`` always agree. Every value from the archive or the request is HTML-escaped;
-a query the parser refuses is answered with its message and HTTP 400.
+a query the parser refuses is answered with its message and HTTP 400, an archive failure
+(database gone, disk error) with its message and HTTP 500.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from urllib.parse import parse_qs, urlencode
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from newsarchive.archive.reports import ArticleNotFoundError, get_article
-from newsarchive.archive.search import SearchFilters, parse_date_filter, search
-from newsarchive.errors import ConfigError, QuerySyntaxError
+from newsarchive.archive.search import SearchFilters, search
+from newsarchive.errors import ArchiveError, ConfigError, QuerySyntaxError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -93,12 +94,12 @@ def _hit_html(hit: SearchHit) -> str:
 
 
 def _filters(params: dict[str, str]) -> SearchFilters:
-    return SearchFilters(
-        source=params.get("source") or None,
-        since=parse_date_filter(params["since"]) if params.get("since") else None,
-        until=parse_date_filter(params["until"], end=True) if params.get("until") else None,
-        lang=params.get("lang") or None,
-        company=params.get("company") or None,
+    return SearchFilters.from_params(
+        source=params.get("source"),
+        since=params.get("since"),
+        until=params.get("until"),
+        lang=params.get("lang"),
+        company=params.get("company"),
         include_duplicates=bool(params.get("dups")),
     )
 
@@ -135,7 +136,13 @@ class SearchApp:
         self.archive = archive
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        status, body = self._route(environ)
+        try:
+            status, body = self._route(environ)
+        except ArchiveError as exc:
+            # an expected failure with a one-line message: no traceback on the server's stderr
+            logger.error("%s %s: %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), exc)
+            status = "500 Internal Server Error"
+            body = _page("Archive error", f'<p class="error">{_e(exc)}</p>')
         start_response(
             status,
             [
@@ -204,7 +211,10 @@ class _QuietHandler(WSGIRequestHandler):
 
 def make_web_server(archive: Archive, host: str = "127.0.0.1", port: int = 8080) -> WSGIServer:
     """A server bound and ready (port 0 picks a free port); the caller runs serve_forever()."""
-    return make_server(host, port, SearchApp(archive), handler_class=_QuietHandler)
+    try:
+        return make_server(host, port, SearchApp(archive), handler_class=_QuietHandler)
+    except OSError as e:
+        raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror}") from e
 
 
 def serve_until_interrupted(server: WSGIServer) -> None:

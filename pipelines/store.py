@@ -2,7 +2,8 @@
 
 Writes go through a single worker thread: SQLite allows one writer at a time anyway, and the
 reactor thread never waits on the database. A broken archive (disk full, read-only, server gone)
-stops the crawl: pages we cannot store are not worth fetching.
+stops the crawl: pages we cannot store are not worth fetching. Any other failure to store a page
+loses that page only; it is logged and counted as a store error.
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ class StorePipeline:
                 self.closing = loop.create_task(
                     self.crawler.engine.close_spider_async(reason="archive_error")
                 )
+            return page
+        except Exception:
+            # a bug or a page the archive cannot take: count it so the run is not reported ok
+            self.stats.inc_value("newsarchive/errors/store")
+            logger.exception("cannot store %s", page.url)
             return page
         self.stats.inc_value("newsarchive/pages_stored")
         self.stats.inc_value(f"newsarchive/articles/{result.status}")

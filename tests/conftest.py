@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
+
+    from click.testing import Result
 
     from newsarchive.archive import Archive
 
@@ -77,6 +79,19 @@ def archive(archive_url: str) -> Iterator[Archive]:
         yield arch
     finally:
         arch.dispose()
+
+
+@pytest.fixture
+def invoke() -> Callable[..., Result]:
+    """Run ``newsarchive ARGS...`` in-process against real files and databases."""
+    from click.testing import CliRunner
+
+    from newsarchive.cli import cli
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(cli, list(args))
+
+    return run
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pytest
 
-from newsarchive.cli import _register, cli
+from newsarchive.cli import cli
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -22,7 +22,6 @@ def _commands(group: click.Group, prefix: str = "") -> list[str]:
     return names
 
 
-_register()
 COMMANDS = _commands(cli)
 
 

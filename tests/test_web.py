@@ -1,20 +1,27 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import socket
 import threading
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy import text
 
 from newsarchive.archive.models import Article, Duplicate, Source
+from newsarchive.errors import ConfigError
 from newsarchive.web import make_web_server
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
+
+    from click.testing import Result
 
     from newsarchive.archive import Archive
 
@@ -47,6 +54,12 @@ def site(archive: Archive) -> Iterator[str]:
             s.flush()
             ids.append(art.id)
         s.add(Duplicate(article_id=ids[1], original_id=ids[0], kind="exact", score=1.0))
+    with _serving(archive) as url:
+        yield url
+
+
+@contextmanager
+def _serving(archive: Archive) -> Iterator[str]:
     server = make_web_server(archive, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
@@ -127,3 +140,42 @@ def test_article_page(site: str) -> None:
     assert "https://autoblog.example/b" in page  # its copy
     assert _get(site + "/article/999999")[0] == 404
     assert _get(site + "/nope")[0] == 404
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def test_a_taken_port_is_a_config_error(archive: Archive, taken_port: int) -> None:
+    with pytest.raises(ConfigError, match=rf"^cannot listen on 127\.0\.0\.1:{taken_port}: \w"):
+        make_web_server(archive, "127.0.0.1", taken_port)
+
+
+def test_serve_on_a_taken_port_is_one_line_not_a_traceback(
+    archive: Archive, archive_url: str, taken_port: int, invoke: Callable[..., Result]
+) -> None:
+    result = invoke("serve", "--db", archive_url, "--port", str(taken_port))
+    assert result.exit_code == 2
+    assert result.output.startswith(f"error: cannot listen on 127.0.0.1:{taken_port}: ")
+    assert "Traceback" not in result.output
+
+
+def test_an_archive_failure_is_a_500_page_with_the_message(
+    archive: Archive, caplog: pytest.LogCaptureFixture
+) -> None:
+    with _serving(archive) as url:
+        assert _get(url + "/?q=tesla")[0] == 200
+        with archive.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE sources RENAME TO sources_gone"))
+        with caplog.at_level(logging.ERROR, logger="newsarchive.web"):
+            status, page = _get(url + "/?q=tesla")
+    assert status == 500
+    assert '<p class="error">database error on ' in page
+    assert "sources" in page.split('<p class="error">', 1)[1]
+    errors = [r for r in caplog.records if r.name == "newsarchive.web"]
+    assert len(errors) == 1
+    assert all(r.exc_info is None and "database error on" in r.getMessage() for r in errors)

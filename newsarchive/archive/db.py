@@ -10,13 +10,15 @@ import logging
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +27,7 @@ from newsarchive.errors import ArchiveError, ConfigError, SchemaOutdatedError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from types import TracebackType
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +107,11 @@ def describe(url: URL) -> str:
 
 
 class Archive:
-    """An open archive: one engine, a session factory and the backend name."""
+    """An open archive: one engine, a session factory and the backend name.
+
+    Used as a context manager it disposes its engine on exit, so a short-lived caller cannot
+    leave pooled connections behind on any path.
+    """
 
     def __init__(self, url: URL, engine: Engine) -> None:
         self.url = url
@@ -115,20 +122,33 @@ class Archive:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on any error."""
-        with self._sessions() as session:
-            try:
-                with session.begin():
-                    yield session
-            except DBAPIError as exc:
-                raise ArchiveError(
-                    f"database error on {describe(self.url)}: {_first_line(exc.orig)}"
-                ) from exc
-
-    def new_session(self) -> Session:
-        return self._sessions()
+        with (
+            self._sessions() as session,
+            translate_errors(f"database error on {describe(self.url)}"),
+            session.begin(),
+        ):
+            yield session
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.dispose()
+
+
+def dialect_insert(session: Session, table: Any) -> Any:
+    """An INSERT with the backend's ``on_conflict_do_*`` (both backends spell it the same)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -176,29 +196,32 @@ def open_archive(value: str | URL | None = None, *, create: bool = True) -> Arch
     ):
         # sqlite3 would create an empty file: a typo in --db must not leave one behind
         raise ArchiveError(f"no archive at {url.database} (crawl into it first)")
-    engine = make_engine(url)
-    archive = Archive(url, engine)
+    archive = Archive(url, make_engine(url))
     try:
-        with translate_errors(f"cannot open archive {describe(url)}"):
-            current = current_revision(engine)
-            has_tables = bool(inspect(engine).get_table_names())
-    except ArchiveError:
-        engine.dispose()
+        _check_schema(archive, create=create)
+    except BaseException:
+        archive.dispose()
         raise
+    return archive
+
+
+def _check_schema(archive: Archive, *, create: bool) -> None:
+    url, engine = archive.url, archive.engine
+    with translate_errors(f"cannot open archive {describe(url)}"):
+        current = current_revision(engine)
+        has_tables = bool(inspect(engine).get_table_names())
     head = head_revision(engine)
     if current is None and not has_tables:
         if not create:
             raise ArchiveError(f"no archive at {describe(url)}")
         upgrade(archive)
-        return archive
+        return
     if current is None:
-        engine.dispose()
         raise ArchiveError(f"{describe(url)} holds tables but is not a newsarchive archive")
     if current != head:
         known = {
             s.revision for s in ScriptDirectory.from_config(alembic_config(engine)).walk_revisions()
         }
-        engine.dispose()
         if current not in known:
             raise SchemaOutdatedError(
                 f"archive {describe(url)} is at schema {current}, newer than this newsarchive "
@@ -208,7 +231,6 @@ def open_archive(value: str | URL | None = None, *, create: bool = True) -> Arch
             f"archive {describe(url)} is at schema {current}, this newsarchive needs {head}: "
             f"run `newsarchive db upgrade --db {describe(url)}`"
         )
-    return archive
 
 
 def _first_line(exc: BaseException | None) -> str:

@@ -22,9 +22,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from newsarchive.archive.db import dialect_insert
 from newsarchive.archive.models import Source, UrlState
 from newsarchive.archive.store import ensure_source
 
@@ -88,12 +87,6 @@ class Validators:
     fetched_at: datetime | None = None
 
 
-def _insert(session: Session, table: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(table)
-    return sqlite_insert(table)
-
-
 def _source_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
     return {name: ensure_source(session, name) for name in sorted(set(names))}
 
@@ -121,19 +114,21 @@ def load_known(session: Session, *, sources: Sequence[str] | None = None) -> dic
     )
     if sources is not None:
         query = query.where(Source.name.in_(list(sources)))
-    return {
-        row.url: KnownUrl(
-            url=row.url,
-            kind=row.kind,
-            state=row.state,
-            lastmod=row.lastmod,
-            etag=row.etag,
-            last_modified=row.last_modified,
-            last_fetched=row.last_fetched,
-            source=row.name,
-        )
-        for row in session.execute(query)
-    }
+    return {row.url: _known_url(row, row.name) for row in session.execute(query)}
+
+
+def _known_url(row: Any, source: str | None) -> KnownUrl:
+    """From a ``url_state`` row or a row of its columns (both spell them the same)."""
+    return KnownUrl(
+        url=row.url,
+        kind=row.kind,
+        state=row.state,
+        lastmod=row.lastmod,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        last_fetched=row.last_fetched,
+        source=source,
+    )
 
 
 def record_discovered(
@@ -165,7 +160,7 @@ def record_discovered(
     if fresh:
         # still insert-or-ignore: another writer may add the same URL meanwhile
         session.execute(
-            _insert(session, UrlState).on_conflict_do_nothing(index_elements=["url"]), fresh
+            dialect_insert(session, UrlState).on_conflict_do_nothing(index_elements=["url"]), fresh
         )
     return len(fresh)
 
@@ -231,19 +226,7 @@ def revisit_due(
         .order_by(UrlState.last_fetched, UrlState.id)
         .limit(limit)
     )
-    return [
-        KnownUrl(
-            url=row.url,
-            kind=row.kind,
-            state=row.state,
-            lastmod=row.lastmod,
-            etag=row.etag,
-            last_modified=row.last_modified,
-            last_fetched=row.last_fetched,
-            source=name,
-        )
-        for row, name in session.execute(query)
-    ]
+    return [_known_url(row, name) for row, name in session.execute(query)]
 
 
 def record_not_modified(session: Session, urls: Sequence[str], *, at: datetime) -> None:
@@ -309,7 +292,7 @@ def record_validators(
     ids = _source_ids(session, (d.source for d in docs))
     for d in docs:
         at = d.fetched_at or datetime.now(UTC)
-        stmt = _insert(session, UrlState).values(
+        stmt = dialect_insert(session, UrlState).values(
             url=d.url,
             source_id=ids[d.source],
             kind=d.kind,

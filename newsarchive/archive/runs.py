@@ -56,10 +56,8 @@ class RunView:
     arguments: dict[str, Any]
 
     def as_json(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
-        data["started_at"] = self.started_at.isoformat()
-        data["ended_at"] = self.ended_at.isoformat() if self.ended_at else None
-        return data
+        """The fields as a dict (datetimes left for the JSON writer to format)."""
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
 
 
 def start_run(
@@ -205,7 +203,6 @@ class SourceHealth:
 
     def as_json(self) -> dict[str, Any]:
         data = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
-        data["last_run_at"] = self.last_run_at.isoformat() if self.last_run_at else None
         data["healthy"] = self.healthy
         return data
 

@@ -57,8 +57,9 @@ from newsarchive.archive.query import (
 from newsarchive.errors import ConfigError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
+    from sqlalchemy import Result
     from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,28 @@ class SearchFilters:
     lang: str | None = None
     company: str | None = None
     include_duplicates: bool = False
+
+    @classmethod
+    def from_params(
+        cls,
+        *,
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        lang: str | None = None,
+        company: str | None = None,
+        include_duplicates: bool = False,
+    ) -> SearchFilters:
+        """Filters from user text (CLI options, form fields): empty means unset, dates are read
+        by :func:`parse_date_filter` (ConfigError on a bad one)."""
+        return cls(
+            source=source or None,
+            since=parse_date_filter(since) if since else None,
+            until=parse_date_filter(until, end=True) if until else None,
+            lang=lang or None,
+            company=company or None,
+            include_duplicates=bool(include_duplicates),
+        )
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -308,38 +331,35 @@ def _search_sqlite(
         .order_by(ranked.c.rank, Article.id)
         .execution_options(yield_per=_CHECK_BATCH)
     )
-    prefilter = sqlite_prefilter(query)
-    rows: list[Any] = []
-    skipped = 0
     result = session.execute(order, {"fts_query": to_fts5(query, with_exclusions=False)})
     try:
-        for batch in result.partitions():
-            ranks = {row.id: row.rank for row in batch}
-            fetched = {
-                row.id: row
-                for row in session.execute(
-                    select(*_hit_columns(), Article.body)
-                    .join(Source, Source.id == Article.source_id)
-                    .outerjoin(Duplicate, Duplicate.article_id == Article.id)
-                    .where(Article.id.in_(list(ranks)), *prefilter)
-                )
-            }
-            for article_id, rank in ranks.items():
-                row = fetched.get(article_id)
-                if row is None or not matches(query, row.title, row.body):
-                    continue
-                if skipped < offset:
-                    skipped += 1
-                    continue
-                rows.append((row, rank))
-                if len(rows) >= limit:
-                    break
-            if len(rows) >= limit:
-                break
+        ranked = _sqlite_rows(session, result, sqlite_prefilter(query))
+        rows = _checked_page(ranked, query, limit, offset)
     finally:
         result.close()
     snippets = _fts5_snippets(session, query, [r.id for r, _ in rows], highlight)
     return [_hit(r, snippets.get(r.id, ""), -float(rank)) for r, rank in rows]
+
+
+def _sqlite_rows(
+    session: Session, order: Result[Any], prefilter: list[ColumnElement[bool]]
+) -> Iterator[tuple[Any, float]]:
+    """Hit rows with their rank, in rank order, read one batch of ranked ids at a time."""
+    for batch in order.partitions():
+        ranks = {row.id: row.rank for row in batch}
+        fetched = {
+            row.id: row
+            for row in session.execute(
+                select(*_hit_columns(), Article.body)
+                .join(Source, Source.id == Article.source_id)
+                .outerjoin(Duplicate, Duplicate.article_id == Article.id)
+                .where(Article.id.in_(list(ranks)), *prefilter)
+            )
+        }
+        for article_id, rank in ranks.items():
+            row = fetched.get(article_id)
+            if row is not None:  # None: refused by the accent-exact prefilter
+                yield row, rank
 
 
 def _fts5_snippets(
@@ -391,7 +411,11 @@ def _search_postgres(
         .order_by(rank.desc(), Article.id)
         .execution_options(yield_per=_CHECK_BATCH)
     )
-    rows = _checked_page(session, stmt, {}, query, limit, offset)
+    result = session.execute(stmt)
+    try:
+        rows = _checked_page(((r, r.rank) for r in result), query, limit, offset)
+    finally:
+        result.close()
     snippets: dict[int, str] = {}
     if rows:
         options = (
@@ -404,36 +428,30 @@ def _search_postgres(
         snippets = {
             int(i): str(s or "")
             for i, s in session.execute(
-                select(Article.id, headline).where(Article.id.in_([r.id for r in rows]))
+                select(Article.id, headline).where(Article.id.in_([r.id for r, _ in rows]))
             )
         }
-    return [_hit(r, snippets.get(r.id, ""), float(r.rank)) for r in rows]
+    return [_hit(r, snippets.get(r.id, ""), float(rank)) for r, rank in rows]
 
 
 def _checked_page(
-    session: Session,
-    stmt: Select[Any],
-    params: dict[str, Any],
-    query: SearchQuery,
-    limit: int,
-    offset: int,
-) -> list[Any]:
-    """Walk ranked candidates, keep those that match the documented rules, return one page."""
-    rows: list[Any] = []
+    ranked_rows: Iterable[tuple[Any, float]], query: SearchQuery, limit: int, offset: int
+) -> list[tuple[Any, float]]:
+    """Walk ranked candidates, keep those that match the documented rules, return one page.
+
+    Stops reading as soon as the page is full, so later candidates are never fetched.
+    """
+    rows: list[tuple[Any, float]] = []
     skipped = 0
-    result = session.execute(stmt, params)
-    try:
-        for row in result:
-            if not matches(query, row.title, row.body):
-                continue
-            if skipped < offset:
-                skipped += 1
-                continue
-            rows.append(row)
-            if len(rows) >= limit:
-                break
-    finally:
-        result.close()
+    for row, rank in ranked_rows:
+        if not matches(query, row.title, row.body):
+            continue
+        if skipped < offset:
+            skipped += 1
+            continue
+        rows.append((row, rank))
+        if len(rows) >= limit:
+            break
     return rows
 
 

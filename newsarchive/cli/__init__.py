@@ -1,21 +1,31 @@
 """The ``newsarchive`` command: a thin click layer over the archive, crawl and extraction APIs.
 
 Commands live in one module per area (``crawl``, ``query``, ``db``…) and register themselves on
-``cli``. Every expected failure is a ``NewsArchiveError`` and becomes one line on stderr with a
+``cli``; they are imported at the bottom of this module, so ``cli`` is complete once imported. Every expected failure is a ``NewsArchiveError`` and becomes one line on stderr with a
 non-zero exit code; tracebacks are for bugs only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import json
 import logging
 import sys
-from typing import Any
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from newsarchive import __version__
+from newsarchive.archive import open_archive
 from newsarchive.errors import NewsArchiveError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +35,6 @@ EXIT_PARTIAL = 1  # the job ran but some pages/sources failed
 EXIT_FATAL = 2  # nothing useful happened: bad arguments, unreachable database, crash
 EXIT_LOCKED = 3  # another run holds the lock
 EXIT_INTERRUPTED = 4  # SIGINT/SIGTERM: in-flight items finished, run recorded as interrupted
-
-COMMAND_MODULES = ("db", "crawl", "query", "sources", "runs", "demo")
 
 
 class ArchiveGroup(click.Group):
@@ -84,15 +92,38 @@ def cli() -> None:
     """Crawl automotive news sites into a deduplicated, searchable archive."""
 
 
+@contextmanager
+def archive_session(db: str | None, *, create: bool = False) -> Iterator[Session]:
+    """One session on the archive ``--db`` names; the engine is disposed however it ends."""
+    with open_archive(db, create=create) as archive, archive.session() as session:
+        yield session
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def dumps(value: Any, *, compact: bool = False) -> str:
+    """JSON for the ``--json`` options: dates as ISO 8601, text unescaped; ``compact`` is one
+    line with sorted keys (one record per line), otherwise indented for reading."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    if compact:
+        return json.dumps(value, default=_json_default, ensure_ascii=False, sort_keys=True)
+    return json.dumps(value, default=_json_default, ensure_ascii=False, indent=2)
+
+
 def _register() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            importlib.import_module(f"newsarchive.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"newsarchive.cli.{name}":
-                raise
+    """Kept for callers written when commands registered lazily; importing ``cli`` does it."""
 
 
 def main() -> None:
-    _register()
     cli(prog_name="newsarchive")
+
+
+# Imported last for their side effect: each module adds its commands to ``cli`` and imports
+# the names above from this module.
+for _name in ("db", "crawl", "query", "sources", "runs", "demo"):
+    importlib.import_module(f"newsarchive.cli.{_name}")

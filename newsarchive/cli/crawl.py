@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -18,13 +18,16 @@ from newsarchive.cli import (
     EXIT_PARTIAL,
     cli,
     db_option,
+    dumps,
     setup_logging,
 )
 from newsarchive.crawl import CrawlOptions, run_crawl
 from newsarchive.errors import ConfigError, CrawlLockedError
+from newsarchive.sources import select_sources
 
 if TYPE_CHECKING:
     from newsarchive.crawl import CrawlSummary
+    from newsarchive.sources import SourceConfig
 
 EXIT_BY_STATUS = {"ok": EXIT_OK, "partial": EXIT_PARTIAL, "interrupted": EXIT_INTERRUPTED}
 
@@ -77,21 +80,12 @@ def print_summary(summary: CrawlSummary) -> None:
 
 def resolve_sources(
     names: tuple[str, ...], all_sources: bool, sources_file: str | None
-) -> list[object]:
+) -> list[SourceConfig]:
     """Registry sources to crawl; ``--sources-file`` extends the registry, it crawls nothing."""
-    from pathlib import Path
-
-    from newsarchive.sources import load_sources
-
     if not (names or all_sources):
         return []
-    registry = load_sources(Path(sources_file) if sources_file else None)
-    if all_sources:
-        return list(registry.values())
-    unknown = [n for n in names if n not in registry]
-    if unknown:
-        raise ConfigError(f"unknown source(s): {', '.join(unknown)} (see `newsarchive sources`)")
-    return [registry[n] for n in names]
+    extra = Path(sources_file) if sources_file else None
+    return select_sources(None if all_sources else names, extra)
 
 
 @cli.command()
@@ -239,7 +233,7 @@ def crawl(
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(EXIT_LOCKED) from None
     if as_json:
-        click.echo(json.dumps(summary.as_json(), sort_keys=True))
+        click.echo(dumps(summary.as_json(), compact=True))
     elif not quiet:
         print_summary(summary)
     raise SystemExit(EXIT_BY_STATUS.get(summary.status, EXIT_FATAL))

@@ -19,11 +19,8 @@ def db() -> None:
 def db_upgrade(db: str | None) -> None:
     """Create the archive or migrate it to this version's schema."""
     url = resolve_db_url(db)
-    archive = Archive(url, make_engine(url))
-    try:
+    with Archive(url, make_engine(url)) as archive:
         before, after = upgrade(archive)
-    finally:
-        archive.dispose()
     if before == after:
         click.echo(f"{describe(url)}: already at schema {after}")
     else:
@@ -34,6 +31,5 @@ def db_upgrade(db: str | None) -> None:
 @db_option
 def db_check(db: str | None) -> None:
     """Open the archive and report its backend and schema revision."""
-    archive = open_archive(db, create=False)
-    click.echo(f"{describe(archive.url)}: {archive.backend}, schema up to date")
-    archive.dispose()
+    with open_archive(db, create=False) as archive:
+        click.echo(f"{describe(archive.url)}: {archive.backend}, schema up to date")

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 
 import click
 
-from newsarchive.archive import open_archive
 from newsarchive.archive.search import SearchFilters, search
-from newsarchive.cli import EXIT_OK, EXIT_PARTIAL, cli, setup_logging
+from newsarchive.cli import EXIT_OK, EXIT_PARTIAL, archive_session, cli, setup_logging
 from newsarchive.cli.crawl import print_summary
 from newsarchive.cli.query import format_hit
 from newsarchive.crawl import CrawlOptions, run_crawl
-from newsarchive.demo import EXPECTED, demo_sites
-from newsarchive.sources import SourceConfig
+from newsarchive.demo import demo_sites, demo_sources
 from newsarchive.webserver import LocalWeb
 
 DEMO_QUERY = "Renault Xiaomi"
@@ -41,27 +38,16 @@ DEMO_PORTS = {"autodaily": 47801, "motorwire": 47802, "autoitalia": 47803}
 def demo(db: str, keep_serving: bool) -> None:
     """Serve a sample automotive news web on 127.0.0.1, crawl it, then search it."""
     setup_logging(logging.WARNING)
-    expected = json.loads(EXPECTED.read_text(encoding="utf-8"))["sites"]
     with LocalWeb(demo_sites(), preferred_ports=DEMO_PORTS) as web:
-        sources = [
-            SourceConfig(
-                name=name,
-                display_name=info["name"],
-                homepage=web.url(name),
-                language=info.get("language"),
-            )
-            for name, info in expected.items()
-        ]
+        sources = demo_sources(web)
         for source in sources:
             click.echo(f"serving {source.display_name:22} at {source.homepage}")
         summary = run_crawl(
             CrawlOptions(sources=sources, db=db, local=True, progress=True, job="demo")
         )
         print_summary(summary)
-        archive = open_archive(db)
-        with archive.session() as session:
+        with archive_session(db, create=True) as session:
             hits = search(session, DEMO_QUERY, SearchFilters(), limit=5)
-        archive.dispose()
         click.echo(f'\nsearch "{DEMO_QUERY}":\n')
         click.echo("\n\n".join(format_hit(h) for h in hits) if hits else "no matches")
         if keep_serving:

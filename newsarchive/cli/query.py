@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import itertools
-import json
 import logging
 import os
 import sys
-from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +16,11 @@ import click
 from newsarchive.archive import open_archive
 from newsarchive.archive.export import FORMATS, export_to_file, write_export
 from newsarchive.archive.reports import get_article, stats
-from newsarchive.archive.search import SearchFilters, parse_date_filter, search
-from newsarchive.cli import cli, db_option
+from newsarchive.archive.search import SearchFilters, search
+from newsarchive.cli import archive_session, cli, db_option, dumps
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from sqlalchemy.orm import Session
 
@@ -32,29 +29,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-HAS_VERSIONS = importlib.util.find_spec("newsarchive.archive.versions") is not None
-
-
-@contextmanager
-def _session(db: str | None) -> Iterator[Session]:
-    archive = open_archive(db, create=False)
-    try:
-        with archive.session() as session:
-            yield session
-    finally:
-        archive.dispose()
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def _dumps(value: Any) -> str:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = dataclasses.asdict(value)
-    return json.dumps(value, default=_json_default, ensure_ascii=False, indent=2)
+FILTER_OPTIONS = ("source", "since", "until", "lang", "company", "include_duplicates")
 
 
 def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -77,15 +52,7 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _filters(kw: dict[str, Any]) -> SearchFilters:
     """Pop the filter options out of a command's keyword arguments."""
-    since, until = kw.pop("since"), kw.pop("until")
-    return SearchFilters(
-        source=kw.pop("source"),
-        since=parse_date_filter(since) if since else None,
-        until=parse_date_filter(until, end=True) if until else None,
-        lang=kw.pop("lang"),
-        company=kw.pop("company"),
-        include_duplicates=kw.pop("include_duplicates"),
-    )
+    return SearchFilters.from_params(**{name: kw.pop(name) for name in FILTER_OPTIONS})
 
 
 def format_hit(hit: SearchHit) -> str:
@@ -118,10 +85,10 @@ def search_cmd(
     Put ``--`` before a query that starts with an excluded term: ``search -- -recall tesla``.
     """
     filters = _filters(kw)
-    with _session(db) as session:
+    with archive_session(db) as session:
         hits = search(session, " ".join(query), filters, limit=limit, offset=offset)
     if as_json:
-        click.echo(_dumps([dataclasses.asdict(h) for h in hits]))
+        click.echo(dumps([dataclasses.asdict(h) for h in hits]))
     else:
         click.echo("\n\n".join(format_hit(h) for h in hits) if hits else "no matches")
 
@@ -177,20 +144,15 @@ def _format_versions(session: Session, article_id: int) -> str:
 @click.argument("article")
 @click.option("--json", "as_json", is_flag=True, help="All fields as JSON.")
 @db_option
-def show_cmd(article: str, as_json: bool, db: str | None, versions: bool = False) -> None:
+@click.option("--versions", is_flag=True, help="Also print the diff between successive versions.")
+def show_cmd(article: str, as_json: bool, db: str | None, versions: bool) -> None:
     """Show one article (by id or URL) with its captures and duplicates."""
-    with _session(db) as session:
+    with archive_session(db) as session:
         view = get_article(session, article)
         history = _format_versions(session, view.id) if versions else None
-    click.echo(_dumps(view) if as_json else _format_article(view))
+    click.echo(dumps(view) if as_json else _format_article(view))
     if history is not None:
         click.echo("\n" + history)
-
-
-if HAS_VERSIONS:
-    show_cmd = click.option(
-        "--versions", is_flag=True, help="Also print the diff between successive versions."
-    )(show_cmd)
 
 
 def _format_stats(st: ArchiveStats) -> str:
@@ -221,9 +183,9 @@ def _format_stats(st: ArchiveStats) -> str:
 @db_option
 def stats_cmd(days: int, until: datetime | None, as_json: bool, db: str | None) -> None:
     """Totals, and counts per source, language and day."""
-    with _session(db) as session:
+    with archive_session(db) as session:
         result = stats(session, days=days, today=until.date() if until else None)
-    click.echo(_dumps(result.as_dict()) if as_json else _format_stats(result))
+    click.echo(dumps(result.as_dict()) if as_json else _format_stats(result))
 
 
 def _export_to_stdout(
@@ -254,7 +216,7 @@ def _export_to_stdout(
 def export_cmd(fmt: str, output: Path | None, query: str | None, db: str | None, **kw: Any) -> None:
     """Export articles in id order for analysis (JSON Lines, CSV or Parquet)."""
     filters = _filters(kw)
-    with _session(db) as session:
+    with archive_session(db) as session:
         if output is None:
             _export_to_stdout(session, fmt, filters, query)
             return
@@ -270,10 +232,7 @@ def serve_cmd(host: str, port: int, db: str | None) -> None:
     """Serve the web search page (read-only) until interrupted."""
     from newsarchive.web import make_web_server, serve_until_interrupted
 
-    archive = open_archive(db, create=False)
-    try:
+    with open_archive(db, create=False) as archive:
         server = make_web_server(archive, host, port)
         click.echo(f"serving http://{host}:{server.server_port}/ (Ctrl-C to stop)")
         serve_until_interrupted(server)
-    finally:
-        archive.dispose()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from newsarchive.archive import open_archive
 from newsarchive.archive.runs import HEALTH_RUNS, list_runs, source_health
-from newsarchive.cli import EXIT_PARTIAL, cli, db_option
+from newsarchive.cli import EXIT_PARTIAL, archive_session, cli, db_option, dumps
 
 
 @cli.command()
@@ -35,13 +32,11 @@ def runs(
     if health:
         show_health(db, health_runs, as_json)
         return
-    archive = open_archive(db, create=False)
-    with archive.session() as session:
+    with archive_session(db) as session:
         views = list_runs(session, limit=limit, job=job)
-    archive.dispose()
     if as_json:
         for view in views:
-            click.echo(json.dumps(view.as_json(), sort_keys=True))
+            click.echo(dumps(view.as_json(), compact=True))
         return
     click.echo(
         f"{'id':>4}  {'started (UTC)':19}  {'status':11}  {'pages':>6}  {'new':>5}  "
@@ -56,13 +51,11 @@ def runs(
 
 
 def show_health(db: str | None, last_n: int, as_json: bool) -> None:
-    archive = open_archive(db, create=False)
-    with archive.session() as session:
+    with archive_session(db) as session:
         report = source_health(session, last_n=last_n)
-    archive.dispose()
     if as_json:
         for h in report:
-            click.echo(json.dumps(h.as_json(), sort_keys=True))
+            click.echo(dumps(h.as_json(), compact=True))
     else:
         click.echo(f"{'source':30}  {'runs':>4}  {'pages':>6}  {'new':>5}  {'err':>4}  health")
         for h in report:

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from newsarchive.sources import SourceConfig
 from newsarchive.webserver import LocalWeb, Site
 
 logger = logging.getLogger(__name__)
@@ -152,3 +153,16 @@ def load_expected(path: Path = EXPECTED) -> DemoExpectation:
         for query, refs in raw["queries"].items()
     }
     return DemoExpectation(sites=sites, queries=queries)
+
+
+def demo_sources(web: LocalWeb) -> list[SourceConfig]:
+    """The demo sites as crawlable sources, at the addresses ``web`` (started) serves them on."""
+    return [
+        SourceConfig(
+            name=site.name,
+            display_name=site.title,
+            homepage=web.url(site.name),
+            language=site.language,
+        )
+        for site in load_expected().sites.values()
+    ]

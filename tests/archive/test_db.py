@@ -1,15 +1,21 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, select, text
+from sqlalchemy.pool import Pool
 
 from newsarchive.archive import open_archive, resolve_db_url
-from newsarchive.archive.db import current_revision, head_revision, upgrade
+from newsarchive.archive.db import current_revision, dialect_insert, head_revision, upgrade
 from newsarchive.errors import ArchiveError, ConfigError, SchemaOutdatedError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from click.testing import Result
+
     from newsarchive.archive import Archive
 
 
@@ -36,18 +42,14 @@ def test_models_match_migrations(archive: Archive) -> None:
 
 
 def test_sqlite_uses_wal_and_busy_timeout(sqlite_url: str) -> None:
-    arch = open_archive(sqlite_url)
-    with arch.session() as s:
+    with open_archive(sqlite_url) as arch, arch.session() as s:
         assert s.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert s.execute(text("PRAGMA busy_timeout")).scalar() == 30000
-    arch.dispose()
 
 
 def test_older_schema_asks_for_upgrade(archive_url: str) -> None:
-    arch = open_archive(archive_url)
-    with arch.engine.begin() as conn:
+    with open_archive(archive_url) as arch, arch.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
-    arch.dispose()
     with pytest.raises(SchemaOutdatedError, match="newer than this newsarchive"):
         open_archive(archive_url)
 
@@ -87,26 +89,74 @@ def test_reading_a_missing_sqlite_archive_creates_nothing(tmp_path) -> None:  # 
     assert not missing.exists()
 
 
-def test_archive_at_an_older_schema_asks_for_db_upgrade(archive_url: str) -> None:
+def test_archive_at_an_older_schema_asks_for_db_upgrade(
+    archive_url: str, invoke: Callable[..., Result]
+) -> None:
     from alembic import command
 
     from newsarchive.archive.db import alembic_config
 
-    arch = open_archive(archive_url)
-    cfg = alembic_config(arch.engine)
-    with arch.engine.begin() as conn:
+    with open_archive(archive_url) as arch, arch.engine.begin() as conn:
+        cfg = alembic_config(arch.engine)
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0001")
-    arch.dispose()
     with pytest.raises(SchemaOutdatedError, match=r"schema 0001, .*run `newsarchive db upgrade"):
         open_archive(archive_url)
 
-    from click.testing import CliRunner
-
-    from newsarchive.cli import _register, cli
-
-    _register()
-    result = CliRunner().invoke(cli, ["db", "upgrade", "--db", archive_url])
+    result = invoke("db", "upgrade", "--db", archive_url)
     assert result.exit_code == 0, result.output
     assert f"0001 -> {head_revision(arch.engine)}" in result.output
     open_archive(archive_url).dispose()
+
+
+def test_an_empty_database_read_without_create_releases_its_connections(
+    archive_url: str,
+) -> None:
+    """Every refusal of open_archive closes what it opened: a long-lived caller (the web
+    server, a worker retrying) would otherwise pile up pooled connections."""
+    if "://" not in archive_url:
+        Path(archive_url).touch()  # an empty file: SQLite opens it, finds no tables
+    closed: list[object] = []
+
+    def on_close(dbapi_conn: object, _record: object) -> None:
+        closed.append(dbapi_conn)
+
+    event.listen(Pool, "close", on_close)
+    try:
+        with pytest.raises(ArchiveError, match="no archive at"):
+            open_archive(archive_url, create=False)
+    finally:
+        event.remove(Pool, "close", on_close)
+    assert closed, "the refused archive's pooled connection was left open"
+
+
+def test_archive_as_context_manager_disposes_its_engine(sqlite_url: str) -> None:
+    with open_archive(sqlite_url) as arch, arch.session() as s:
+        s.execute(text("SELECT 1"))
+        pool = arch.engine.pool
+        assert pool.checkedin() == 0  # the session holds it
+    assert pool.checkedin() == 0
+    assert arch.engine.pool is not pool  # dispose() swaps in a fresh, empty pool
+
+
+def test_session_turns_every_sqlalchemy_error_into_an_archive_error(archive: Archive) -> None:
+    """Not only driver errors: an ORM error inside a session is one line too, not a crash."""
+    from newsarchive.archive.models import Source
+
+    with pytest.raises(ArchiveError, match=r"^database error on .*: "), archive.session() as s:
+        s.execute(select(Source).where(Source.id == 1)).scalar_one()  # NoResultFound
+    with archive.session() as s:  # the session is usable again
+        assert s.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_dialect_insert_speaks_the_backend(archive: Archive) -> None:
+    from newsarchive.archive.models import Source
+
+    with archive.session() as s:
+        for _ in range(2):
+            s.execute(
+                dialect_insert(s, Source)
+                .values(name="twice")
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
+        assert s.scalars(select(Source.name).where(Source.name == "twice")).all() == ["twice"]

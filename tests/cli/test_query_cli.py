@@ -6,18 +6,18 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pytest
-from click.testing import CliRunner
 
 from newsarchive.archive.models import Article, ArticleVersion, Duplicate, Source
-from newsarchive.cli import _register, cli
-from newsarchive.cli.query import HAS_VERSIONS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
+
+    from click.testing import Result
 
     from newsarchive.archive import Archive
 
-_register()
+    Run = Callable[..., tuple[int, str, str]]
 
 STORIES = [
     (
@@ -59,37 +59,43 @@ def db(archive: Archive, archive_url: str) -> str:
     return archive_url
 
 
-def _run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
-    return result.exit_code, result.stdout, result.stderr
+@pytest.fixture
+def run(invoke: Callable[..., Result]) -> Run:
+    """``newsarchive ARGS...`` as (exit code, stdout, stderr)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        result = invoke(*args)
+        return result.exit_code, result.stdout, result.stderr
+
+    return run
 
 
-def test_search_text_and_json(db: str) -> None:
-    code, out, _ = _run("search", "tesla", "battery", "--db", db)
+def test_search_text_and_json(db: str, run: Run) -> None:
+    code, out, _ = run("search", "tesla", "battery", "--db", db)
     assert code == 0
     assert "Tesla recalls Model Y" in out
     assert "(+1 copy)" in out
     assert "[battery]" in out
-    code, out, _ = _run("search", "tesla", "--include-duplicates", "--json", "--db", db)
+    code, out, _ = run("search", "tesla", "--include-duplicates", "--json", "--db", db)
     by_source = {h["source"]: h for h in json.loads(out)}
     assert sorted(by_source) == ["autoblog", "mirror"]
     assert by_source["mirror"]["duplicate_of"] == by_source["autoblog"]["id"]
     assert by_source["autoblog"]["duplicate_count"] == 1
 
 
-def test_search_with_excluded_terms(db: str) -> None:
-    code, out, err = _run("search", "tesla", "-auto", "--db", db)
+def test_search_with_excluded_terms(db: str, run: Run) -> None:
+    code, out, err = run("search", "tesla", "-auto", "--db", db)
     assert (code, out.count("#1 ")) == (0, 1), err
-    code, out, _ = _run("search", "auto", "-tesla", "--db", db)
+    code, out, _ = run("search", "auto", "-tesla", "--db", db)
     assert (code, out.count("Stellantis")) == (0, 1)
-    code, out, _ = _run("search", "cars", "-battery", "--db", db)
+    code, out, _ = run("search", "cars", "-battery", "--db", db)
     assert (code, out.strip()) == (0, "no matches")
 
 
-def test_search_filters_and_no_matches(db: str) -> None:
-    code, out, _ = _run("search", "città", "--lang", "it", "--since", "2024-05-03", "--db", db)
+def test_search_filters_and_no_matches(db: str, run: Run) -> None:
+    code, out, _ = run("search", "città", "--lang", "it", "--since", "2024-05-03", "--db", db)
     assert (code, out.count("#")) == (0, 1)
-    code, out, _ = _run("search", "città", "--until", "2024-05-02", "--db", db)
+    code, out, _ = run("search", "città", "--until", "2024-05-02", "--db", db)
     assert (code, out.strip()) == (0, "no matches")
 
 
@@ -103,28 +109,26 @@ def test_search_filters_and_no_matches(db: str) -> None:
         (["export", "--query", '"open'], "error: unbalanced quote"),
     ],
 )
-def test_errors_are_one_line(db: str, args: list[str], message: str) -> None:
-    code, out, err = _run(args[0], "--db", db, *args[1:])
+def test_errors_are_one_line(db: str, args: list[str], message: str, run: Run) -> None:
+    code, out, err = run(args[0], "--db", db, *args[1:])
     assert code == 2
     assert err.startswith(message)
     assert "Traceback" not in err
     assert out == ""
 
 
-def test_show(db: str) -> None:
-    code, out, _ = _run("show", "https://autoblog.example/tesla-recall", "--db", db)
+def test_show(db: str, run: Run) -> None:
+    code, out, _ = run("show", "https://autoblog.example/tesla-recall", "--db", db)
     assert code == 0
     assert "source:     autoblog" in out
     assert "copy:       #2 https://mirror.example/tesla-copy (mirror, exact 1.00)" in out
-    code, out, _ = _run("show", "2", "--json", "--db", db)
+    code, out, _ = run("show", "2", "--json", "--db", db)
     data = json.loads(out)
     assert data["original"]["id"] == 1
     assert data["published"] == "2024-05-02T08:00:00+00:00"
 
 
-def test_show_versions(archive: Archive, db: str) -> None:
-    if not HAS_VERSIONS:
-        pytest.skip("newsarchive.archive.versions is not installed")
+def test_show_versions(archive: Archive, db: str, run: Run) -> None:
     with archive.session() as s:
         s.add(
             ArticleVersion(
@@ -137,32 +141,32 @@ def test_show_versions(archive: Archive, db: str) -> None:
             )
         )
         s.get(Article, 3).version = 2  # type: ignore[union-attr]
-    code, out, err = _run("show", "3", "--versions", "--db", db)
+    code, out, err = run("show", "3", "--versions", "--db", db)
     assert code == 0, err
     assert "version 1  2024-04-30T00:00:00+00:00  aaaaaaaaaaaa" in out
     assert "-La città di Melfi e le auto." in out
     assert "+La città di Melfi e le auto elettriche." in out
 
 
-def test_stats(db: str) -> None:
-    code, out, _ = _run("stats", "--json", "--days", "2", "--db", db)
+def test_stats(db: str, run: Run) -> None:
+    code, out, _ = run("stats", "--json", "--days", "2", "--db", db)
     assert code == 0
     data = json.loads(out)
     assert (data["articles"], data["originals"], data["duplicates"]) == (3, 2, 1)
     assert data["per_source"] == {"autoblog": 1, "mirror": 1, "motori": 1}
     assert len(data["per_day"]) == 2
-    code, out, _ = _run("stats", "--db", db)
+    code, out, _ = run("stats", "--db", db)
     assert "articles:   3 (2 originals, 1 duplicates)" in out
 
 
-def test_export_stdout_and_file(db: str, tmp_path: Path) -> None:
-    code, out, _ = _run("export", "--format", "jsonl", "--lang", "en", "--db", db)
+def test_export_stdout_and_file(db: str, tmp_path: Path, run: Run) -> None:
+    code, out, _ = run("export", "--format", "jsonl", "--lang", "en", "--db", db)
     assert code == 0
     rows = [json.loads(line) for line in out.splitlines()]
     assert [(r["source"], r["duplicate_count"]) for r in rows] == [("autoblog", 1)]
     assert not list(tmp_path.glob("*.manifest.json"))
     target = tmp_path / "out.csv"
-    code, _, err = _run(
+    code, _, err = run(
         "export",
         "--format",
         "csv",
@@ -182,8 +186,8 @@ def test_export_stdout_and_file(db: str, tmp_path: Path) -> None:
     assert target.read_text(encoding="utf-8").splitlines()[0].startswith("id,url,canonical_url")
 
 
-def test_help_mentions_stdout_has_no_manifest() -> None:
-    code, out, _ = _run("export", "--help")
+def test_help_mentions_stdout_has_no_manifest(run: Run) -> None:
+    code, out, _ = run("export", "--help")
     assert code == 0
     assert "no manifest" in " ".join(out.split())
 

@@ -28,6 +28,7 @@ from newsarchive.demo import (
     ExpectedArticle,
     PageRef,
     demo_sites,
+    demo_sources,
     demo_web,
     load_expected,
 )
@@ -72,6 +73,16 @@ def get(url: str) -> bytes:
     status, body, _ = fetch(url)
     assert status == 200, f"{url} -> {status}"
     return body
+
+
+def test_demo_sources_point_at_the_running_sites(web: LocalWeb) -> None:
+    sources = demo_sources(web)
+    assert [s.name for s in sources] == list(EXP.sites)
+    for source in sources:
+        site = EXP.sites[source.name]
+        assert (source.display_name, source.language) == (site.title, site.language)
+        assert source.homepage == web.url(source.name)
+        assert b"<html" in get(source.homepage).lower()
 
 
 def site_of(web: LocalWeb, url: str) -> str | None:
