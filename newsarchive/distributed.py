@@ -40,7 +40,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
-from twisted.internet import task
+from twisted.internet import task, threads
 
 from newsarchive.errors import ConfigError, NewsArchiveError
 from newsarchive.urls import url_key
@@ -51,7 +51,10 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
     from scrapy.spiders import Spider
+    from twisted.internet.defer import Deferred
+    from twisted.python.failure import Failure
 
+    from newsarchive.archive import Archive
     from newsarchive.archive.frontier import PendingUrl
 
 logger = logging.getLogger(__name__)
@@ -64,8 +67,6 @@ POLL_INTERVAL = 0.5  # seconds between checks of an idle worker for new work in 
 CONNECT_TIMEOUT = 5.0
 SCAN_BATCH = 500
 RECOVERED_VIA = "recovered"
-ARTICLE_ROLE = "candidate"
-ARTICLE_PRIORITY = 10
 BUSY = "busy"
 IDLE = "idle"
 
@@ -429,6 +430,11 @@ class DistributedWorker:
         self.status = BUSY
         self.beat_loop: task.LoopingCall | None = None
         self.poll_loop: task.LoopingCall | None = None
+        self.archive: Archive | None = None
+        self.recovery: Deferred[int] | None = None  # a recovery running on a thread
+        # True once a recovery of the current idle period found nothing left to recover.
+        self.idle_recovered = False
+        self.closing = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DistributedWorker:
@@ -453,12 +459,29 @@ class DistributedWorker:
         self.beat_loop.start(max(1.0, self.ttl / 3), now=False)
         self.poll_loop = task.LoopingCall(self.poll)
         self.poll_loop.start(POLL_INTERVAL, now=False)
-        self.recover(spider)
+        states = getattr(spider, "states", None)
+        if self.db and isinstance(states, dict) and states:
+            from newsarchive.archive import open_archive
 
-    def spider_closed(self, spider: Spider, reason: str) -> None:
+            self.archive = open_archive(self.db)
+            self.start_recovery(spider)
+
+    def spider_closed(self, spider: Spider, reason: str) -> Deferred[None] | None:
+        self.closing = True
         for loop in (self.beat_loop, self.poll_loop):
             if loop is not None and loop.running:
                 loop.stop()
+        if self.recovery is not None:
+            # Leave once the recovery's thread is done with the archive and the client.
+            finished: Deferred[None] = self.recovery.addBoth(lambda _: self._leave(reason))
+            return finished
+        self._leave(reason)
+        return None
+
+    def _leave(self, reason: str) -> None:
+        if self.archive is not None:
+            self.archive.dispose()
+            self.archive = None
         popped = self.keys.popped(self.id)
         pipe = self.client.pipeline(transaction=True)
         if reason == "finished":
@@ -510,7 +533,10 @@ class DistributedWorker:
     def spider_idle(self, spider: Spider) -> None:
         if self.idle_since is None:
             self.idle_since = time.monotonic()
+            self.idle_recovered = False
             self.set_status(IDLE)
+        if self.recovery is not None:
+            raise DontCloseSpider  # its requests are about to be scheduled
         if self.client.zcard(self.keys.queue):
             raise DontCloseSpider
         if self.idle_for() < self.idle_seconds:
@@ -518,61 +544,82 @@ class DistributedWorker:
         peers = {w: s for w, s in live_workers(self.client, self.keys).items() if w != self.id}
         if any(s == BUSY for s in peers.values()):
             raise DontCloseSpider  # a busy peer may still schedule work
-        if self.recover(spider):
-            self.idle_since = None
-            self.set_status(BUSY)
-            raise DontCloseSpider
+        if not self.idle_recovered and self.start_recovery(spider, idle=True):
+            raise DontCloseSpider  # recover what dead peers lost before leaving
         logger.info("worker %s: queue empty for %.0f s, closing", self.id, self.idle_for())
 
     # -- recovery --------------------------------------------------------------------------
-    def recover(self, spider: Spider) -> int:
-        """Schedule again the archive's pending URLs that no queue or live worker holds."""
+    def start_recovery(self, spider: Spider, *, idle: bool = False) -> bool:
+        """Start recovering lost URLs on a thread (False: nothing to recover from).
+
+        The archive and Redis reads can take seconds on a big job; on the reactor thread they
+        would stall every download. The requests are scheduled back on the reactor thread.
+        """
         states = getattr(spider, "states", None)
-        if not self.db or not isinstance(states, dict) or not states:
-            return 0
-        from newsarchive.archive import open_archive
+        make = getattr(spider, "resume_request", None)
+        if self.archive is None or self.closing or not isinstance(states, dict) or not states:
+            return False
+        if make is None:
+            logger.warning("spider %s cannot recover URLs (no resume_request)", spider.name)
+            return False
+        if self.recovery is not None:
+            return True
+        sources = sorted(states)
+        recovery = threads.deferToThread(self._find_lost, sources)
+        self.recovery = recovery
+        recovery.addCallback(self._recovered, make, idle=idle)
+        recovery.addErrback(self._recovery_failed, idle=idle)
+        return True
+
+    def _find_lost(self, sources: list[str]) -> list[PendingUrl]:
+        """The archive's pending URLs no queue or live worker holds, marked as requeued."""
         from newsarchive.archive.frontier import mark_requeued, pending_urls
 
-        archive = open_archive(self.db)
-        try:
-            with archive.session() as session:
-                pending = pending_urls(session, sorted(states))
-                lost = recover_lost(
-                    self.client,
-                    self.keys,
-                    pending,
-                    lambda url: request_fingerprint(self.crawler, scrapy.Request(url)),
-                )
-                if lost:
-                    mark_requeued(session, [p.url for p in lost])
-        finally:
-            archive.dispose()
+        assert self.archive is not None
+        with self.archive.session() as session:
+            pending = pending_urls(session, sources)
+            lost = recover_lost(
+                self.client,
+                self.keys,
+                pending,
+                lambda url: request_fingerprint(self.crawler, scrapy.Request(url)),
+            )
+            if lost:
+                mark_requeued(session, [p.url for p in lost])
+        return lost
+
+    def _recovered(
+        self, lost: list[PendingUrl], make: Callable[..., scrapy.Request], *, idle: bool
+    ) -> int:
+        self.recovery = None
         engine = self.crawler.engine
+        if self.closing or engine is None or engine.spider is None:
+            # Their fingerprints are released: a live peer recovers them.
+            return 0
         for p in lost:
-            if engine is not None:
-                engine.crawl(recovery_request(spider, p))
+            engine.crawl(make(p.url, p.source, via=RECOVERED_VIA, meta={"lastmod": p.lastmod}))
         self.inc("recovered", len(lost))
+        if lost:
+            self.idle_since = None
+            self.set_status(BUSY)
+        elif idle:
+            self.idle_recovered = True
+            _wake(engine)  # closes now instead of at the next heartbeat
         return len(lost)
 
-
-def recovery_request(spider: Spider, pending: PendingUrl) -> scrapy.Request:
-    """An article request for a recovered URL: the spider's ``resume_request`` hook if it has
-    one, else its ``parse_page`` callback with the news spider's meta keys."""
-    meta: dict[str, Any] = {"lastmod": pending.lastmod}
-    hook = getattr(spider, "resume_request", None)
-    if hook is not None:
-        request: scrapy.Request = hook(pending.url, pending.source, via=RECOVERED_VIA, meta=meta)
-        return request
-    seen = getattr(spider, "seen", None)
-    if isinstance(seen, set):
-        seen.add(url_key(pending.url))
-    return scrapy.Request(
-        pending.url,
-        callback=getattr(spider, "parse_page", None) or spider.parse,
-        errback=getattr(spider, "_failed", None),
-        priority=ARTICLE_PRIORITY,
-        meta={"source": pending.source, "role": ARTICLE_ROLE, "via": RECOVERED_VIA, **meta},
-    )
+    def _recovery_failed(self, failure: Failure, *, idle: bool) -> int:
+        self.recovery = None
+        if idle:
+            # Leave as if nothing were lost: the URLs stay pending for peers and the next run.
+            self.idle_recovered = True
+        logger.error(
+            "worker %s: recovery failed: %s",
+            self.id,
+            failure.getErrorMessage(),
+            exc_info=(failure.type, failure.value, failure.getTracebackObject()),
+        )
+        self.inc("recovery_failed")
+        return 0
 
 
 def _wake(engine: Any) -> None:

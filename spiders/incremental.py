@@ -29,12 +29,14 @@ from typing import TYPE_CHECKING, Any
 import scrapy
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
-from twisted.internet import task
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import task, threads
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.frontier import (
     Discovered,
     KnownUrl,
+    PendingUrl,
     Validators,
     load_known,
     mark_requeued,
@@ -50,7 +52,7 @@ from newsarchive.items import FetchedPage
 from newsarchive.urls import url_key
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterable
+    from collections.abc import AsyncIterator, Iterable
 
     from scrapy.crawler import Crawler
     from scrapy.http import Response
@@ -273,32 +275,36 @@ class IncrementalSpiderMiddleware:
             return
         spider = self.crawler.spider
         frontier.open(spider)
-        for request in self._resume_requests(spider):
-            yield request
-
-    def _resume_requests(self, spider: Spider) -> Iterable[scrapy.Request]:
-        frontier = self.frontier
-        assert frontier.archive is not None
-        make = _request_factory(spider)
-        requests: list[scrapy.Request] = []
-        with frontier.archive.session() as session:
-            pending = pending_urls(session, frontier.sources) if frontier.resume else []
-            if pending:
-                mark_requeued(session, [p.url for p in pending])
-            due = []
-            for source in frontier.sources:
-                interval = frontier.revisit_interval(source)
-                if interval is not None:
-                    due.extend(revisit_due(session, [source], older_than=interval))
+        make = getattr(spider, "resume_request", None)
+        if make is None:
+            logger.warning("spider %s cannot resume URLs (no resume_request)", spider.name)
+            return
+        # Database work: on a thread, or every download waits for it.
+        pending, due = await maybe_deferred_to_future(threads.deferToThread(self._load_resume))
         for p in pending:
-            requests.append(make(p.url, p.source, "resume", {"lastmod": p.lastmod}))
+            yield make(p.url, p.source, via="resume", meta={"lastmod": p.lastmod})
         for k in due:
-            requests.append(make(k.url, k.source or "", "revisit", {REFETCH: "revisit"}))
+            yield make(k.url, k.source or "", via="revisit", meta={REFETCH: "revisit"})
         frontier.inc("resumed", len(pending))
         frontier.inc("revisits_due", len(due))
         if pending:
             logger.info("resuming %d URLs left pending by earlier runs", len(pending))
-        return requests
+
+    def _load_resume(self) -> tuple[list[PendingUrl], list[KnownUrl]]:
+        """The URLs earlier runs left pending (marked as requeued once more) and the stored
+        articles due a revisit."""
+        frontier = self.frontier
+        assert frontier.archive is not None
+        with frontier.archive.session() as session:
+            pending = pending_urls(session, frontier.sources) if frontier.resume else []
+            if pending:
+                mark_requeued(session, [p.url for p in pending])
+            due: list[KnownUrl] = []
+            for source in frontier.sources:
+                interval = frontier.revisit_interval(source)
+                if interval is not None:
+                    due.extend(revisit_due(session, [source], older_than=interval))
+        return pending, due
 
     def process_spider_output(
         self, response: Response | None, result: Iterable[Any], spider: Spider | None = None
@@ -350,35 +356,6 @@ class IncrementalSpiderMiddleware:
             item.meta[REFETCH] = reason
             self.frontier.inc(f"refetch/{reason}")
         return True
-
-
-def _request_factory(spider: Spider) -> Callable[[str, str, str, dict[str, Any]], scrapy.Request]:
-    """How to build an article request for ``spider``: its ``resume_request`` hook if it has
-    one, else a request to its ``parse_page`` callback with the news spider's meta keys."""
-    hook = getattr(spider, "resume_request", None)
-    states = getattr(spider, "states", {})
-
-    def make(url: str, source: str, via: str, meta: dict[str, Any]) -> scrapy.Request:
-        if hook is not None:
-            request: scrapy.Request = hook(url, source, via=via, meta=meta)
-            return request
-        state = states.get(source)
-        if state is not None and hasattr(state, "scheduled"):
-            state.scheduled += 1
-        seen = getattr(spider, "seen", None)
-        if isinstance(seen, set):
-            seen.add(url_key(url))
-        callback = getattr(spider, "parse_page", None) or spider.parse
-        errback = getattr(spider, "_failed", None)
-        return scrapy.Request(
-            url,
-            callback=callback,
-            errback=errback,
-            priority=10,
-            meta={"source": source, "role": ARTICLE_ROLE, "via": via, **meta},
-        )
-
-    return make
 
 
 class IncrementalDownloaderMiddleware:

@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
+from scrapy import signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.request import fingerprint
 from twisted.internet.task import deferLater
@@ -19,18 +21,19 @@ from twisted.internet.task import deferLater
 from newsarchive.urls import host_allowed, url_key
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
     from typing import Self
 
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Response
+    from twisted.internet.interfaces import IDelayedCall
 
 logger = logging.getLogger(__name__)
 
 # Statuses retried here, after the wait the server asks for (Retry-After) or else with
 # exponential backoff; Scrapy's RetryMiddleware would retry them at once.
 BACKOFF_STATUSES = (408, 429, 500, 502, 503, 504, 522, 524)
-NOT_BEFORE = "newsarchive_not_before"
 
 
 class CanonicalRequestFingerprinter:
@@ -59,12 +62,25 @@ def parse_retry_after(value: str, now: float | None = None) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
+class RetryScheduled(IgnoreRequest):
+    """The response was answered with a delayed retry: the retry request is already on its way.
+
+    Errbacks that act on a failed fetch (fallbacks, failure counts) must skip it.
+    """
+
+
 class RetryAfterMiddleware:
     """Retries 429/5xx/408 after the ``Retry-After`` the server gave, else with exponential
     backoff (``NEWSARCHIVE_RETRY_BACKOFF`` × 2^attempt, capped at ``…_BACKOFF_MAX``).
 
     Sits outside RetryMiddleware (higher number) so it sees those responses first; a wait
     longer than ``NEWSARCHIVE_RETRY_AFTER_MAX`` gives the request up instead of hammering.
+
+    The wait happens off the downloader: the retry is handed to the engine once it is due and
+    the answered request ends with :class:`RetryScheduled`, so a rate-limited site never holds
+    one of the ``CONCURRENT_REQUESTS`` slots other sites need. The spider is kept open while
+    retries are waiting. Requests that bypass the scheduler (robots.txt, fetched by the engine
+    directly with ``NO_CALLBACK``) cannot be handed back to it and wait in place instead.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -72,23 +88,33 @@ class RetryAfterMiddleware:
         self.max_wait = crawler.settings.getfloat("NEWSARCHIVE_RETRY_AFTER_MAX", 300)
         self.backoff = crawler.settings.getfloat("NEWSARCHIVE_RETRY_BACKOFF", 1.0)
         self.backoff_max = crawler.settings.getfloat("NEWSARCHIVE_RETRY_BACKOFF_MAX", 60.0)
+        self.waiting: set[IDelayedCall] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
+        middleware = cls(crawler)
+        crawler.signals.connect(middleware.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
 
-    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        not_before = request.meta.get(NOT_BEFORE)
-        if not_before:
-            wait = not_before - time.time()
-            if wait > 0:
-                from twisted.internet import reactor  # the installed one, never at import time
+    @property
+    def pending(self) -> int:
+        """Retries waiting for their time to be scheduled."""
+        return len(self.waiting)
 
-                await maybe_deferred_to_future(deferLater(reactor, wait, lambda: None))
+    def spider_idle(self, spider: Spider) -> None:
+        if self.waiting:
+            raise DontCloseSpider
+
+    def spider_closed(self, spider: Spider) -> None:
+        for call in self.waiting:
+            if call.active():
+                call.cancel()
+        self.waiting.clear()
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
-    ) -> Request | Response:
+    ) -> Request | Response | Awaitable[Request]:
         if response.status not in BACKOFF_STATUSES:
             return response
         header = response.headers.get(b"Retry-After")
@@ -112,7 +138,6 @@ class RetryAfterMiddleware:
             # retries exhausted (and counted): Scrapy's RetryMiddleware must not count it again
             request.meta["dont_retry"] = True
             return response
-        retry.meta[NOT_BEFORE] = time.time() + wait
         if stats:
             stats.inc_value(counter)
         logger.info(
@@ -123,7 +148,20 @@ class RetryAfterMiddleware:
             wait,
             datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        return retry
+        from twisted.internet import reactor  # the installed one, never at import time
+
+        if request.callback is NO_CALLBACK:
+            return maybe_deferred_to_future(deferLater(reactor, wait, lambda: retry))
+        schedule_later = reactor.callLater  # type: ignore[attr-defined]
+        self.waiting.add(schedule_later(wait, self._schedule, retry))
+        raise RetryScheduled(f"retry in {wait:.1f}s")
+
+    def _schedule(self, retry: Request) -> None:
+        self.waiting = {call for call in self.waiting if call.active()}
+        engine = self.crawler.engine
+        if engine is None or engine.spider is None:
+            return
+        engine.crawl(retry)
 
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)

@@ -9,8 +9,6 @@ pages the article rule (:mod:`newsarchive.pagetype`) accepts. Every skip is coun
 
 from __future__ import annotations
 
-import contextlib
-import email.utils
 import json
 import re
 from dataclasses import dataclass, field
@@ -27,9 +25,11 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 
 from newsarchive.errors import ConfigError
+from newsarchive.extraction.dates import as_utc, parse_structured
 from newsarchive.items import FetchedPage
 from newsarchive.pagetype import classify, url_kind
 from newsarchive.sources import SourceConfig, load_sources, source_for_url
+from newsarchive.spiders.middlewares import RetryScheduled
 from newsarchive.urls import canonicalize_url, host_allowed, trap_reason, url_key, url_template
 
 if TYPE_CHECKING:
@@ -49,7 +49,6 @@ COMMON_SITEMAPS = (
 )
 COMMON_FEEDS = ("/feed", "/rss", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml", "/index.rdf")
 FEED_TYPES = ("rss", "atom", "rdf", "feed+json")
-KEPT_HEADERS = ("content-type", "last-modified", "etag", "content-language")
 MAX_SITEMAP_NESTING = 4
 _CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 
@@ -60,20 +59,7 @@ PRIORITY_LISTING = 0
 
 def parse_date(value: str | None) -> datetime | None:
     """An aware UTC datetime from an ISO 8601 or RFC 822 date, or None for garbage."""
-    if not value:
-        return None
-    value = value.strip()
-    parsed: datetime | None = None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        with contextlib.suppress(TypeError, ValueError, IndexError):
-            parsed = email.utils.parsedate_to_datetime(value)
-    if parsed is None:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return as_utc(parse_structured(value))
 
 
 def _split(value: str | Iterable[str] | None) -> list[str]:
@@ -142,9 +128,7 @@ class NewsSpider(scrapy.Spider):
         self._max_pages_arg = int(max_pages) if max_pages not in (None, "") else None
         self._max_depth_arg = int(max_depth) if max_depth not in (None, "") else None
         if isinstance(since, datetime):
-            self.since: datetime | None = (
-                since if since.tzinfo else since.replace(tzinfo=UTC)
-            ).astimezone(UTC)
+            self.since: datetime | None = as_utc(since)
         else:
             self.since = parse_date(since) if since else None
             if since and self.since is None:
@@ -234,6 +218,27 @@ class NewsSpider(scrapy.Spider):
             errback=errback or self._failed,
             priority=priority,
             meta=full_meta,
+        )
+
+    def resume_request(
+        self, url: str, source: str, *, via: str, meta: dict[str, Any] | None = None
+    ) -> scrapy.Request:
+        """An article request for a URL the archive says is owed (a resume, a revisit, a URL
+        recovered from a dead worker).
+
+        It is fetched even when already in ``seen`` or over the page budget: the archive, not
+        this run's discovery, decided it; it still counts towards the budget of its source.
+        """
+        state = self.states.get(source)
+        if state is not None:
+            state.scheduled += 1
+        self.seen.add(url_key(url))
+        return scrapy.Request(
+            url,
+            callback=self.parse_page,
+            errback=self._failed,
+            priority=PRIORITY_ARTICLE,
+            meta={"source": source, "role": "candidate", "via": via, **(meta or {})},
         )
 
     async def start(self) -> AsyncIterator[Any]:
@@ -418,11 +423,12 @@ class NewsSpider(scrapy.Spider):
             yield from self._follow_links(response, state)
 
     def _page(self, response: Response, state: SourceState) -> FetchedPage:
-        headers = {}
-        for name in KEPT_HEADERS:
-            value = response.headers.get(name)
-            if value:
-                headers[name] = value.decode("latin-1")
+        # Every header, first value: the archive's store decides which ones it keeps.
+        headers = {
+            name.decode("latin-1").lower(): values[0].decode("latin-1")
+            for name, values in response.headers.items()
+            if values and values[0]
+        }
         match = _CHARSET.search(headers.get("content-type", ""))
         redirects = response.meta.get("redirect_urls") or [response.request.url]
         return FetchedPage(
@@ -697,22 +703,32 @@ class NewsSpider(scrapy.Spider):
         self.logger.info("failed %s: %s", url, message)
 
     def _probe_failed(self, failure: Failure) -> None:
+        if failure.check(RetryScheduled):
+            return
         self._inc("probe_failed")
         self.logger.debug("probe failed %s: %s", failure.request.url, failure.getErrorMessage())
 
     def _home_failed(self, failure: Failure) -> Iterator[Any]:
+        if failure.check(RetryScheduled):
+            return  # the retry's answer starts discovery
         self._failed(failure)
         state = self.states[failure.request.meta["source"]]
         yield from self._homepage_discovery(state, None)
 
     def _feed_failed(self, failure: Failure) -> Iterator[Any]:
+        if failure.check(RetryScheduled):
+            return
         self._probe_failed(failure)
         yield from self._feed_fallback(self.states[failure.request.meta["source"]])
 
     def _sitemap_failed(self, failure: Failure) -> Iterator[Any]:
+        if failure.check(RetryScheduled):
+            return
         self._probe_failed(failure)
         yield from self._sitemap_fallback(self.states[failure.request.meta["source"]])
 
     def _robots_failed(self, failure: Failure) -> None:
+        if failure.check(RetryScheduled):
+            return
         self._probe_failed(failure)
         self.robots_sitemaps[urlsplit(failure.request.url).netloc.lower()] = []

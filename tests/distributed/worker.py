@@ -1,8 +1,8 @@
 """One crawl worker of a distributed job, as its own process (a reactor runs once per process).
 
-Builds the settings the way ``newsarchive crawl`` does for a plain run (project settings, the
-archive, the incremental frontier middlewares that keep ``url_state``, loopback speed), applies
-the Redis overlay and runs spider "news". Writes the final stats as JSON.
+Builds the settings with ``newsarchive crawl``'s own ``build_settings`` (project settings, the
+archive, the Redis overlay, loopback speed) plus the test's identity and bounds, and runs spider
+"news". Writes the final stats as JSON.
 
     python worker.py --db URL --redis URL --job NAME --start URL --name w1 --stats out.json
 """
@@ -13,34 +13,28 @@ import argparse
 import json
 import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy.crawler import CrawlerProcess
-from scrapy.settings import Settings
 
-from newsarchive.distributed import apply_distributed_settings, distributed_settings
+from newsarchive.crawl import CrawlOptions, build_settings
 from newsarchive.errors import NewsArchiveError
 
-INCREMENTAL = "newsarchive.spiders.incremental"
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
 
 
 def build(args: argparse.Namespace) -> Settings:
-    settings = Settings()
-    settings.setmodule("newsarchive.settings", priority="project")
-    settings.setdict(
-        {
-            "NEWSARCHIVE_DB": args.db,
-            "NEWSARCHIVE_LOCAL": True,
-            "NEWSARCHIVE_EXTRACT_WORKERS": 1,
+    options = CrawlOptions(
+        db=args.db,
+        local=True,
+        extract_workers=1,
+        redis=args.redis,
+        job=args.job,
+        redis_idle=args.idle,
+        settings={
+            "NEWSARCHIVE_REDIS_WORKER_TTL": args.ttl,
             "USER_AGENT": f"newsarchive-test (worker={args.name})",
-            "SPIDER_MIDDLEWARES": {
-                **settings.getdict("SPIDER_MIDDLEWARES"),
-                f"{INCREMENTAL}.IncrementalSpiderMiddleware": 950,
-            },
-            "DOWNLOADER_MIDDLEWARES": {
-                **settings.getdict("DOWNLOADER_MIDDLEWARES"),
-                f"{INCREMENTAL}.IncrementalDownloaderMiddleware": 120,
-            },
             # A worker holds up to CONCURRENT_REQUESTS popped requests: keep it at what it
             # can download at once, or the first worker hoards the whole queue.
             "CONCURRENT_REQUESTS": args.concurrency,
@@ -48,13 +42,8 @@ def build(args: argparse.Namespace) -> Settings:
             "CLOSESPIDER_TIMEOUT": 120,
             "LOG_LEVEL": "INFO",
         },
-        priority="cmdline",
     )
-    overlay = distributed_settings(
-        args.redis, args.job, idle_seconds=args.idle, worker_ttl=args.ttl
-    )
-    apply_distributed_settings(settings, overlay)
-    return settings
+    return build_settings(options, run_id=0)  # no crawl_runs row: the test reads the stats
 
 
 def main(argv: list[str]) -> int:
