@@ -5,36 +5,31 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import redis
+from support.cli import run_cli, start_cli
+from support.newssite import ARTICLE_PREFIX, NewsSite
 
 from newsarchive.distributed import JobKeys
 
-from .site import ARTICLE_PREFIX, NewsSite
 from .test_workers import stored_counts, stored_urls
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
-NEWSARCHIVE = str(Path(sys.executable).parent / "newsarchive")
 
 
 def test_two_cli_workers_share_one_job(pg_url: str, redis_url: str, job: str) -> None:
-    subprocess.run([NEWSARCHIVE, "db", "upgrade", "--db", pg_url], check=True, timeout=60)
+    run_cli("db", "upgrade", "--db", pg_url, check=True, timeout=60)
     with NewsSite(count=30, article_delay=0.3) as site:
         command = [
-            NEWSARCHIVE, "crawl", site.home, "--db", pg_url, "--redis", redis_url,
+            "crawl", site.home, "--db", pg_url, "--redis", redis_url,
             "--job", job, "--redis-idle", "2", "--local", "--json",
             "-s", "CONCURRENT_REQUESTS=4",
         ]  # fmt: skip
-        first = subprocess.Popen(
-            [*command, "--reset-queue"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        second = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        first = start_cli(*command, "--reset-queue", **pipes)
+        second = start_cli(*command, **pipes)
         outputs = [p.communicate(timeout=180) for p in (first, second)]
         fetches = site.fetches(ARTICLE_PREFIX)
         articles = site.article_urls()
@@ -48,13 +43,11 @@ def test_two_cli_workers_share_one_job(pg_url: str, redis_url: str, job: str) ->
 
 
 def test_redis_needs_a_job_and_a_reachable_server(pg_url: str) -> None:
-    base = [NEWSARCHIVE, "crawl", "http://127.0.0.1:9/", "--db", pg_url]
-    no_job = subprocess.run([*base, "--redis", "redis://127.0.0.1:6379/0"], check=False, capture_output=True,
-                            text=True, timeout=60)  # fmt: skip
+    base = ["crawl", "http://127.0.0.1:9/", "--db", pg_url]
+    no_job = run_cli(*base, "--redis", "redis://127.0.0.1:6379/0", timeout=60)
     assert no_job.returncode == 2
     assert "--redis needs --job" in no_job.stderr
-    down = subprocess.run([*base, "--redis", "redis://127.0.0.1:1/0", "--job", "x"],
-                          check=False, capture_output=True, text=True, timeout=60)  # fmt: skip
+    down = run_cli(*base, "--redis", "redis://127.0.0.1:1/0", "--job", "x", timeout=60)
     assert down.returncode == 2
     assert "unreachable" in down.stderr
     assert "Traceback" not in down.stderr

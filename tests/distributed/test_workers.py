@@ -19,12 +19,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import redis
 from sqlalchemy import func, select
+from support.newssite import ARTICLE_PREFIX, NewsSite
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.models import Article, UrlState
 from newsarchive.distributed import JobKeys, reset_job
-
-from .site import ARTICLE_PREFIX, NewsSite
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -172,7 +171,7 @@ def test_urls_of_a_killed_worker_are_recovered_by_the_next_one(
         stats = Worker("w2", archive_db, redis_url, job, site, tmp_path).wait()
         fetched_by_w2 = {p for w, p in site.fetches(ARTICLE_PREFIX) if w == "w2"}
         articles = site.article_urls()
-        base = site.web.base("gridwire")
+        base = site.web.base(site.name)
 
     assert stored_counts(archive_db) == (30, 30)
     assert stored_urls(archive_db) == articles

@@ -4,20 +4,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from support.cli import run_cli
 
 from newsarchive.demo import EXPECTED, demo_sites
 from newsarchive.webserver import LocalWeb
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
-NEWSARCHIVE = str(Path(sys.executable).parent / "newsarchive")
 EXPORT_FIELDS = {
     "id": int,
     "url": str,
@@ -35,13 +34,7 @@ EXPORT_FIELDS = {
 }
 
 
-def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [NEWSARCHIVE, *args], capture_output=True, text=True, timeout=240, check=False
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"newsarchive {args} exited {proc.returncode}:\n{proc.stderr}")
-    return proc
+newsarchive = partial(run_cli, check=True, timeout=240)
 
 
 @pytest.fixture(scope="module")
@@ -86,22 +79,24 @@ def test_demo_web_crawled_twice_searched_and_exported(
         "--local",
         "--json",
     ]
-    first = json.loads(run_cli(*crawl).stdout)
+    first = json.loads(newsarchive(*crawl).stdout)
     articles = expected_articles()
     assert first["status"] == "ok"
     # every article page is stored as a row; syndicated copies are also linked to their original
     assert first["articles_new"] == len(articles)
     assert first["duplicates"] >= 1
 
-    second = json.loads(run_cli(*crawl).stdout)
+    second = json.loads(newsarchive(*crawl).stdout)
     assert second["status"] == "ok"
     assert second["articles_new"] == 0
     assert second["duplicates"] == 0
 
-    stats = json.loads(run_cli("stats", "--db", archive_url, "--json").stdout)
+    stats = json.loads(newsarchive("stats", "--db", archive_url, "--json").stdout)
     assert stats["articles"] == len(articles)
 
-    hits = json.loads(run_cli("search", "Renault", "Xiaomi", "--db", archive_url, "--json").stdout)
+    hits = json.loads(
+        newsarchive("search", "Renault", "Xiaomi", "--db", archive_url, "--json").stdout
+    )
     original = next(a for a in articles if a["site"] == "autodaily" and "Xiaomi" in a["title"])
     top_urls = [h["canonical_url"] for h in hits]
     assert demo_web.url("autodaily", original["path"]) in top_urls
@@ -112,7 +107,7 @@ def test_demo_web_crawled_twice_searched_and_exported(
         assert demo_web.url(copy["site"], copy["path"]) not in top_urls
 
     out = tmp_path / "export.jsonl"
-    run_cli("export", "--format", "jsonl", "-o", str(out), "--db", archive_url)
+    newsarchive("export", "--format", "jsonl", "-o", str(out), "--db", archive_url)
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     for row in rows:
         assert list(row) == list(EXPORT_FIELDS)

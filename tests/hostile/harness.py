@@ -11,27 +11,25 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 import psutil
 import pytest
+from support.cli import start_cli
 
 from newsarchive.webserver import LocalWeb, Request, Response, Site
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
-NEWSARCHIVE = str(Path(sys.executable).with_name("newsarchive"))
 # Prose is drawn from this vocabulary by a seeded generator: every test article is distinct
 # text (near-duplicate detection never merges two of them) yet stable from run to run.
 VOCABULARY = [
@@ -411,22 +409,6 @@ def _kill_tree(proc: psutil.Process) -> None:
             p.kill()
 
 
-# Runs one crawl with setting overrides through the library API: `newsarchive crawl` has no
-# option to override Scrapy settings (needed for DOWNLOAD_TIMEOUT in the slow-server test).
-_DRIVER = """
-import json, logging, sys
-from newsarchive.cli import setup_logging
-from newsarchive.cli.crawl import EXIT_BY_STATUS
-from newsarchive.crawl import CrawlOptions, run_crawl
-args = json.loads(sys.argv[1])
-setup_logging(logging.WARNING, args["log_file"])
-summary = run_crawl(CrawlOptions(start_urls=args["urls"], db=args["db"], local=True,
-                                 log_file=args["log_file"], settings=args["settings"]))
-print(json.dumps(summary.as_json(), sort_keys=True))
-sys.exit(EXIT_BY_STATUS.get(summary.status, 2))
-"""
-
-
 def run_crawl(
     urls: list[str],
     db: Path,
@@ -438,32 +420,20 @@ def run_crawl(
 ) -> CrawlResult:
     """One `newsarchive crawl --local --json` in a subprocess, with its memory sampled.
 
-    The log file and the working directory are ``workdir`` (default: the archive's directory).
+    ``settings`` are Scrapy settings passed as ``-s NAME=VALUE``. The log file and the working
+    directory are ``workdir`` (default: the archive's directory).
     """
     workdir = workdir or db.parent
     log_file = workdir / f"crawl-{time.time_ns()}.log"
-    if settings is None:
-        cmd = [NEWSARCHIVE, "crawl", *urls, "--db", str(db), "--local", "--json"]
-        cmd += ["--log-file", str(log_file), *extra]
-    else:
-        payload = {
-            "urls": urls,
-            "db": str(db),
-            "log_file": str(log_file),
-            "settings": settings or {},
-        }
-        cmd = [sys.executable, "-c", _DRIVER, json.dumps(payload)]
+    args = ["crawl", *urls, "--db", str(db), "--local", "--json", "--log-file", str(log_file)]
+    for name, value in (settings or {}).items():
+        args += ["-s", f"{name}={value}"]
+    args += extra
     started = time.monotonic()
-    popen = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=workdir,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    popen = start_cli(*args, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc = psutil.Process(popen.pid)
     peak = peak_single = 0
-    out: dict[str, bytes] = {}
+    out: dict[str, str] = {}
     reader = threading.Thread(
         target=lambda: out.update(zip(("o", "e"), popen.communicate(), strict=False))
     )
@@ -474,11 +444,11 @@ def run_crawl(
         if time.monotonic() - started > timeout:
             _kill_tree(proc)
             reader.join()
-            pytest.fail(f"crawl did not finish within {timeout:.0f} s: {cmd[:4]}")
+            pytest.fail(f"crawl did not finish within {timeout:.0f} s: {urls}")
         reader.join(0.02)
     seconds = time.monotonic() - started
-    stdout = out.get("o", b"").decode("utf-8", "replace")
-    stderr = out.get("e", b"").decode("utf-8", "replace")
+    stdout = out.get("o", "")
+    stderr = out.get("e", "")
     summary = None
     for line in reversed(stdout.splitlines()):
         if line.startswith("{"):
@@ -609,6 +579,29 @@ class Crawled:
 
     def stored(self, like: str) -> list[dict[str, Any]]:
         return query(self.seeded.db, "SELECT * FROM articles WHERE url LIKE ?", (f"%{like}%",))
+
+
+@contextlib.contextmanager
+def crawl_sites(
+    sites: dict[str, dict[str, Route]],
+    seeded: Seeded,
+    *,
+    prepare: Callable[[FaultWeb], object] | None = None,
+    extra: tuple[str, ...] = (),
+    settings: dict[str, Any] | None = None,
+    timeout: float = 90.0,
+) -> Iterator[Crawled]:
+    """Serve ``sites`` and crawl all their homepages into ``seeded``'s archive, in one run.
+
+    The servers stay up while the context is open, so tests can still read their hits.
+    ``prepare`` runs once they listen, for routes that must name their own URL.
+    """
+    with FaultWeb(sites) as web:
+        if prepare is not None:
+            prepare(web)
+        urls = [web.url(name) for name in sites]
+        result = run_crawl(urls, seeded.db, extra=extra, settings=settings, timeout=timeout)
+        yield Crawled(web, result, seeded)
 
 
 @pytest.fixture

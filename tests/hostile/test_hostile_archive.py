@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
+from support.cli import run_cli
 
 import newsarchive.cli.query  # noqa: F401  (registers search/show/export on the group)
 from newsarchive.archive import open_archive
@@ -24,7 +25,7 @@ from newsarchive.extraction import extract
 from newsarchive.items import FetchedPage
 from newsarchive.webserver import Response
 
-from .harness import NEWSARCHIVE, article_html, good_site, query, run_crawl, snapshot
+from .harness import article_html, good_site, query, run_crawl, snapshot
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -171,14 +172,7 @@ def test_unreachable_database_and_wrong_credentials(url: str, tmp_path: Path) ->
         assert result.output.startswith("error: "), result.output
         assert "pw@" not in result.output, "the password is never printed"
     # The crawl runs as a process, as in production: it must fail before starting Scrapy.
-    proc = subprocess.run(
-        [NEWSARCHIVE, "crawl", "http://127.0.0.1:9/", "--local", "--db", url],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=tmp_path,
-    )
+    proc = run_cli("crawl", "http://127.0.0.1:9/", "--local", "--db", url, timeout=60, cwd=tmp_path)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.stderr.startswith("error: "), proc.stderr
@@ -282,21 +276,11 @@ def assert_seed_rows(db: Path, seeded: Seeded) -> None:
 
 
 def test_unwritable_log_file_is_a_clear_error(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [
-            NEWSARCHIVE,
-            "crawl",
-            "http://127.0.0.1:9/",
-            "--local",
-            "--db",
-            str(tmp_path / "a.db"),
-            "--log-file",
-            str(tmp_path / "no" / "such" / "dir" / "crawl.log"),
-        ],
-        capture_output=True,
-        text=True,
+    log_file = tmp_path / "no" / "such" / "dir" / "crawl.log"
+    proc = run_cli(
+        *("crawl", "http://127.0.0.1:9/", "--local", "--db", str(tmp_path / "a.db")),
+        *("--log-file", str(log_file)),
         timeout=60,
-        check=False,
         cwd=tmp_path,
     )
     assert proc.returncode == 2, proc.stderr

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .harness import Crawled, FaultWeb, MiB, article_html, html, listing_html, run_crawl
+from .harness import Crawled, MiB, article_html, crawl_sites, html, listing_html
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -51,13 +51,8 @@ def crawled(module_seeded: Seeded) -> Iterator[Crawled]:
             ),
         },
     }
-    with FaultWeb(sites) as web:
-        result = run_crawl(
-            [web.url(name) for name in sites],
-            module_seeded.db,
-            extra=("--max-pages", str(MAX_PAGES)),
-        )
-        yield Crawled(web, result, module_seeded)
+    with crawl_sites(sites, module_seeded, extra=("--max-pages", str(MAX_PAGES))) as crawled:
+        yield crawled
 
 
 def test_crawl_completes_and_stored_articles_are_untouched(crawled: Crawled) -> None:

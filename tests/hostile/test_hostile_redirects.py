@@ -15,11 +15,11 @@ from .harness import (
     Crawled,
     FaultWeb,
     article_html,
+    crawl_sites,
     good_site,
     html,
     listing_html,
     log_mentions,
-    run_crawl,
 )
 
 if TYPE_CHECKING:
@@ -68,10 +68,9 @@ def crawled(module_seeded: Seeded) -> Iterator[Crawled]:
             "home": {"/": home, JUMP: moved(partner.url("partner", "/landing.html"), 302)},
             "good": good_site("redirects"),
         }
-        with FaultWeb(sites) as web:
-            result = run_crawl([web.url(name) for name in sites], module_seeded.db)
-            web.hits.extend(partner.hits)
-            yield Crawled(web, result, module_seeded)
+        with crawl_sites(sites, module_seeded) as crawled:
+            crawled.web.hits.extend(partner.hits)
+            yield crawled
 
 
 def test_crawl_completes_and_stored_articles_are_untouched(crawled: Crawled) -> None:

@@ -19,15 +19,14 @@ from newsarchive.webserver import Response
 
 from .harness import (
     Crawled,
-    FaultWeb,
     MiB,
     article_html,
+    crawl_sites,
     good_site,
     html,
     listing_html,
     log_mentions,
     query,
-    run_crawl,
 )
 
 if TYPE_CHECKING:
@@ -106,10 +105,9 @@ def bombs(module_seeded: Seeded) -> Iterator[Crawled]:
         headers = {"Content-Type": "text/html; charset=utf-8", "Content-Encoding": encoding}
         sites[encoding] = {"/": html(listing_html([BOMB])), BOMB: Response(200, data, headers)}
     sites["good"] = good_site("bombs")  # type: ignore[assignment]
-    with FaultWeb(sites) as web:  # type: ignore[arg-type]
-        result = run_crawl([web.url(name) for name in sites], module_seeded.db, timeout=120)
-        report("gzip + deflate + br bombs", result)
-        yield Crawled(web, result, module_seeded)
+    with crawl_sites(sites, module_seeded, timeout=120) as crawled:  # type: ignore[arg-type]
+        report("gzip + deflate + br bombs", crawled.result)
+        yield crawled
 
 
 def test_bomb_crawl_completes_within_memory(bombs: Crawled) -> None:
@@ -141,14 +139,10 @@ def test_ten_mib_page_is_handled_within_memory(seeded: Seeded) -> None:
     page = article_html("A very heavy page about gearbox plants", 31, extra_body=filler)
     assert len(page.encode()) > 10 * MiB
     sites = {"hostile": {"/": html(listing_html([BIG])), BIG: html(page)}, "good": good_site("big")}
-    with FaultWeb(sites) as web:
-        # The extraction timeout is cut from 30 s to keep the suite fast; memory is the point.
-        result = run_crawl(
-            [web.url(name) for name in sites],
-            seeded.db,
-            settings={"NEWSARCHIVE_EXTRACT_TIMEOUT": 8},
-            timeout=120,
-        )
+    # The extraction timeout is cut from 30 s to keep the suite fast; memory is the point.
+    fast = {"NEWSARCHIVE_EXTRACT_TIMEOUT": 8}
+    with crawl_sites(sites, seeded, settings=fast, timeout=120) as crawled:
+        web, result = crawled.web, crawled.result
         big_url = web.url("hostile", BIG)
     report("10 MiB page", result)
     assert web.hits_for("hostile", BIG)

@@ -12,14 +12,13 @@ import pytest
 
 from .harness import (
     Crawled,
-    FaultWeb,
     article_html,
+    crawl_sites,
     good_site,
     html,
     listing_html,
     log_mentions,
     query,
-    run_crawl,
 )
 
 if TYPE_CHECKING:
@@ -73,9 +72,8 @@ def crawled(module_seeded: Seeded) -> Iterator[Crawled]:
         },
         "good": good_site("status"),
     }
-    with FaultWeb(sites) as web:
-        result = run_crawl([web.url(name) for name in sites], module_seeded.db)
-        yield Crawled(web, result, module_seeded)
+    with crawl_sites(sites, module_seeded) as crawled:
+        yield crawled
 
 
 def test_crawl_completes_and_stored_articles_are_untouched(crawled: Crawled) -> None:

@@ -13,13 +13,12 @@ from newsarchive.webserver import Response
 
 from .harness import (
     Crawled,
-    FaultWeb,
     article_html,
+    crawl_sites,
     good_site,
     html,
     listing_html,
     log_mentions,
-    run_crawl,
 )
 
 if TYPE_CHECKING:
@@ -54,14 +53,8 @@ def crawled(module_seeded: Seeded) -> Iterator[Crawled]:
         },
         "good": good_site("transfer"),
     }
-    with FaultWeb(sites) as web:
-        # `newsarchive crawl` has no option to override DOWNLOAD_TIMEOUT: the library API is used.
-        result = run_crawl(
-            [web.url(name) for name in sites],
-            module_seeded.db,
-            settings={"DOWNLOAD_TIMEOUT": TIMEOUT},
-        )
-        yield Crawled(web, result, module_seeded)
+    with crawl_sites(sites, module_seeded, settings={"DOWNLOAD_TIMEOUT": TIMEOUT}) as crawled:
+        yield crawled
 
 
 def test_crawl_completes_and_stored_articles_are_untouched(crawled: Crawled) -> None:

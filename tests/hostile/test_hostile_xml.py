@@ -16,11 +16,11 @@ from .harness import (
     FaultWeb,
     MiB,
     article_html,
+    crawl_sites,
     html,
     listing_html,
     log_mentions,
     query,
-    run_crawl,
 )
 
 if TYPE_CHECKING:
@@ -146,11 +146,13 @@ def crawled(module_seeded: Seeded, tmp_path_factory: pytest.TempPathFactory) -> 
         "malformed": malformed_site(),
         "loop": index_loop_site(),
     }
-    with FaultWeb(sites) as web:
+
+    def name_own_urls(web: FaultWeb) -> None:
         for name, routes in sites.items():
             with_base(routes, web.url(name, "").rstrip("/"))
-        result = run_crawl([web.url(name) for name in sites], module_seeded.db)
-        yield Crawled(web, result, module_seeded)
+
+    with crawl_sites(sites, module_seeded, prepare=name_own_urls) as crawled:
+        yield crawled
 
 
 def test_crawl_completes_and_stored_articles_are_untouched(crawled: Crawled) -> None:

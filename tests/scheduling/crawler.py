@@ -2,45 +2,33 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from support import cli
+from support.newssite import ARTICLE_PREFIX, write_site
 
 from newsarchive.webserver import LocalWeb, Response, Site
 
-from .site import write_site
-
 if TYPE_CHECKING:
+    import subprocess
+    from pathlib import Path
+
     from newsarchive.webserver import Request
 
-CLI = str(Path(sys.executable).with_name("newsarchive"))
-ARTICLE_PREFIX = "/news/20"
+
+def crawl_args(db: str, url: str, *args: str) -> list[str]:
+    """The arguments of a bounded ``newsarchive crawl`` of ``url`` into ``db``."""
+    return ["crawl", url, "--db", db, "--local", "-s", "CLOSESPIDER_TIMEOUT=120", *args]
 
 
-def cli_command(db: str, url: str, *args: str) -> list[str]:
-    return [
-        CLI, "crawl", url, "--db", db, "--local",
-        "-s", "CLOSESPIDER_TIMEOUT=120", *args,
-    ]  # fmt: skip
+def start_crawl(db: str, url: str, *args: str, **streams: Any) -> subprocess.Popen[str]:
+    return cli.start_cli(*crawl_args(db, url, *args), **streams)
 
 
 def run_cli(
     db: str, url: str, *args: str, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        cli_command(db, url, *args),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        env=cli_env(),
-    )
-
-
-def cli_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return cli.run_cli(*crawl_args(db, url, *args), timeout=timeout)
 
 
 def slow_site(root: Path, count: int, delay: float, name: str = "ledger") -> LocalWeb:

@@ -6,19 +6,20 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import time
+from subprocess import DEVNULL
 from typing import TYPE_CHECKING
 
 import pytest
+from support.newssite import write_site
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.runs import list_runs
 
-from .crawler import article_gets, cli_command, cli_env, run_cli, slow_site
-from .site import write_site
+from .crawler import article_gets, run_cli, slow_site, start_crawl
 
 if TYPE_CHECKING:
+    import subprocess
     from pathlib import Path
 
     from newsarchive.webserver import LocalWeb
@@ -97,12 +98,8 @@ def test_kill_9_at_several_points_then_resume_loses_and_duplicates_nothing(
         web.clear_log()
         resumed_total = 0
         for kill_at in (2, 11, 23):
-            proc = subprocess.Popen(
-                cli_command(db, web.url("ledger"), "--quiet", *throttle),
-                env=cli_env(),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                text=True,
+            proc = start_crawl(
+                db, web.url("ledger"), "--quiet", *throttle, stdout=DEVNULL, stderr=DEVNULL
             )
             try:
                 _wait_for(web, kill_at, proc)

@@ -13,13 +13,14 @@ import time
 from typing import TYPE_CHECKING
 
 import pytest
+from support.cli import run_cli as run_newsarchive
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.runs import list_runs
 from newsarchive.lock import crawl_lock
 from newsarchive.webserver import Response
 
-from .crawler import CLI, article_gets, cli_command, cli_env, run_cli, slow_site
+from .crawler import article_gets, run_cli, slow_site, start_crawl
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -48,12 +49,13 @@ def test_sigterm_finishes_in_flight_pages_and_exits_4(tmp_path: Path) -> None:
     web = slow_site(tmp_path / "site", 20, delay=0.3)
     db = str(tmp_path / "news.db")
     with web:
-        proc = subprocess.Popen(
-            cli_command(db, web.url("ledger"), "--json", *THROTTLE),
-            env=cli_env(),
+        proc = start_crawl(
+            db,
+            web.url("ledger"),
+            "--json",
+            *THROTTLE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            text=True,
         )
         deadline = time.monotonic() + 60
         while len(article_gets(web)) < 4:
@@ -120,20 +122,13 @@ def test_quiet_json_log_file_and_partial_exit_code(tmp_path: Path) -> None:
         assert summary["errors_by_kind"] == {"gave_up_after_retries": 1}
         human = run_cli(db, web.url("ledger"))
         assert "crawl run 3: partial" in human.stdout
-    listed = subprocess.run(
-        [CLI, "runs", "--db", db, "--json"], capture_output=True, text=True, check=True
-    )
+    listed = run_newsarchive("runs", "--db", db, "--json", check=True)
     rows = [json.loads(line) for line in listed.stdout.splitlines()]
     assert [r["status"] for r in rows] == ["partial"] * 3
     assert rows[-1]["articles_new"] == 2
 
     def health(*args: str) -> tuple[int, list[dict[str, object]]]:
-        proc = subprocess.run(
-            [CLI, "runs", "--db", db, "--health", "--json", *args],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        proc = run_newsarchive("runs", "--db", db, "--health", "--json", *args)
         return proc.returncode, [json.loads(line) for line in proc.stdout.splitlines()]
 
     code, (row,) = health()  # the first of the last three runs found two articles
@@ -147,9 +142,10 @@ def test_progress_line_on_a_terminal(tmp_path: Path) -> None:
     db = str(tmp_path / "news.db")
     with web:
         primary, replica = pty.openpty()
-        proc = subprocess.Popen(
-            cli_command(db, web.url("ledger"), *THROTTLE),
-            env=cli_env(),
+        proc = start_crawl(
+            db,
+            web.url("ledger"),
+            *THROTTLE,
             stdout=subprocess.PIPE,
             stderr=replica,
             stdin=subprocess.DEVNULL,
