@@ -4,18 +4,15 @@ articles are stored, and the page is kept as a failed capture (through the real 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import select
+from support.cli import cli_env, run_cli
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.models import Article, Capture
 from newsarchive.webserver import LocalWeb, Site
 
-NEWSARCHIVE = str(Path(sys.executable).parent / "newsarchive")
 PARAGRAPH = (
     "<p>Paragraph {n}: the supplier said its new electric drive unit plant would start series "
     "production next spring, with capacity for {n}00,000 units a year across two shifts.</p>"
@@ -49,17 +46,16 @@ def test_hanging_and_crashing_pages_do_not_stop_the_crawl(tmp_path: Path) -> Non
     )
     db = str(tmp_path / "news.db")
     log = tmp_path / "crawl.log"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    # the sabotaged extractor is imported by the crawl's worker processes from this folder
+    env = cli_env(PYTHONPATH=str(Path(__file__).parent))
     with LocalWeb([Site("plant", site)]) as web:
         hangs, kills = web.url("plant", "/news/hangs.html"), web.url("plant", "/news/kills.html")
-        proc = subprocess.run(
-            [
-                NEWSARCHIVE, "crawl", web.url("plant"), "--db", db, "--local", "--json",
-                "--log-file", str(log),
-                "-s", "NEWSARCHIVE_EXTRACTOR=pool_helpers.sabotaged_extract",
-                "-s", "NEWSARCHIVE_EXTRACT_TIMEOUT=3",
-            ],
-            capture_output=True, text=True, timeout=180, env=env, check=False,
+        proc = run_cli(
+            "crawl", web.url("plant"), "--db", db, "--local", "--json",
+            "--log-file", str(log),
+            "-s", "NEWSARCHIVE_EXTRACTOR=pool_helpers.sabotaged_extract",
+            "-s", "NEWSARCHIVE_EXTRACT_TIMEOUT=3",
+            env=env,
         )  # fmt: skip
     summary = json.loads(proc.stdout)
     assert proc.returncode == 1, proc.stderr  # partial: two pages failed

@@ -15,13 +15,17 @@ from typing import Any
 NEWSARCHIVE = str(Path(sys.executable).with_name("newsarchive"))
 
 
-def cli_env() -> dict[str, str]:
+def cli_env(**extra: str) -> dict[str, str]:
     """The environment of a CLI subprocess: unbuffered, so a killed crawl has flushed its output."""
-    return {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return {**os.environ, "PYTHONUNBUFFERED": "1", **extra}
 
 
 def run_cli(
-    *args: str, timeout: float = 180, check: bool = False, cwd: Path | None = None
+    *args: str,
+    timeout: float = 180,
+    check: bool = False,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``newsarchive ARGS`` to completion; with ``check``, a non-zero exit fails the test."""
     proc = subprocess.run(
@@ -31,7 +35,7 @@ def run_cli(
         errors="replace",
         timeout=timeout,
         check=False,
-        env=cli_env(),
+        env=env or cli_env(),
         cwd=cwd,
     )
     if check and proc.returncode != 0:
