@@ -8,7 +8,8 @@ Design notes:
 - ``url_state`` is the authoritative per-URL crawl state (incremental recrawls, crash resume,
   re-enqueueing what a distributed queue lost); Scrapy's JOBDIR is only a convenience.
 - ``lsh_bands`` is the persisted near-duplicate index (MinHash LSH bands): one indexed lookup per
-  band, so the cost of a lookup does not grow with the archive.
+  band, so the cost of a lookup does not grow with the archive. ``anchor_bands`` does the same
+  for translations (anchor-pair MinHash values keyed by day, migration 0003).
 - Full-text search: an FTS5 table ``articles_fts`` on SQLite, a generated ``search_vector``
   tsvector column with a GIN index on PostgreSQL; both are created by the migration only.
 """
@@ -144,7 +145,8 @@ class Capture(Base):
 
 
 class Duplicate(Base):
-    """``article_id`` is a copy of ``original_id``; kind is ``url``, ``exact`` or ``near``."""
+    """``article_id`` is a copy of ``original_id``; kind is ``url``, ``exact``, ``near`` or
+    ``translation``."""
 
     __tablename__ = "duplicates"
 
@@ -180,6 +182,34 @@ class ArticleSignature(Base):
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     )
     minhash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ArticleAnchor(Base):
+    """The anchor runs of an article (``dedupe.anchor_text``), to score translation candidates."""
+
+    __tablename__ = "article_anchors"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    anchors: Mapped[str] = mapped_column(Text)
+
+
+class AnchorBand(Base):
+    """One anchor-pair MinHash band of an article on its effective day (days since 1970-01-01).
+
+    Translation candidates are articles sharing a (band, key) within a few days: the day is in
+    the key so that the probe is one index range per band, whatever the archive's age.
+    """
+
+    __tablename__ = "anchor_bands"
+
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class CrawlRun(Base):

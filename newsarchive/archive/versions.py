@@ -39,8 +39,9 @@ class VersionView:
 class GroupMember:
     article_id: int
     canonical_url: str
-    kind: str | None  # None for the original
+    kind: str | None  # None for the original; url / exact / near / translation for copies
     score: float | None
+    lang: str | None = None  # so a story group shows which of its copies are translations
 
 
 def article_versions(session: Session, article_id: int) -> list[VersionView]:
@@ -106,17 +107,23 @@ def duplicate_group(session: Session, article_id: int) -> list[GroupMember]:
         session.scalar(select(Duplicate.original_id).where(Duplicate.article_id == article_id))
         or article_id
     )
-    original_url = session.scalar(
-        select(ArticleRow.canonical_url).where(ArticleRow.id == original_id)
-    )
-    if original_url is None:
+    original = session.execute(
+        select(ArticleRow.canonical_url, ArticleRow.lang).where(ArticleRow.id == original_id)
+    ).first()
+    if original is None:
         return []
-    members = [GroupMember(original_id, original_url, None, None)]
+    members = [GroupMember(original_id, original[0], None, None, original[1])]
     rows = session.execute(
-        select(Duplicate.article_id, ArticleRow.canonical_url, Duplicate.kind, Duplicate.score)
+        select(
+            Duplicate.article_id,
+            ArticleRow.canonical_url,
+            Duplicate.kind,
+            Duplicate.score,
+            ArticleRow.lang,
+        )
         .join(ArticleRow, ArticleRow.id == Duplicate.article_id)
         .where(Duplicate.original_id == original_id)
         .order_by(Duplicate.article_id)
     )
-    members += [GroupMember(aid, url, kind, score) for aid, url, kind, score in rows]
+    members += [GroupMember(aid, url, kind, score, lang) for aid, url, kind, score, lang in rows]
     return members

@@ -27,6 +27,7 @@ class Entry:
     url: str
     title: str
     published: datetime | None
+    lang: str = "en"
 
     @property
     def body(self) -> str:
@@ -37,7 +38,8 @@ def manifest() -> dict[str, Any]:
     return json.loads((FIXTURES / "manifest.json").read_text(encoding="utf-8"))
 
 
-def entries() -> list[Entry]:
+def entries(key: str = "articles") -> list[Entry]:
+    """The manifest's English ``articles``, or with ``key="translations"`` the other languages'."""
     return [
         Entry(
             file=a["file"],
@@ -46,8 +48,9 @@ def entries() -> list[Entry]:
             url=a["url"],
             title=a["title"],
             published=datetime.fromisoformat(a["published"]) if a["published"] else None,
+            lang=a.get("lang", "en"),
         )
-        for a in manifest()["articles"]
+        for a in manifest()[key]
     ]
 
 
@@ -71,6 +74,7 @@ def make_page(
     fetched_at: datetime = FETCHED,
     requested_url: str | None = None,
     companies: list[str] | None = None,
+    lang: str | None = "en",
 ) -> FetchedPage:
     article = Article(
         url=url,
@@ -80,7 +84,7 @@ def make_page(
         published=published,
         date_source="jsonld" if published else None,
         authors=["Anna Keller"],
-        lang="en",
+        lang=lang,
         companies=["Nordhaven Motors"] if companies is None else companies,
     )
     return FetchedPage(
@@ -108,6 +112,7 @@ def entry_page(entry: Entry, *, offset: int = 0) -> FetchedPage:
         source=entry.source,
         published=entry.published,
         fetched_at=FETCHED + timedelta(minutes=offset),
+        lang=entry.lang,
     )
 
 
