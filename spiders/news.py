@@ -28,7 +28,7 @@ from newsarchive.errors import ConfigError
 from newsarchive.extraction.dates import as_utc, parse_structured
 from newsarchive.items import FetchedPage
 from newsarchive.pagetype import classify, url_kind
-from newsarchive.sources import SourceConfig, load_sources, source_for_url
+from newsarchive.sources import SourceConfig, select_sources, source_for_url
 from newsarchive.spiders.middlewares import RetryScheduled
 from newsarchive.urls import canonicalize_url, host_allowed, trap_reason, url_key, url_template
 
@@ -111,11 +111,9 @@ class NewsSpider(scrapy.Spider):
         if isinstance(sources, str):
             from pathlib import Path
 
-            registry = load_sources(Path(sources_file) if sources_file else None)
-            for name in _split(sources):
-                if name not in registry:
-                    raise ConfigError(f"unknown source {name!r}")
-                configs.append(registry[name])
+            configs.extend(
+                select_sources(_split(sources), Path(sources_file) if sources_file else None)
+            )
         elif sources:
             configs.extend(sources)
         configs.extend(source_for_url(url) for url in _split(start_urls))

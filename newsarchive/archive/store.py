@@ -32,10 +32,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from newsarchive import dedupe
+from newsarchive.archive.db import dialect_insert
 from newsarchive.archive.models import (
     AnchorBand,
     ArticleAnchor,
@@ -49,16 +48,20 @@ from newsarchive.archive.models import (
     UrlState,
 )
 from newsarchive.archive.models import Article as ArticleRow
+from newsarchive.extraction.dates import as_utc
 
 if TYPE_CHECKING:
     from sqlalchemy import Select
     from sqlalchemy.orm import Session
 
+    from newsarchive.archive.db import Archive
     from newsarchive.dedupe import Fingerprint
     from newsarchive.items import Article, FetchedPage
 
 logger = logging.getLogger(__name__)
 
+# Pages the validation stage refused: kept as captures with the reason, fetched again later.
+VALIDATION_DROPS = ("too_short", "no_title")
 KEPT_HEADERS = (
     "content-type",
     "content-language",
@@ -124,7 +127,7 @@ def ensure_source(
                 setattr(row, attr, value)
         return row.id
     stmt = (
-        _insert(session, Source)
+        dialect_insert(session, Source)
         .values(name=name, homepage=homepage, language=language, country=country)
         .on_conflict_do_nothing(index_elements=["name"])
         .returning(Source.id)
@@ -150,6 +153,8 @@ def save_page(
         extraction_status = "ok"
     elif page.extraction_error:
         extraction_status = "failed"
+    elif page.drop_reason in VALIDATION_DROPS:
+        extraction_status = page.drop_reason
     elif not page.body.strip() or article is not None:
         extraction_status = "empty"
     else:
@@ -158,7 +163,9 @@ def save_page(
 
     if article is None or not has_body:
         status = "failed" if extraction_status == "failed" else "not_article"
-        _upsert_url_state(session, page, source_id, run_id, status, None)
+        # a stub refused by validation (teaser, paywall) may be complete next time: not settled
+        state = "failed" if extraction_status in VALIDATION_DROPS else status
+        _upsert_url_state(session, page, source_id, run_id, state, None)
         return SaveResult(status=status, capture_id=capture.id)
 
     fp = fp or dedupe.fingerprint(article.body)
@@ -166,7 +173,7 @@ def save_page(
     existing = _lock_article(session, canonical)
     if existing is None:
         new_id = session.scalar(
-            _insert(session, ArticleRow)
+            dialect_insert(session, ArticleRow)
             .values(**_article_values(article, fp, source_id, page.fetched_at, canonical))
             .on_conflict_do_nothing(index_elements=["canonical_url"])
             .returning(ArticleRow.id)
@@ -484,12 +491,6 @@ def _store_refetch(
     return SaveResult(status="updated", capture_id=capture_id, article_id=row.id)
 
 
-def _insert(session: Session, table: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(table)
-    return sqlite_insert(table)
-
-
 def _lock_article(session: Session, canonical: str) -> ArticleRow | None:
     return session.scalars(
         select(ArticleRow)
@@ -563,10 +564,22 @@ def backfill_anchors(session: Session, *, start_id: int = 0, batch: int = 500) -
             for band, key in fp.anchor_bands
         ]
     if anchors:
-        session.execute(_insert(session, ArticleAnchor), anchors)
-        session.execute(_insert(session, AnchorBand), bands)
+        session.execute(dialect_insert(session, ArticleAnchor), anchors)
+        session.execute(dialect_insert(session, AnchorBand), bands)
     logger.info("anchor index: %d articles from id %d, %d indexed", len(ids), ids[0], len(anchors))
     return ids[-1] + 1
+
+
+def rebuild_anchor_index(archive: Archive, *, batch: int = 500) -> int:
+    """Run :func:`backfill_anchors` over the whole archive, one transaction per batch; returns
+    the number of batches. ``newsarchive db upgrade`` calls it when it crosses schema 0003."""
+    start: int | None = 0
+    batches = 0
+    while start is not None:
+        with archive.session() as session:
+            start = backfill_anchors(session, start_id=start, batch=batch)
+        batches += start is not None
+    return batches
 
 
 def _write_index(
@@ -576,23 +589,23 @@ def _write_index(
     companies = sorted({c[:200] for c in article.companies if c.strip()})
     if companies:
         session.execute(
-            _insert(session, ArticleCompany),
+            dialect_insert(session, ArticleCompany),
             [{"article_id": article_id, "company": c} for c in companies],
         )
     session.execute(
-        _insert(session, ArticleSignature).values(article_id=article_id, minhash=fp.minhash)
+        dialect_insert(session, ArticleSignature).values(article_id=article_id, minhash=fp.minhash)
     )
     if fp.bands:
         session.execute(
-            _insert(session, LshBand),
+            dialect_insert(session, LshBand),
             [{"band": band, "key": key, "article_id": article_id} for band, key in fp.bands],
         )
     if fp.anchor_bands:
         session.execute(
-            _insert(session, ArticleAnchor).values(article_id=article_id, anchors=fp.anchors)
+            dialect_insert(session, ArticleAnchor).values(article_id=article_id, anchors=fp.anchors)
         )
         session.execute(
-            _insert(session, AnchorBand),
+            dialect_insert(session, AnchorBand),
             [
                 {"band": band, "key": key, "day": day, "article_id": article_id}
                 for band, key in fp.anchor_bands
@@ -652,7 +665,7 @@ def _upsert_url_state(
             "article_id": article_id,
             "run_id": run_id,
         }
-        stmt = _insert(session, UrlState).values(**values)
+        stmt = dialect_insert(session, UrlState).values(**values)
         excluded = stmt.excluded
         session.execute(
             stmt.on_conflict_do_update(
@@ -676,12 +689,9 @@ def _upsert_url_state(
 
 def _utc(value: datetime | None) -> datetime | None:
     """Aware UTC; a naive value (a parser bug upstream) is taken as UTC rather than crashing."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
+    if value is not None and value.tzinfo is None:
         logger.warning("naive datetime %s taken as UTC", value.isoformat())
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return as_utc(value)
 
 
 def _cut(value: str | None, size: int) -> str | None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
 
+from newsarchive.archive.search import parse_date_filter
 from newsarchive.cli import (
     EXIT_FATAL,
     EXIT_INTERRUPTED,
@@ -26,6 +26,8 @@ from newsarchive.errors import ConfigError, CrawlLockedError
 from newsarchive.sources import select_sources
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from newsarchive.crawl import CrawlSummary
     from newsarchive.sources import SourceConfig
 
@@ -43,13 +45,12 @@ def parse_since(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
+        return parse_date_filter(value)
+    except ConfigError:
         raise click.BadParameter(
             f"{value!r} is not a date (use YYYY-MM-DD or an ISO 8601 datetime)",
             param_hint="--since",
         ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_overrides(values: tuple[str, ...]) -> dict[str, str]:

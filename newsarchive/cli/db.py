@@ -6,7 +6,11 @@ import click
 
 from newsarchive.archive import open_archive, resolve_db_url, upgrade
 from newsarchive.archive.db import Archive, describe, make_engine
+from newsarchive.archive.store import rebuild_anchor_index
 from newsarchive.cli import cli, db_option
+
+# The revision that introduced the translation (anchor) index.
+TRANSLATION_INDEX_REVISION = "0003"
 
 
 @cli.group()
@@ -21,6 +25,11 @@ def db_upgrade(db: str | None) -> None:
     url = resolve_db_url(db)
     with Archive(url, make_engine(url)) as archive:
         before, after = upgrade(archive)
+        if before is not None and before < TRANSLATION_INDEX_REVISION <= after:
+            # articles stored before 0003 have no anchor index: index them, or no translation
+            # published later could ever be linked to them
+            rebuild_anchor_index(archive)
+            click.echo(f"{describe(url)}: translation index built for existing articles")
     if before == after:
         click.echo(f"{describe(url)}: already at schema {after}")
     else:

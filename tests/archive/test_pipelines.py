@@ -70,10 +70,6 @@ def test_a_page_that_crashes_the_store_is_counted_as_a_store_error(
     assert record.exc_info[0] is TypeError
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs save_page to record page.drop_reason (see the store change this test pins)",
-)
 def test_a_page_dropped_by_validation_keeps_its_reason_and_is_fetched_again(
     archive: Archive, store: StorePipeline, crawler: Crawler
 ) -> None:
