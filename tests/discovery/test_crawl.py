@@ -59,14 +59,15 @@ class Crawl:
 def run_crawl(web: LocalWeb, tmp: Path, *args: str) -> Crawl:
     record = tmp / "items.jsonl"
     cmd = [
-        sys.executable, "-m", "scrapy", "crawl", "news", *args,
-        "-s", "ITEM_PIPELINES=" + json.dumps({"tests.discovery.recorder.RecordPipeline": 100}),
+        # -P: the repo root (cwd, for scrapy.cfg) must not shadow the installed package
+        sys.executable, "-P", "-m", "scrapy", "crawl", "news", *args,
+        "-s", "ITEM_PIPELINES=" + json.dumps({"recorder.RecordPipeline": 100}),
         "-s", f"NEWSARCHIVE_TEST_RECORD={record}",
         "-s", "NEWSARCHIVE_LOCAL=1",
         "-s", "LOG_LEVEL=INFO",
         "-s", "CLOSESPIDER_TIMEOUT=90",
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}  # for the recorder
     proc = subprocess.run(
         cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=150, check=False
     )

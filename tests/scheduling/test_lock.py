@@ -33,7 +33,7 @@ with crawl_lock(archive, sys.argv[2] or None):
 
 def _hold_in_subprocess(url: str, job: str) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, url, job], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-P", "-c", HOLDER, url, job], stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "locked"
