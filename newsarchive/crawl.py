@@ -208,12 +208,15 @@ def _run_locked(archive: Archive, options: CrawlOptions) -> CrawlSummary:
         )
     logger.info("crawl run %d into %s", run_id, db_url)
     started = time.monotonic()
-    process = CrawlerProcess(build_settings(options, run_id))
+    process = _CrawlerProcess(build_settings(options, run_id))
     crawler = process.create_crawler("news")
     process.crawl(crawler, **spider_arguments(options))
     process.start()
     seconds = time.monotonic() - started
     stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+    if process.signalled and "finish_reason" not in stats:
+        # a second Ctrl-C stops the reactor before the spider closes: still an interruption
+        stats["finish_reason"] = "shutdown"
     summary = summarize(run_id, stats, seconds)
     with archive.session() as session:
         finish_run(
@@ -252,6 +255,16 @@ def errors_by_kind(stats: dict[str, Any]) -> dict[str, int]:
         ),
     }
     return {k: int(v) for k, v in kinds.items() if v}
+
+
+class _CrawlerProcess(CrawlerProcess):
+    """Remembers a shutdown signal, which a forced (second) one leaves no other trace of."""
+
+    signalled = False
+
+    def _signal_shutdown(self, signum: int, frame: Any) -> None:
+        self.signalled = True
+        super()._signal_shutdown(signum, frame)
 
 
 def summarize(run_id: int, stats: dict[str, Any], seconds: float) -> CrawlSummary:

@@ -165,3 +165,32 @@ def test_progress_line_on_a_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert b"\r\x1b[Kpages " in seen
     assert b"pages/s | errors 0" in seen
+
+
+def test_a_second_ctrl_c_is_still_an_interruption(tmp_path: Path) -> None:
+    """Regression: two SIGINTs in a row stopped the reactor before the spider closed, and the run
+    was recorded as failed (exit 2) instead of interrupted (exit 4)."""
+    web = slow_site(tmp_path / "site", 20, delay=0.3)
+    db = str(tmp_path / "news.db")
+    with web:
+        proc = start_crawl(
+            db,
+            web.url("ledger"),
+            "--json",
+            *THROTTLE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 60
+        while len(article_gets(web)) < 2:
+            assert proc.poll() is None
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 4, err
+    assert json.loads(out)["status"] == "interrupted"
+    with open_archive(db) as archive, archive.session() as s:
+        assert list_runs(s)[0].status == "interrupted"
