@@ -18,6 +18,7 @@ from newsarchive.archive.models import (
 )
 from newsarchive.archive.search import article_date
 from newsarchive.errors import ArchiveError
+from newsarchive.urls import canonicalize_url
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -80,16 +81,23 @@ class ArticleView:
     copies: list[DuplicateView] = field(default_factory=list)
 
 
+MAX_ID = 2**63 - 1  # both backends' integer keys are signed 64-bit
+
+
 def find_article(session: Session, id_or_url: str | int) -> Article:
-    """An article by numeric id, URL or canonical URL."""
+    """An article by numeric id (``17`` or ``#17``, as listings print it), URL or canonical URL;
+    a URL is also tried in its canonical spelling (tracking parameters, fragment, host case)."""
     key = str(id_or_url).strip()
     article: Article | None = None
-    if key.isdigit():
-        article = session.get(Article, int(key))
+    number = key.removeprefix("#")
+    if number.isdigit():
+        if int(number) <= MAX_ID:
+            article = session.get(Article, int(number))
     else:
+        spellings = list(dict.fromkeys([key, canonicalize_url(key)]))
         article = session.scalars(
             select(Article)
-            .where(or_(Article.canonical_url == key, Article.url == key))
+            .where(or_(Article.canonical_url.in_(spellings), Article.url.in_(spellings)))
             .order_by(Article.id)
             .limit(1)
         ).first()

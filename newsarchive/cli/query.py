@@ -80,10 +80,12 @@ def format_hit(hit: SearchHit) -> str:
 def search_cmd(
     query: tuple[str, ...], limit: int, offset: int, as_json: bool, db: str | None, **kw: Any
 ) -> None:
-    """Full-text search, best matches first (syntax: words, "phrases", OR, -word, prefix*).
-
-    Put ``--`` before a query that starts with an excluded term: ``search -- -recall tesla``.
-    """
+    """Full-text search, best matches first (syntax: words, "phrases", OR, -word, prefix*)."""
+    # unknown options are let through so that "-recall" can be a query term; a mistyped long
+    # option must not silently become search words
+    for token in query:
+        if token.startswith("--") and len(token) > 2:
+            raise click.UsageError(f"No such option: {token.split('=', 1)[0]}")
     filters = _filters(kw)
     with archive_session(db) as session:
         hits = search(session, " ".join(query), filters, limit=limit, offset=offset)

@@ -201,3 +201,28 @@ def test_show_prints_the_publishers_offset() -> None:
     assert _local_time(stored, -240) == "2024-04-27T08:15:00-04:00"
     assert _local_time(stored, None) == "2024-04-27T12:15:00+00:00"
     assert _local_time(None, 120) == "-"
+
+
+def test_show_accepts_listing_ids_and_url_spellings(db: str, run: Run) -> None:
+    """Regression: `#17` (as listings print ids) and a URL with tracking parameters or another
+    host case found nothing; an id beyond 64 bits crashed SQLite with a traceback."""
+    code, out, _ = run("show", "#1", "--db", db)
+    assert code == 0
+    assert "Tesla recalls Model Y" in out
+    code, out, _ = run("show", "https://AUTOBLOG.example/tesla-recall?utm_source=x#top", "--db", db)
+    assert code == 0, out
+    assert "autoblog" in out
+    code, _, err = run("show", "99999999999999999999999", "--db", db)
+    assert code == 2
+    assert "no article with id or URL" in err
+    assert "Traceback" not in err
+
+
+def test_a_mistyped_option_is_not_a_search_term(db: str, run: Run) -> None:
+    """Regression: `--limt 1` was searched for as words and printed "no matches" (exit 0)."""
+    code, _, err = run("search", "tesla", "--limt", "1", "--db", db)
+    assert code == 2
+    assert "No such option: --limt" in err
+    code, out, _ = run("search", "tesla", "-battery", "--db", db)  # a single dash excludes
+    assert code == 0
+    assert out.strip() == "no matches"
