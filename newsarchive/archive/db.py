@@ -161,6 +161,12 @@ def upgrade(archive: Archive, revision: str = "head") -> tuple[str | None, str]:
     cfg = alembic_config(archive.engine)
     with translate_errors(f"migration failed on {describe(archive.url)}"):
         before = current_revision(archive.engine)
+        script = ScriptDirectory.from_config(cfg)
+        if before is not None and before not in {s.revision for s in script.walk_revisions()}:
+            raise SchemaOutdatedError(
+                f"archive {describe(archive.url)} is at schema {before}, newer than this "
+                f"newsarchive ({script.get_current_head()}): upgrade newsarchive"
+            )
         with archive.engine.begin() as conn:
             if archive.backend == "sqlite":
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")

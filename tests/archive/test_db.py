@@ -160,3 +160,15 @@ def test_dialect_insert_speaks_the_backend(archive: Archive) -> None:
                 .on_conflict_do_nothing(index_elements=["name"])
             )
         assert s.scalars(select(Source.name).where(Source.name == "twice")).all() == ["twice"]
+
+
+def test_db_upgrade_refuses_an_archive_from_a_newer_version(
+    archive_url: str, invoke: Callable[..., Result]
+) -> None:
+    """Regression: alembic's CommandError escaped as a 90-line traceback."""
+    with open_archive(archive_url) as arch, arch.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    result = invoke("db", "upgrade", "--db", archive_url)
+    assert result.exit_code == 2
+    assert "newer than this newsarchive" in result.output
+    assert "Traceback" not in result.output
