@@ -711,6 +711,16 @@ class NewsSpider(scrapy.Spider):
             return  # the retry's answer starts discovery
         self._failed(failure)
         state = self.states[failure.request.meta["source"]]
+        if not failure.check(HttpError, IgnoreRequest):
+            # the host did not answer at all (refused, DNS, timeout, after retries): probing a
+            # dozen common feed/sitemap paths on it would only fail a dozen more times
+            self._inc("skipped/unreachable_source")
+            self.logger.warning(
+                "source %s unreachable (%s): no discovery",
+                state.config.name,
+                failure.getErrorMessage() or failure.type.__name__,
+            )
+            return
         yield from self._homepage_discovery(state, None)
 
     def _feed_failed(self, failure: Failure) -> Iterator[Any]:

@@ -65,6 +65,24 @@ db_option = click.option(
 )
 
 
+class OneLineFormatter(logging.Formatter):
+    """One line per record on the terminal (cron mails it): the exception as ``Type: message``,
+    no traceback; the ``--log-file`` keeps the full record."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage().strip()
+        lines = message.splitlines() or [""]
+        text = lines[0] + (" …" if len(lines) > 1 else "")
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            text += f" ({type(exc).__name__}{': ' + detail if detail else ''})"
+        record_copy = logging.makeLogRecord({**record.__dict__, "msg": text, "args": None})
+        record_copy.exc_info = record_copy.exc_text = None
+        record_copy.stack_info = None
+        return super().format(record_copy)
+
+
 def setup_logging(level: int = logging.WARNING, log_file: str | None = None) -> None:
     """stderr gets ``level`` and above; ``--log-file`` gets the full INFO log of the run.
 
@@ -73,6 +91,7 @@ def setup_logging(level: int = logging.WARNING, log_file: str | None = None) -> 
     """
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(level)
+    console.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handlers: list[logging.Handler] = [console]
     if log_file:
         file_handler = logging.FileHandler(log_file, encoding="utf-8")

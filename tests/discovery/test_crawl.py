@@ -236,3 +236,17 @@ def test_max_pages_bounds_a_source(tmp_path: Path) -> None:
     probes = len(COMMON_FEEDS) + len(COMMON_SITEMAPS)
     assert len(pages) <= 1 + probes + 5
     assert result.stats.get("newsarchive/skipped/max_pages", 0) >= 1
+
+
+def test_an_unreachable_source_is_not_probed_path_by_path(tmp_path: Path) -> None:
+    """Regression: a host refusing connections was still probed for a dozen common sitemap and
+    feed paths, each retried with backoff (about 50 s for nothing)."""
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    with build_web() as web:
+        crawl = run_crawl(web, tmp_path, "-a", f"start_urls={dead}", "-s", "RETRY_TIMES=0")
+    assert crawl.stats.get("newsarchive/skipped/unreachable_source") == 1, crawl.log[-3000:]
+    assert crawl.stats.get("downloader/request_count", 0) <= 2  # robots.txt and the homepage
