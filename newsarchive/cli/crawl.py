@@ -35,8 +35,17 @@ EXIT_BY_STATUS = {"ok": EXIT_OK, "partial": EXIT_PARTIAL, "interrupted": EXIT_IN
 
 
 def check_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(ch.isspace() for ch in value)
+    ):
         raise click.BadParameter(f"{value!r} is not an http(s) URL with a host", param_hint="URL")
     return value
 
@@ -193,9 +202,15 @@ def crawl(
 
     Exit codes: 0 ok, 1 partial (some pages or sources failed), 2 fatal, 3 locked, 4 interrupted.
     """
+    if all_sources and source_names:
+        raise click.UsageError("--all-sources and --source exclude each other")
     sources = resolve_sources(source_names, all_sources, sources_file)
     if (redis_idle is not None or reset_queue) and not redis:
         raise click.UsageError("--redis-idle and --reset-queue need --redis")
+    if redis and not (db or "").startswith(("postgresql", "postgres")):
+        raise click.UsageError(
+            "--redis needs a PostgreSQL archive (--db postgresql://…): workers write at once"
+        )
     if redis and not job:
         raise click.UsageError("--redis needs --job NAME: workers of one job share a queue")
     if redis and reset_queue:

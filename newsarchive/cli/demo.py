@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import signal
+import threading
 
 import click
 
@@ -20,6 +21,16 @@ DEFAULT_DEMO_DB = "newsarchive-demo.db"
 # Stable ports when free, so a second `newsarchive demo` recrawls the same URLs (and shows that
 # nothing is stored twice); taken ones fall back to any free port.
 DEMO_PORTS = {"autodaily": 47801, "motorwire": 47802, "autoitalia": 47803}
+
+
+def wait_for_stop_signal() -> None:
+    """Block until SIGINT or SIGTERM: works in the background too, where no terminal can be
+    read for a key press."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.wait(1.0):
+        pass
 
 
 @cli.command()
@@ -51,7 +62,6 @@ def demo(db: str, keep_serving: bool) -> None:
         click.echo(f'\nsearch "{DEMO_QUERY}":\n')
         click.echo("\n\n".join(format_hit(h) for h in hits) if hits else "no matches")
         if keep_serving:
-            click.echo("\ndemo sites still running; Ctrl-C to stop")
-            with contextlib.suppress(KeyboardInterrupt, EOFError):
-                click.pause(info="")
+            click.echo("\ndemo sites still running; Ctrl-C (SIGINT) or SIGTERM stops them")
+            wait_for_stop_signal()
     raise SystemExit(EXIT_OK if summary.status == "ok" else EXIT_PARTIAL)

@@ -93,3 +93,26 @@ def test_runs_json_is_one_object_per_line_with_iso_dates(
     health = invoke("runs", "--health", "--json", "--db", archive_url)
     [row] = [json.loads(line) for line in health.output.splitlines()]
     assert (row["source"], row["runs"], row["last_run_at"][:2]) == ("zoë-motori", 2, "20")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # regression: a URL with a space crawled nothing and reported "ok"
+        (["http://exa mple.com/"], "is not an http(s) URL with a host"),
+        (["http://example.com:port/"], "is not an http(s) URL with a host"),
+        (["--all-sources", "--source", "autocar"], "--all-sources and --source exclude"),
+        (
+            ["https://example.com/", "--redis", "redis://127.0.0.1:6379/0", "--job", "j"],
+            "--redis needs a PostgreSQL archive",
+        ),
+    ],
+)
+def test_bad_crawl_arguments_fail_before_crawling(
+    args: list[str], message: str, invoke: Callable[..., Result], tmp_path: Path
+) -> None:
+    db = tmp_path / "news.db"
+    result = invoke("crawl", *args, "--db", str(db))
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not db.exists()
