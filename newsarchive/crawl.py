@@ -11,6 +11,7 @@ import contextlib
 import logging
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -111,6 +112,12 @@ def build_settings(options: CrawlOptions, run_id: int) -> Settings:
     settings.setdict(overrides, priority="cmdline")
     if options.redis:
         from newsarchive.distributed import apply_distributed_settings, distributed_settings
+
+        # scrapy-redis still passes `spider` to the stats API on every push and pop: known,
+        # harmless, and not the user's to fix
+        warnings.filterwarnings(
+            "ignore", message="Passing a 'spider' argument", module="scrapy_redis"
+        )
 
         extra = {} if options.redis_idle is None else {"idle_seconds": options.redis_idle}
         overlay = distributed_settings(options.redis, options.job or "crawl", **extra)
