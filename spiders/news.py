@@ -698,6 +698,10 @@ class NewsSpider(scrapy.Spider):
             # deliberate skips (robots.txt, 304 on a revisit, offsite) are counted where decided
             return
         self._inc("fetch_failed")
+        source = failure.request.meta.get("source")
+        if source:
+            # per source, so the health report tells a dead source apart in a many-source run
+            self._inc(f"source_errors/{source}")
         self.logger.info("failed %s: %s", url, message)
 
     def _probe_failed(self, failure: Failure) -> None:

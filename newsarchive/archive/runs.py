@@ -244,7 +244,7 @@ def source_health(
         source_id = ids.get(name)
         pages = new = errors = 0
         for run in recent:
-            p, n, e = _run_numbers(session, run, source_id)
+            p, n, e = _run_numbers(session, run, name, source_id)
             pages += p
             new += n
             errors += e
@@ -273,7 +273,9 @@ def source_health(
     return report
 
 
-def _run_numbers(session: Session, run: CrawlRun, source_id: int | None) -> tuple[int, int, int]:
+def _run_numbers(
+    session: Session, run: CrawlRun, name: str, source_id: int | None
+) -> tuple[int, int, int]:
     """(pages fetched, new articles, errors) of one source in one run."""
     if source_id is None:
         pages = new = errors = 0
@@ -315,6 +317,9 @@ def _run_numbers(session: Session, run: CrawlRun, source_id: int | None) -> tupl
             )
         )
         errors = int(failed_captures or 0) + int(failed_urls or 0)
+    # fetches that never got an answer (refused, DNS, timeout) leave no capture: the spider
+    # counts them per source in the run's stats
+    errors = max(errors, int((run.stats or {}).get(f"newsarchive/source_errors/{name}", 0)))
     pages, new = int(pages or 0), int(new or 0)
     if len(run.sources or []) == 1:
         pages = max(pages, run.pages_fetched)
