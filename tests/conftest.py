@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from click.testing import Result
 
     from newsarchive.archive import Archive
+    from newsarchive.webserver import LocalWeb
 
 PG_DSN = os.environ.get("NEWSARCHIVE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("NEWSARCHIVE_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -92,6 +93,16 @@ def invoke() -> Callable[..., Result]:
         return CliRunner().invoke(cli, list(args))
 
     return run
+
+
+@pytest.fixture(scope="session")
+def demo_web() -> Iterator[LocalWeb]:
+    """The bundled demo web on loopback ports, started once: its pages are static, so every test
+    that reads or crawls it can share the same servers."""
+    from newsarchive import demo
+
+    with demo.demo_web() as web:
+        yield web
 
 
 @pytest.fixture

@@ -4,17 +4,15 @@ import hashlib
 import logging
 import socket
 import threading
-import urllib.error
-import urllib.request
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import text
+from support.http import fetch
+from support.rows import add_article
 
-from newsarchive.archive.models import Article, Duplicate, Source
 from newsarchive.errors import ConfigError
 from newsarchive.web import make_web_server
 
@@ -31,29 +29,26 @@ EVIL_TITLE = '<script>alert("x")</script> Tesla & Co'
 @pytest.fixture
 def site(archive: Archive) -> Iterator[str]:
     with archive.session() as s:
-        src, mirror = Source(name="autoblog"), Source(name="<b>mirror</b>")
-        s.add_all([src, mirror])
-        s.flush()
         ids = []
+        evil_body = "Tesla battery <img src=x onerror=alert(1)> recall news."
         for source, slug, title, body in [
-            (src, "a", EVIL_TITLE, "Tesla battery <img src=x onerror=alert(1)> recall news."),
-            (mirror, "b", EVIL_TITLE, "Tesla battery <img src=x onerror=alert(1)> recall news."),
-            (src, "c", "Renault Zoé électrique", "La Zoé électrique de Renault, en città."),
+            ("autoblog", "a", EVIL_TITLE, evil_body),
+            ("<b>mirror</b>", "b", EVIL_TITLE, evil_body),
+            ("autoblog", "c", "Renault Zoé électrique", "La Zoé électrique de Renault, en città."),
         ]:
-            art = Article(
-                source_id=source.id,
+            art = add_article(
+                s,
+                source,
+                slug,
+                title,
+                body,
                 url=f"https://autoblog.example/{slug}",
                 canonical_url=f"https://autoblog.example/{slug}",
-                title=title,
-                body=body,
-                published=datetime(2024, 5, 1, tzinfo=UTC),
-                lang="en",
+                published="2024-05-01T00:00:00",
                 content_sha256=hashlib.sha256(slug.encode()).hexdigest(),
+                copy_of=ids[0] if slug == "b" else None,
             )
-            s.add(art)
-            s.flush()
             ids.append(art.id)
-        s.add(Duplicate(article_id=ids[1], original_id=ids[0], kind="exact", score=1.0))
     with _serving(archive) as url:
         yield url
 
@@ -71,16 +66,9 @@ def _serving(archive: Archive) -> Iterator[str]:
         thread.join(timeout=5)
 
 
-def _get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
-            return resp.status, resp.read().decode("utf-8")
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode("utf-8")
-
-
 def test_form_without_query(site: str) -> None:
-    status, page = _get(site + "/")
+    status, body, _ = fetch(site + "/")
+    page = body.decode()
     assert status == 200
     assert '<form method="get" action="/">' in page
     assert 'name="include_duplicates"' not in page
@@ -88,7 +76,8 @@ def test_form_without_query(site: str) -> None:
 
 
 def test_results_are_ranked_escaped_and_highlighted(site: str) -> None:
-    status, page = _get(site + "/?" + urlencode({"q": "tesla battery"}))
+    status, body, _ = fetch(site + "/?" + urlencode({"q": "tesla battery"}))
+    page = body.decode()
     assert status == 200
     assert "<script>" not in page
     assert "<img" not in page
@@ -100,16 +89,20 @@ def test_results_are_ranked_escaped_and_highlighted(site: str) -> None:
 
 def test_filters_and_duplicates(site: str) -> None:
     query = {"q": "tesla", "dups": "1"}
-    status, page = _get(site + "/?" + urlencode(query))
+    status, body, _ = fetch(site + "/?" + urlencode(query))
+    page = body.decode()
     assert (status, page.count('class="hit"')) == (200, 2)
     assert "&lt;b&gt;mirror&lt;/b&gt;" in page
     assert "<b>mirror" not in page
     assert "copy of" in page
-    status, page = _get(site + "/?" + urlencode({"q": "tesla", "source": "nope"}))
+    status, body, _ = fetch(site + "/?" + urlencode({"q": "tesla", "source": "nope"}))
+    page = body.decode()
     assert (status, "No matches." in page) == (200, True)
-    status, page = _get(site + "/?" + urlencode({"q": "électrique", "lang": "en"}))
+    status, body, _ = fetch(site + "/?" + urlencode({"q": "électrique", "lang": "en"}))
+    page = body.decode()
     assert page.count('class="hit"') == 1
-    status, page = _get(site + "/?" + urlencode({"q": "electrique"}))
+    status, body, _ = fetch(site + "/?" + urlencode({"q": "electrique"}))
+    page = body.decode()
     assert "No matches." in page  # accents matter, as in the CLI
 
 
@@ -123,7 +116,8 @@ def test_filters_and_duplicates(site: str) -> None:
     ],
 )
 def test_bad_query_is_400_with_message(site: str, params: dict[str, str], message: str) -> None:
-    status, page = _get(site + "/?" + urlencode(params))
+    status, body, _ = fetch(site + "/?" + urlencode(params))
+    page = body.decode()
     assert status == 400
     assert message in page
     assert "<script>x" not in page
@@ -131,15 +125,17 @@ def test_bad_query_is_400_with_message(site: str, params: dict[str, str], messag
 
 
 def test_article_page(site: str) -> None:
-    status, page = _get(site + "/?" + urlencode({"q": "tesla"}))
+    status, body, _ = fetch(site + "/?" + urlencode({"q": "tesla"}))
+    page = body.decode()
     href = page.split('<a href="/article/', 1)[1].split('"', 1)[0]
-    status, page = _get(f"{site}/article/{href}")
+    status, body, _ = fetch(f"{site}/article/{href}")
+    page = body.decode()
     assert status == 200
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "<img" not in page
     assert "https://autoblog.example/b" in page  # its copy
-    assert _get(site + "/article/999999")[0] == 404
-    assert _get(site + "/nope")[0] == 404
+    assert fetch(site + "/article/999999")[0] == 404
+    assert fetch(site + "/nope")[0] == 404
 
 
 @pytest.fixture
@@ -168,11 +164,12 @@ def test_an_archive_failure_is_a_500_page_with_the_message(
     archive: Archive, caplog: pytest.LogCaptureFixture
 ) -> None:
     with _serving(archive) as url:
-        assert _get(url + "/?q=tesla")[0] == 200
+        assert fetch(url + "/?q=tesla")[0] == 200
         with archive.engine.begin() as conn:
             conn.execute(text("ALTER TABLE sources RENAME TO sources_gone"))
         with caplog.at_level(logging.ERROR, logger="newsarchive.web"):
-            status, page = _get(url + "/?q=tesla")
+            status, body, _ = fetch(url + "/?q=tesla")
+            page = body.decode()
     assert status == 500
     assert '<p class="error">database error on ' in page
     assert "sources" in page.split('<p class="error">', 1)[1]

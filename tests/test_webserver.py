@@ -1,24 +1,14 @@
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from typing import TYPE_CHECKING
 
 import pytest
+from support.http import fetch
 
 from newsarchive.webserver import LocalWeb, Response, Site
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-
-def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
-    req = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status, resp.read(), dict(resp.headers.items())
-    except urllib.error.HTTPError as err:
-        return err.code, err.read(), dict(err.headers.items())
 
 
 def test_sites_placeholders_conditional_requests_and_log(tmp_path: Path) -> None:
@@ -31,14 +21,14 @@ def test_sites_placeholders_conditional_requests_and_log(tmp_path: Path) -> None
         return Response(503, b"busy") if request.path == "/busy" else None
 
     with LocalWeb([Site("a", tmp_path / "a"), Site("b", tmp_path / "b", faults)]) as web:
-        status, body, headers = _get(web.url("a"))
+        status, body, headers = fetch(web.url("a"))
         assert status == 200
         assert body.decode() == f'<a href="{web.base("b")}/x.html">b</a>'
-        status, _, _ = _get(web.url("a"), {"If-None-Match": headers["ETag"]})
+        status, _, _ = fetch(web.url("a"), {"If-None-Match": headers["ETag"]})
         assert status == 304
-        assert _get(web.url("b", "/busy"))[0] == 503
-        assert _get(web.url("b", "/missing"))[0] == 404
-        assert _get(web.url("b", "/../a/index.html"))[0] == 404
+        assert fetch(web.url("b", "/busy"))[0] == 503
+        assert fetch(web.url("b", "/missing"))[0] == 404
+        assert fetch(web.url("b", "/../a/index.html"))[0] == 404
         assert [(e.site, e.path, e.status) for e in web.requests_for()] == [
             ("a", "/", 200),
             ("a", "/", 304),
@@ -56,7 +46,7 @@ def test_truncated_body_is_cut(tmp_path: Path) -> None:
         LocalWeb([Site("c", None, cut)]) as web,
         pytest.raises(Exception, match=r"(?i)incomplete"),
     ):
-        _get(web.url("c", "/"))
+        fetch(web.url("c", "/"))
 
 
 def test_preferred_port_falls_back_when_taken(tmp_path: Path) -> None:

@@ -51,6 +51,8 @@ from newsarchive.archive.models import Article as ArticleRow
 from newsarchive.extraction.dates import as_utc
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from sqlalchemy import Select
     from sqlalchemy.orm import Session
 
@@ -311,9 +313,7 @@ def _find_match(
         return (original_id or first_id, "exact", 1.0)
     if not fp.bands:
         return None
-    params: dict[str, int] = {"self_id": article_id}
-    for i, (band, key) in enumerate(fp.bands):
-        params[f"b{i}"], params[f"k{i}"] = band, key
+    params = _band_params(fp.bands, self_id=article_id)
     candidates = session.execute(_candidate_query(len(fp.bands)), params).all()
     if not candidates:
         return None
@@ -322,16 +322,14 @@ def _find_match(
         .outerjoin(Duplicate, Duplicate.article_id == ArticleSignature.article_id)
         .where(ArticleSignature.article_id.in_([c[0] for c in candidates]))
     ).all()
-    best: tuple[float, int, int] | None = None
-    for cand_id, minhash, original_id in rows:
-        score = dedupe.similarity(fp.minhash, minhash)
-        if score >= dedupe.NEAR_THRESHOLD and (
-            best is None or (score, -cand_id) > (best[0], -best[1])
-        ):
-            best = (score, cand_id, original_id or cand_id)
-    if best is None:
-        return None
-    return (best[2], "near", best[0])
+    best = _best(
+        (
+            (dedupe.similarity(fp.minhash, minhash), cand_id, original_id)
+            for cand_id, minhash, original_id in rows
+        ),
+        dedupe.NEAR_THRESHOLD,
+    )
+    return None if best is None else (best[0], "near", best[1])
 
 
 def _find_translation(
@@ -345,13 +343,12 @@ def _find_translation(
     own_lang = dedupe.primary_language(lang)
     if own_lang is None or not fp.anchor_bands:
         return None
-    params: dict[str, int] = {
-        "self_id": article_id,
-        "lo": day - dedupe.TRANSLATION_WINDOW_DAYS,
-        "hi": day + dedupe.TRANSLATION_WINDOW_DAYS,
-    }
-    for i, (band, key) in enumerate(fp.anchor_bands):
-        params[f"b{i}"], params[f"k{i}"] = band, key
+    params = _band_params(
+        fp.anchor_bands,
+        self_id=article_id,
+        lo=day - dedupe.TRANSLATION_WINDOW_DAYS,
+        hi=day + dedupe.TRANSLATION_WINDOW_DAYS,
+    )
     candidates = session.execute(_anchor_candidate_query(len(fp.anchor_bands)), params).all()
     if not candidates:
         return None
@@ -363,19 +360,38 @@ def _find_translation(
         .outerjoin(Duplicate, Duplicate.article_id == ArticleAnchor.article_id)
         .where(ArticleAnchor.article_id.in_([c[0] for c in candidates]))
     ).all()
+    best = _best(
+        (
+            (dedupe.anchor_similarity(fp.anchors, anchors), cand_id, original_id)
+            for cand_id, anchors, cand_lang, original_id in rows
+            if dedupe.primary_language(cand_lang) not in (None, own_lang)
+        ),
+        dedupe.TRANSLATION_THRESHOLD,
+    )
+    return None if best is None else (best[0], "translation", best[1])
+
+
+def _band_params(bands: Iterable[tuple[int, int]], **extra: int) -> dict[str, int]:
+    """Bind values for the cached candidate queries, which name band i ``b{i}``/``k{i}`` so one
+    compiled statement serves every save with the same band count."""
+    params = dict(extra)
+    for i, (band, key) in enumerate(bands):
+        params[f"b{i}"], params[f"k{i}"] = band, key
+    return params
+
+
+def _best(
+    scored: Iterable[tuple[float, int, int | None]], threshold: float
+) -> tuple[int, float] | None:
+    """(group original, score) of the best (score, candidate, original) at or above ``threshold``.
+
+    Equal scores go to the lowest candidate id, so the pick does not depend on row order.
+    """
     best: tuple[float, int, int] | None = None
-    for cand_id, anchors, cand_lang, original_id in rows:
-        other = dedupe.primary_language(cand_lang)
-        if other is None or other == own_lang:
-            continue
-        score = dedupe.anchor_similarity(fp.anchors, anchors)
-        if score >= dedupe.TRANSLATION_THRESHOLD and (
-            best is None or (score, -cand_id) > (best[0], -best[1])
-        ):
+    for score, cand_id, original_id in scored:
+        if score >= threshold and (best is None or (score, -cand_id) > (best[0], -best[1])):
             best = (score, cand_id, original_id or cand_id)
-    if best is None:
-        return None
-    return (best[2], "translation", best[0])
+    return None if best is None else (best[2], best[0])
 
 
 @functools.cache

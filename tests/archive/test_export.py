@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert
+from support.rows import source_id
 
 from newsarchive import __version__
 from newsarchive.archive.export import FIELD_NAMES, export_to_file, write_export
-from newsarchive.archive.models import Article, ArticleCompany, Duplicate, Source
+from newsarchive.archive.models import Article, ArticleCompany, Duplicate
 from newsarchive.archive.search import SearchFilters
 from newsarchive.errors import QuerySyntaxError
 
@@ -45,19 +46,9 @@ EXPECTED_FIELDS = [
 T0 = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
 
 
-def _source(session: Session, name: str) -> int:
-    sid = session.scalar(select(Source.id).where(Source.name == name))
-    if sid is None:
-        src = Source(name=name)
-        session.add(src)
-        session.flush()
-        sid = src.id
-    return sid
-
-
 def _rows(session: Session, source: str, start: int, count: int, body_size: int = 60) -> None:
     """Bulk-insert ``count`` articles numbered from ``start`` (real rows, FTS kept by the DB)."""
-    sid = _source(session, source)
+    sid = source_id(session, source)
     filler = "Zulieferer Batterie électrique città " * (body_size // 36 + 1)
     session.execute(
         insert(Article),

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TYPE_CHECKING
 
 import pytest
+from support.rows import add_article, source_id, utc
 
-from newsarchive.archive.models import Article, ArticleVersion, Capture, Duplicate, Source
+from newsarchive.archive.models import Article, ArticleVersion, Capture, Duplicate
 from newsarchive.archive.reports import ArticleNotFoundError, get_article, stats
 
 if TYPE_CHECKING:
@@ -14,60 +15,52 @@ if TYPE_CHECKING:
     from newsarchive.archive import Archive
 
 
-def _dt(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
 def _add(
     session: Session,
-    source: Source,
+    source: str,
     slug: str,
     *,
     published: str | None,
     first_seen: str = "2024-05-01T00:00:00",
     lang: str | None = "en",
 ) -> Article:
-    url = f"https://{source.name}.example/{slug}"
-    art = Article(
-        source_id=source.id,
-        url=url + "?utm_source=feed",
-        canonical_url=url,
-        title=f"Title {slug}",
-        body=f"Body of {slug}.",
-        published=_dt(published) if published else None,
+    return add_article(
+        session,
+        source,
+        slug,
+        f"Title {slug}",
+        f"Body of {slug}.",
+        url=f"https://{source}.example/{slug}?utm_source=feed",
+        published=published,
+        first_seen=first_seen,
         lang=lang,
         authors=["Jean Dupont", "Ada Rossi"],
         companies=["Renault"],
         date_source="jsonld" if published else None,
-        word_count=3,
         content_sha256=slug.ljust(64, "0"),
-        first_seen=_dt(first_seen),
-        last_seen=_dt(first_seen),
     )
-    session.add(art)
-    session.flush()
-    return art
 
 
 @pytest.fixture
 def rows(archive: Archive) -> dict[str, int]:
     with archive.session() as s:
-        a, b, c = Source(name="autoblog"), Source(name="motori"), Source(name="empty")
-        s.add_all([a, b, c])
-        s.flush()
-        orig = _add(s, a, "orig", published="2024-05-30T23:30:00")
-        copy = _add(s, b, "copy", published="2024-05-31T01:00:00", lang="it")
-        undated = _add(s, b, "undated", published=None, first_seen="2024-05-29T12:00:00", lang=None)
-        _add(s, a, "old", published="2024-01-01T10:00:00")
+        for name in ("autoblog", "motori", "empty"):  # "empty" never gets an article
+            source_id(s, name)
+        orig = _add(s, "autoblog", "orig", published="2024-05-30T23:30:00")
+        copy = _add(s, "motori", "copy", published="2024-05-31T01:00:00", lang="it")
+        undated = _add(
+            s, "motori", "undated", published=None, first_seen="2024-05-29T12:00:00", lang=None
+        )
+        _add(s, "autoblog", "old", published="2024-01-01T10:00:00")
         s.add(Duplicate(article_id=copy.id, original_id=orig.id, kind="near", score=0.91))
         for when, status in (("2024-05-31T08:00:00", 200), ("2024-05-30T23:40:00", 200)):
             s.add(
                 Capture(
-                    source_id=a.id,
+                    source_id=orig.source_id,
                     article_id=orig.id,
                     url=orig.url,
                     final_url=orig.canonical_url,
-                    fetched_at=_dt(when),
+                    fetched_at=utc(when),
                     status=status,
                     extraction_status="ok",
                 )
@@ -79,7 +72,7 @@ def rows(archive: Archive) -> dict[str, int]:
                 title="Old title",
                 body="Old body.",
                 content_sha256="1" * 64,
-                captured_at=_dt("2024-05-30T23:40:00"),
+                captured_at=utc("2024-05-30T23:40:00"),
             )
         )
         orig.version = 2
@@ -95,12 +88,12 @@ def test_get_article_by_id_url_and_canonical_url(archive: Archive, rows: dict[st
     assert by_id == by_text_id == by_url == by_canonical
     assert by_id.source == "autoblog"
     assert by_id.authors == ["Jean Dupont", "Ada Rossi"]
-    assert by_id.published == _dt("2024-05-30T23:30:00")
+    assert by_id.published == utc("2024-05-30T23:30:00")
     assert by_id.date_source == "jsonld"
     assert (by_id.version, by_id.previous_versions) == (2, 1)
     assert [(c.fetched_at, c.status) for c in by_id.captures] == [
-        (_dt("2024-05-30T23:40:00"), 200),
-        (_dt("2024-05-31T08:00:00"), 200),
+        (utc("2024-05-30T23:40:00"), 200),
+        (utc("2024-05-31T08:00:00"), 200),
     ]
     assert by_id.original is None
     assert [(c.id, c.source, c.kind, c.score) for c in by_id.copies] == [

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
+from support.rows import add_article, utc
 
-from newsarchive.archive.models import Article, ArticleCompany, Duplicate, Source
+from newsarchive.archive.models import Article
 from newsarchive.archive.query import matches, parse_query, to_fts5
 from newsarchive.archive.search import (
     SearchFilters,
@@ -18,57 +17,7 @@ from newsarchive.archive.search import (
 from newsarchive.errors import ConfigError, QuerySyntaxError
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from newsarchive.archive import Archive
-
-
-def _dt(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def add_article(
-    session: Session,
-    source: str,
-    slug: str,
-    title: str | None,
-    body: str,
-    *,
-    published: str | None = None,
-    first_seen: str = "2024-01-01T00:00:00",
-    lang: str | None = "en",
-    companies: tuple[str, ...] = (),
-    copy_of: int | None = None,
-) -> int:
-    src = session.scalar(select(Source).where(Source.name == source))
-    if src is None:
-        src = Source(name=source, homepage=f"https://{source}.example")
-        session.add(src)
-        session.flush()
-    url = f"https://{source}.example/{slug}"
-    art = Article(
-        source_id=src.id,
-        url=url,
-        canonical_url=url,
-        title=title,
-        body=body,
-        published=_dt(published) if published else None,
-        lang=lang,
-        authors=["Ada Rossi"],
-        companies=list(companies),
-        word_count=len(body.split()),
-        content_sha256=hashlib.sha256(body.encode()).hexdigest(),
-        first_seen=_dt(first_seen),
-        last_seen=_dt(first_seen),
-    )
-    session.add(art)
-    session.flush()
-    for company in companies:
-        session.add(ArticleCompany(article_id=art.id, company=company))
-    if copy_of is not None:
-        session.add(Duplicate(article_id=art.id, original_id=copy_of, kind="exact", score=1.0))
-    session.flush()
-    return art.id
 
 
 CORPUS = {
@@ -125,7 +74,7 @@ def corpus(archive: Archive) -> dict[str, int]:
     ids: dict[str, int] = {}
     with archive.session() as s:
         for slug, fields in CORPUS.items():
-            ids[slug] = add_article(s, slug=slug, **fields)  # type: ignore[arg-type]
+            ids[slug] = add_article(s, slug=slug, **fields).id  # type: ignore[arg-type]
         ids["recall-copy"] = add_article(
             s,
             "mirror",
@@ -134,7 +83,7 @@ def corpus(archive: Archive) -> dict[str, int]:
             CORPUS["recall"]["body"],  # type: ignore[arg-type]
             published="2024-05-01T11:00:00",
             copy_of=ids["recall"],
-        )
+        ).id
     return ids
 
 
@@ -203,7 +152,7 @@ def test_title_matches_rank_first_and_snippets_highlight(
     assert len(hits[1].snippet) < 300
     top = hits[0]
     assert (top.source, top.title, top.lang) == ("autoblog", CORPUS["recall"]["title"], "en")
-    assert top.published == _dt("2024-05-01T09:00:00")
+    assert top.published == utc("2024-05-01T09:00:00")
     assert top.url == top.canonical_url == "https://autoblog.example/recall"
 
 
@@ -229,14 +178,14 @@ def test_filters(archive: Archive, corpus: dict[str, int]) -> None:
     assert _found(archive, "battery", lang="en-gb") == _ids(corpus, "etron")
     assert _found(archive, "battery", company="tesla") == _ids(corpus, "recall")
     assert _found(archive, "battery", company="Audi") == _ids(corpus, "etron")
-    may = {"since": _dt("2024-05-01T00:00:00"), "until": _dt("2024-05-02T00:00:00")}
+    may = {"since": utc("2024-05-01T00:00:00"), "until": utc("2024-05-02T00:00:00")}
     assert _found(archive, "battery", **may) == _ids(corpus, "recall")
     assert _found(archive, "battery", include_duplicates=True, **may) == _ids(
         corpus, "recall", "recall-copy"
     )
     # no published date: the first-seen date stands in
-    assert _found(archive, "renault", since=_dt("2024-06-01T00:00:00")) == _ids(corpus, "zoe")
-    assert _found(archive, "renault", until=_dt("2024-06-01T00:00:00")) == set()
+    assert _found(archive, "renault", since=utc("2024-06-01T00:00:00")) == _ids(corpus, "zoe")
+    assert _found(archive, "renault", until=utc("2024-06-01T00:00:00")) == set()
 
 
 def test_paging_walks_the_ranked_list(archive: Archive, corpus: dict[str, int]) -> None:
@@ -331,10 +280,10 @@ def test_checker_rules() -> None:
 
 
 def test_date_filter_parsing() -> None:
-    assert parse_date_filter("2024-05-31") == _dt("2024-05-31T00:00:00")
-    assert parse_date_filter("2024-05-31", end=True) == _dt("2024-06-01T00:00:00")
-    assert parse_date_filter("2024-05-31T10:00:00+02:00") == _dt("2024-05-31T08:00:00")
-    assert parse_date_filter("2024-05-31T10:00:00Z") == _dt("2024-05-31T10:00:00")
+    assert parse_date_filter("2024-05-31") == utc("2024-05-31T00:00:00")
+    assert parse_date_filter("2024-05-31", end=True) == utc("2024-06-01T00:00:00")
+    assert parse_date_filter("2024-05-31T10:00:00+02:00") == utc("2024-05-31T08:00:00")
+    assert parse_date_filter("2024-05-31T10:00:00Z") == utc("2024-05-31T10:00:00")
     with pytest.raises(ConfigError, match="bad date"):
         parse_date_filter("yesterday")
 
@@ -354,7 +303,7 @@ def test_sqlite_keeps_filters_out_of_the_fts5_plan(
 
     event.listen(archive.engine, "before_cursor_execute", capture)
     try:
-        may = SearchFilters(since=_dt("2024-05-01T00:00:00"), until=_dt("2024-05-02T00:00:00"))
+        may = SearchFilters(since=utc("2024-05-01T00:00:00"), until=utc("2024-05-02T00:00:00"))
         with archive.session() as s:
             assert [h.id for h in search(s, "battery", may)] == [corpus["recall"]]
             statement, params = seen[0]

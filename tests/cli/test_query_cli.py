@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pytest
+from support.rows import add_article
 
-from newsarchive.archive.models import Article, ArticleVersion, Duplicate, Source
+from newsarchive.archive.models import Article, ArticleVersion
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -36,26 +36,19 @@ def db(archive: Archive, archive_url: str) -> str:
     with archive.session() as s:
         ids = []
         for source, slug, title, body in STORIES:
-            src = Source(name=source)
-            s.add(src)
-            s.flush()
-            art = Article(
-                source_id=src.id,
-                url=f"https://{source}.example/{slug}",
-                canonical_url=f"https://{source}.example/{slug}",
-                title=title,
-                body=body,
+            art = add_article(
+                s,
+                source,
+                slug,
+                title,
+                body,
                 published=datetime(2024, 5, len(ids) + 1, 8, tzinfo=UTC),
                 lang="it" if source == "motori" else "en",
-                authors=["Ada Rossi"],
-                content_sha256=hashlib.sha256(body.encode()).hexdigest(),
-                first_seen=datetime(2024, 5, 1, tzinfo=UTC),
-                last_seen=datetime(2024, 5, 2, tzinfo=UTC),
+                first_seen="2024-05-01T00:00:00",
+                last_seen="2024-05-02T00:00:00",
+                copy_of=ids[0] if source == "mirror" else None,
             )
-            s.add(art)
-            s.flush()
             ids.append(art.id)
-        s.add(Duplicate(article_id=ids[1], original_id=ids[0], kind="exact", score=1.0))
     return archive_url
 
 

@@ -10,8 +10,6 @@ import glob
 import json
 import re
 import tomllib
-import urllib.error
-import urllib.request
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -20,6 +18,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
 from lxml import etree, html
+from support.http import fetch
 
 from newsarchive.demo import (
     EXPECTED,
@@ -29,13 +28,10 @@ from newsarchive.demo import (
     PageRef,
     demo_sites,
     demo_sources,
-    demo_web,
     load_expected,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from newsarchive.webserver import LocalWeb
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,33 +51,19 @@ MAX_FETCHES = 400
 XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
 
-@pytest.fixture(scope="module")
-def web() -> Iterator[LocalWeb]:
-    with demo_web() as running:
-        yield running
-
-
-def fetch(url: str) -> tuple[int, bytes, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
-            return resp.status, resp.read(), resp.headers.get("Content-Type", "")
-    except urllib.error.HTTPError as err:
-        return err.code, err.read(), err.headers.get("Content-Type", "")
-
-
 def get(url: str) -> bytes:
     status, body, _ = fetch(url)
     assert status == 200, f"{url} -> {status}"
     return body
 
 
-def test_demo_sources_point_at_the_running_sites(web: LocalWeb) -> None:
-    sources = demo_sources(web)
+def test_demo_sources_point_at_the_running_sites(demo_web: LocalWeb) -> None:
+    sources = demo_sources(demo_web)
     assert [s.name for s in sources] == list(EXP.sites)
     for source in sources:
         site = EXP.sites[source.name]
         assert (source.display_name, source.language) == (site.title, site.language)
-        assert source.homepage == web.url(source.name)
+        assert source.homepage == demo_web.url(source.name)
         assert b"<html" in get(source.homepage).lower()
 
 
@@ -175,10 +157,10 @@ def _links(base_url: str, body: bytes, ctype: str) -> list[str]:
     return [urljoin(base_url, ref) for ref in refs]
 
 
-def test_every_internal_link_resolves_and_every_page_is_known(web: LocalWeb) -> None:
+def test_every_internal_link_resolves_and_every_page_is_known(demo_web: LocalWeb) -> None:
     start = []
     for site in EXP.sites.values():
-        start += [web.url(site.name, site.home), web.url(site.name, site.robots)]
+        start += [demo_web.url(site.name, site.home), demo_web.url(site.name, site.robots)]
     queue, seen, broken = list(start), set(start), []
     html_pages: set[tuple[str, str]] = set()
     fetches = 0
@@ -186,18 +168,19 @@ def test_every_internal_link_resolves_and_every_page_is_known(web: LocalWeb) -> 
         fetches += 1
         assert fetches <= MAX_FETCHES, "link graph larger than the demo web should be"
         url = queue.pop()
-        status, body, ctype = fetch(url)
+        status, body, headers = fetch(url)
+        ctype = headers.get("Content-Type", "")
         if status != 200:
             broken.append((url, status))
             continue
         assert b"{{site:" not in body, url
-        name = site_of(web, url)
+        name = site_of(demo_web, url)
         assert name is not None
         if ctype.startswith("text/html"):
             html_pages.add((name, urlsplit(url).path))
         for link in _links(url, body, ctype):
             link = urldefrag(link).url
-            if site_of(web, link) is None:
+            if site_of(demo_web, link) is None:
                 assert not link.startswith("http://127.0.0.1"), link
                 continue
             if link not in seen:
@@ -210,16 +193,16 @@ def test_every_internal_link_resolves_and_every_page_is_known(web: LocalWeb) -> 
         assert reached == known, site.name
 
 
-def test_sitemaps_feeds_and_robots_list_exactly_the_articles(web: LocalWeb) -> None:
+def test_sitemaps_feeds_and_robots_list_exactly_the_articles(demo_web: LocalWeb) -> None:
     for site in EXP.sites.values():
-        articles = {web.url(site.name, a.path): a for a in site.articles}
-        robots = get(web.url(site.name, site.robots)).decode()
+        articles = {demo_web.url(site.name, a.path): a for a in site.articles}
+        robots = get(demo_web.url(site.name, site.robots)).decode()
         declared = [
             ln.split(":", 1)[1].strip() for ln in robots.splitlines() if ln.startswith("Sitemap:")
         ]
-        assert declared == [web.url(site.name, s) for s in site.sitemaps]
+        assert declared == [demo_web.url(site.name, s) for s in site.sitemaps]
         for sitemap in site.sitemaps:
-            root = etree.fromstring(get(web.url(site.name, sitemap)), XML_PARSER)
+            root = etree.fromstring(get(demo_web.url(site.name, sitemap)), XML_PARSER)
             ns = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
             assert root.tag == "{http://www.sitemaps.org/schemas/sitemap/0.9}urlset"
             locs = [el.text for el in root.xpath("//sm:url/sm:loc", namespaces=ns)]
@@ -229,7 +212,7 @@ def test_sitemaps_feeds_and_robots_list_exactly_the_articles(web: LocalWeb) -> N
                 article = articles[url_el.xpath("string(sm:loc)", namespaces=ns)]
                 assert datetime.fromisoformat(lastmod).date() >= article.published.date()
         for feed in site.feeds:
-            root = etree.fromstring(get(web.url(site.name, feed)), XML_PARSER)
+            root = etree.fromstring(get(demo_web.url(site.name, feed)), XML_PARSER)
             assert root.tag == "rss"
             assert root.get("version") == "2.0"
             items = root.xpath("/rss/channel/item")
@@ -238,21 +221,21 @@ def test_sitemaps_feeds_and_robots_list_exactly_the_articles(web: LocalWeb) -> N
                 article = articles[item.findtext("link")]
                 assert item.findtext("title") == article.title
                 assert parsedate_to_datetime(item.findtext("pubDate")) == article.published
-        home = html.fromstring(get(web.url(site.name, site.home)))
+        home = html.fromstring(get(demo_web.url(site.name, site.home)))
         alternates = home.xpath("//link[@rel='alternate'][@type='application/rss+xml']/@href")
-        assert [urljoin(web.url(site.name), h) for h in alternates] == [
-            web.url(site.name, f) for f in site.feeds
+        assert [urljoin(demo_web.url(site.name), h) for h in alternates] == [
+            demo_web.url(site.name, f) for f in site.feeds
         ]
 
 
-def test_industry_section_is_paginated_with_rel_links(web: LocalWeb) -> None:
+def test_industry_section_is_paginated_with_rel_links(demo_web: LocalWeb) -> None:
     chain, path, previous = [], "/industry/", None
     while path is not None:
         assert len(chain) < 10
         chain.append(path)
-        tree = page(web, PageRef("autodaily", path))
+        tree = page(demo_web, PageRef("autodaily", path))
         prev = tree.xpath("//head/link[@rel='prev']/@href")
-        assert prev == ([] if previous is None else [web.url("autodaily", previous)])
+        assert prev == ([] if previous is None else [demo_web.url("autodaily", previous)])
         nxt = tree.xpath("//head/link[@rel='next']/@href")
         previous, path = path, (urlsplit(nxt[0]).path if nxt else None)
     assert chain == ["/industry/", "/industry/page/2/", "/industry/page/3/"]
@@ -266,8 +249,10 @@ def _meta(tree: html.HtmlElement, prop: str) -> list[str]:
 
 
 @pytest.mark.parametrize("article", ARTICLES, ids=lambda a: f"{a.site}:{a.path}")
-def test_article_page_metadata_byline_and_body(web: LocalWeb, article: ExpectedArticle) -> None:
-    url = web.url(article.site, article.path)
+def test_article_page_metadata_byline_and_body(
+    demo_web: LocalWeb, article: ExpectedArticle
+) -> None:
+    url = demo_web.url(article.site, article.path)
     raw = get(url)
     tree = html.fromstring(raw)
     assert tree.get("lang", "").split("-")[0] == article.language
@@ -333,7 +318,7 @@ def test_article_page_metadata_byline_and_body(web: LocalWeb, article: ExpectedA
 # -- the Renault–Xiaomi story -------------------------------------------------------------------
 
 
-def test_renault_xiaomi_original_copy_translation_and_independent_piece(web: LocalWeb) -> None:
+def test_renault_xiaomi_original_copy_translation_and_independent_piece(demo_web: LocalWeb) -> None:
     by_relation = {
         (a.copy_of, a.translation_of, a.independent_of): a
         for a in ARTICLES
@@ -351,18 +336,18 @@ def test_renault_xiaomi_original_copy_translation_and_independent_piece(web: Loc
     assert "Renault Group" in original.title
     assert "Xiaomi" in original.title
     assert "Li Auto" in original.title
-    original_text = body_text(web, original)
+    original_text = body_text(demo_web, original)
     for fact in ["Luca de Meo", "Beijing", "Auto China", "Geely", "Dongfeng", "Horse"]:
         assert fact in original_text
 
     assert copy.site == "motorwire"
     assert copy.title == "Renault eyes Chinese tech partners as de Meo meets Xiaomi"
-    copy_page = page(web, copy)
-    assert copy_page.xpath("//link[@rel='canonical']/@href") == [web.url(copy.site, copy.path)]
+    copy_page = page(demo_web, copy)
+    assert copy_page.xpath("//link[@rel='canonical']/@href") == [demo_web.url(copy.site, copy.path)]
     credit = copy_page.xpath("//p[@class='credit']")[0]
     assert credit.text_content().startswith("Originally published by Auto Industry Daily")
-    assert credit.xpath(".//a/@href") == [web.url(original.site, original.path)]
-    copy_text = body_text(web, copy)
+    assert credit.xpath(".//a/@href") == [demo_web.url(original.site, original.path)]
+    copy_text = body_text(demo_web, copy)
     original_paragraphs = original_text.split("\n")
     copy_paragraphs = copy_text.split("\n")
     assert copy_paragraphs[0] not in original_text  # the added intro line
@@ -371,7 +356,7 @@ def test_renault_xiaomi_original_copy_translation_and_independent_piece(web: Loc
     reworded = sum(p not in original_paragraphs for p in copy_paragraphs[1:])
     assert reworded >= 3  # lightly reworded, not byte-identical
 
-    independent_text = body_text(web, independent)
+    independent_text = body_text(demo_web, independent)
     assert independent.site == "motorwire"
     assert {"renault", "xiaomi"} <= words(independent_text)
     near = jaccard(shingles(original_text), shingles(copy_text))
@@ -382,14 +367,14 @@ def test_renault_xiaomi_original_copy_translation_and_independent_piece(web: Loc
     assert translation.site == "autoitalia"
     assert translation.language == "it"
     assert translation.authors == ()  # a staff byline names nobody
-    translation_page = page(web, translation)
+    translation_page = page(demo_web, translation)
     firma = translation_page.xpath("string(//div[@class='firma'])")
     assert firma.startswith("Di Redazione · 26 aprile 2024")
-    assert {"renault", "xiaomi", "geely", "dongfeng"} <= words(body_text(web, translation))
+    assert {"renault", "xiaomi", "geely", "dongfeng"} <= words(body_text(demo_web, translation))
 
 
-def test_queries_match_exactly_the_article_bodies_containing_every_word(web: LocalWeb) -> None:
-    bodies = {a.ref: words(body_text(web, a)) for a in ARTICLES}
+def test_queries_match_exactly_the_article_bodies_containing_every_word(demo_web: LocalWeb) -> None:
+    bodies = {a.ref: words(body_text(demo_web, a)) for a in ARTICLES}
     for query, expected in EXP.queries.items():
         terms = words(query)
         matching = {ref for ref, vocabulary in bodies.items() if terms <= vocabulary}

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from support.cli import run_cli
 
-from newsarchive.demo import EXPECTED, demo_sites
-from newsarchive.webserver import LocalWeb
+from newsarchive.demo import EXPECTED
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
+
+    from newsarchive.webserver import LocalWeb
 
 EXPORT_FIELDS = {
     "id": int,
@@ -35,12 +35,6 @@ EXPORT_FIELDS = {
 
 
 newsarchive = partial(run_cli, check=True, timeout=240)
-
-
-@pytest.fixture(scope="module")
-def demo_web() -> Iterator[LocalWeb]:
-    with LocalWeb(demo_sites()) as web:
-        yield web
 
 
 @pytest.fixture
