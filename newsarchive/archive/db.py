@@ -201,7 +201,10 @@ def open_archive(value: str | URL | None = None, *, create: bool = True) -> Arch
         and not Path(url.database).exists()
     ):
         # sqlite3 would create an empty file: a typo in --db must not leave one behind
-        raise ArchiveError(f"no archive at {url.database} (crawl into it first)")
+        raise ArchiveError(
+            f"no archive at {url.database} (crawl into it, or create it with "
+            "`newsarchive db upgrade`)"
+        )
     archive = Archive(url, make_engine(url))
     try:
         _check_schema(archive, create=create)
@@ -219,7 +222,10 @@ def _check_schema(archive: Archive, *, create: bool) -> None:
     head = head_revision(engine)
     if current is None and not has_tables:
         if not create:
-            raise ArchiveError(f"no archive at {describe(url)}")
+            raise ArchiveError(
+                f"no archive at {describe(url)} (crawl into it, or create it with "
+                "`newsarchive db upgrade`)"
+            )
         upgrade(archive)
         return
     if current is None:
