@@ -52,7 +52,6 @@ class CrawlOptions:
     local: bool = False  # drop politeness delays: for loopback sites only
     job: str | None = None
     progress: bool = False
-    log_file: str | None = None
     extract_workers: int | None = None
     sources_file: str | None = None
     # Re-run the last crashed/interrupted run of ``job`` (its URLs and sources when none given).

@@ -105,7 +105,6 @@ class Frontier:
         self.validators: dict[str, Validators] = {}
         self.loop: task.LoopingCall | None = None
         self.opened = False
-        self.closed = False
 
     @classmethod
     def of(cls, crawler: Crawler) -> Frontier:
@@ -155,7 +154,6 @@ class Frontier:
         self.writer.shutdown(wait=True)
         if self.archive is not None:
             self.archive.dispose()
-        self.closed = True
 
     # -- buffers ---------------------------------------------------------------------------
     def inc(self, key: str, count: int = 1) -> None:
@@ -403,7 +401,6 @@ class IncrementalDownloaderMiddleware:
             if role in DISCOVERY_ROLES:
                 frontier.inc(f"not_modified/{role}")
                 body, ctype = EMPTY_DOCUMENTS[role]
-                request.meta["not_modified"] = True
                 return response.replace(status=200, body=body, headers={b"Content-Type": ctype})
             frontier.inc("not_modified/page")
             with frontier.lock:

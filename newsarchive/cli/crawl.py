@@ -233,7 +233,6 @@ def crawl(
         local=local,
         job=job,
         progress=not quiet and not as_json,
-        log_file=log_file,
         sources_file=sources_file,
         resume=resume,
         revisit_after=revisit_after,
