@@ -42,8 +42,8 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task, threads
 
+from newsarchive.discovery.urls import url_key
 from newsarchive.errors import ConfigError, NewsArchiveError
-from newsarchive.urls import url_key
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -70,9 +70,9 @@ RECOVERED_VIA = "recovered"
 BUSY = "busy"
 IDLE = "idle"
 
-SCHEDULER_CLASS = "newsarchive.distributed.RedisScheduler"
-DUPEFILTER_CLASS = "newsarchive.distributed.RedisDupeFilter"
-WORKER_EXTENSION = "newsarchive.distributed.DistributedWorker"
+SCHEDULER_CLASS = "newsarchive.run.scaleout.RedisScheduler"
+DUPEFILTER_CLASS = "newsarchive.run.scaleout.RedisDupeFilter"
+WORKER_EXTENSION = "newsarchive.run.scaleout.DistributedWorker"
 # Dict-valued settings of the overlay: merge them into the existing value, never replace it.
 MERGED_SETTINGS = ("EXTENSIONS",)
 
