@@ -7,10 +7,29 @@ Scrapy, and so that items pickle cleanly into the extraction process pool.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from datetime import datetime
+
+
+class CreditKind(StrEnum):
+    """How a page credits another publisher (see :mod:`newsarchive.extraction.attribution`)."""
+
+    LINE = "line"  # an attribution line: "Originally published by …", "Source: …", "(Reuters) —"
+    CANONICAL = "canonical"  # rel=canonical pointing at another site
+    BASED_ON = "based_on"  # JSON-LD isBasedOn / isBasedOnUrl
+    SOURCE_ORG = "source_org"  # JSON-LD sourceOrganization
+
+
+@dataclass(slots=True, frozen=True)
+class Credit:
+    """One credit a page gives to another publisher: a URL off the page's site, a name, or both."""
+
+    kind: CreditKind
+    url: str | None = None
+    name: str | None = None
 
 
 @dataclass(slots=True)
@@ -40,10 +59,15 @@ class Article:
     tags: list[str] = field(default_factory=list)
     site_name: str | None = None
     companies: list[str] = field(default_factory=list)
+    # Who the page says it copies; the archive uses it to tell a copy from its original.
+    credits: list[Credit] = field(default_factory=list)
 
     @property
     def word_count(self) -> int:
-        return len(self.body.split())
+        """Length in word equivalents: words, or characters / 2 in Chinese, Japanese, Thai."""
+        from newsarchive.extraction.textlength import word_equivalents
+
+        return word_equivalents(self.body)
 
 
 @dataclass(slots=True)

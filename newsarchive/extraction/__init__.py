@@ -24,6 +24,8 @@ first source giving a usable value wins:
   :func:`newsarchive.discovery.urls.canonicalize_url`, so an article's canonical URL is the crawler's own
   spelling of that page.
 * site_name: ``og:site_name`` → JSON-LD ``WebSite``/publisher name → trafilatura's sitename.
+* credits: who the page says it copies (attribution lines, cross-domain ``rel=canonical``,
+  JSON-LD ``isBasedOn``/``sourceOrganization``), see :mod:`.attribution`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from urllib.parse import urljoin, urlsplit
 
 from newsarchive.discovery.urls import canonicalize_url, registered_domain
 from newsarchive.extraction import dates
+from newsarchive.extraction.attribution import find_credits
 from newsarchive.extraction.authors import split_authors
 from newsarchive.extraction.charset import decode_html
 from newsarchive.extraction.companies import find_companies
@@ -128,6 +131,7 @@ def extract(
         site_name=site_name,
     )
     article.companies = find_companies(title, body)
+    article.credits = find_credits(tree, url)
     return article
 
 
