@@ -28,13 +28,13 @@ from sqlalchemy import select, text
 
 from newsarchive import __version__
 from newsarchive.archive.models import Article, Duplicate, Source
-from newsarchive.archive.query import matches, parse_query
 from newsarchive.archive.search import (
     SearchFilters,
     duplicate_count_column,
     filter_clauses,
     match_clause,
 )
+from newsarchive.archive.searchquery import matches, parse_query
 from newsarchive.errors import ConfigError
 
 if TYPE_CHECKING:

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from newsarchive.discovery.urls import canonicalize_url
 from newsarchive.errors import ConfigError
 from newsarchive.extraction import extract
 from newsarchive.extraction.authors import split_authors
@@ -16,7 +17,6 @@ from newsarchive.extraction.dates import (
     parse_date,
     parse_structured,
 )
-from newsarchive.urls import canonicalize_url
 
 FETCHED = datetime(2024, 4, 26, 15, 0, tzinfo=UTC)
 PARAGRAPHS = "".join(
