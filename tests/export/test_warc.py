@@ -8,7 +8,6 @@ import subprocess
 import sys
 import zlib
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -20,6 +19,8 @@ from newsarchive.archive.search import SearchFilters
 from newsarchive.extraction import extract
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from newsarchive.archive import Archive
 
 
@@ -126,5 +127,6 @@ def test_warc_is_reproducible_and_filtered(captured: Archive, tmp_path: Path) ->
             for r in ArchiveIterator(fh)
             if r.rec_type == "response"
         }
-    assert uris and all(u.startswith("https://motorwire.example/") for u in uris)
+    assert uris
+    assert all(u.startswith("https://motorwire.example/") for u in uris)
     assert only["rows"] == len(uris)

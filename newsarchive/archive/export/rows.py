@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from newsarchive.archive.export.schema import BY_NAME, Field
 from newsarchive.archive.models import Article, Duplicate, Source
-from newsarchive.archive.query import matches, parse_query
 from newsarchive.archive.search import SearchFilters, article_date, filter_clauses, match_clause
+from newsarchive.archive.searchquery import matches, parse_query
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Iterable, Sequence

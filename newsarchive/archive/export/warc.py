@@ -31,8 +31,8 @@ from sqlalchemy import select
 
 from newsarchive import __version__
 from newsarchive.archive.models import Article, Capture, Duplicate, Source
-from newsarchive.archive.query import matches, parse_query
 from newsarchive.archive.search import SearchFilters, filter_clauses, match_clause
+from newsarchive.archive.searchquery import matches, parse_query
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
