@@ -32,11 +32,10 @@ import time
 from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from newsarchive.demo.multisite import PATHS, SYNDICATOR, MultiSiteWeb, StoryPage
 from newsarchive.discovery.pagetype import url_kind
-from newsarchive.discovery.urls import url_key
 from newsarchive.extraction.textlength import script_of
 
 _SITE_NAME = re.compile(
@@ -45,6 +44,13 @@ _SITE_NAME = re.compile(
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 CLI = str(Path(sys.executable).with_name("newsarchive"))
 SCRIPT_BY_LANG = {"ja": "cjk", "zh": "cjk", "th": "thai", "ko": "hangul"}
+
+
+def page_key(url: str) -> str:
+    """One spelling per served page: percent-escapes decoded, the canonical form of the rest
+    (the server answers a path whatever its escaping, and a path may end in a space)."""
+    parts = urlsplit(url)
+    return f"{parts.netloc}{unquote(parts.path)}?{unquote(parts.query)}".rstrip("?/ ")
 
 
 def is_non_article(row: dict[str, str]) -> bool:
@@ -66,7 +72,8 @@ def load_corpus(root: Path, limit: int | None) -> tuple[list[StoryPage], set[str
     for row in rows:
         name = row["name"]
         truth = json.loads((root / f"{name}.json").read_text(encoding="utf-8"))
-        html = gzip.open(root / f"{name}.html.gz", "rb").read()
+        with gzip.open(root / f"{name}.html.gz", "rb") as fh:
+            html = fh.read()
         if row["url"]:
             parts = urlsplit(row["url"])
             path = parts.path or "/"
@@ -111,11 +118,9 @@ def assign(pages: list[StoryPage], non_articles: set[str]) -> dict[str, list[Sto
     links sites only (a news sitemap or feed does not list a homepage)."""
     sites: dict[str, list[StoryPage]] = {p: [] for p in PATHS}
     used: dict[str, set[str]] = {p: set() for p in PATHS}
-    i = 0
-    for page in pages:
+    for i, page in enumerate(pages):
         choices = ("sitemap", "links") if page.key in non_articles else PATHS
         site = choices[i % len(choices)]
-        i += 1
         if page.path.lower() in used[site] or page.path in ("/robots.txt",):
             page.path = f"/dup/{page.key}{page.path}"
         used[site].add(page.path.lower())
@@ -148,19 +153,18 @@ def score(
     web: MultiSiteWeb, records: list[dict[str, object]], non_articles: set[str]
 ) -> dict[str, object]:
     site_by_base = {web.base(s): s for s in (*PATHS, SYNDICATOR)}
-    truth: dict[str, tuple[str, str]] = {}  # url_key → (site, story key)
+    truth: dict[str, tuple[str, str]] = {}  # page key → (site, story key)
     for site in (*PATHS, SYNDICATOR):
         for path, key in web.article_paths(site).items():
-            truth[url_key(web.url(site, path))] = (site, key)
+            truth[page_key(web.url(site, path))] = (site, key)
     found: dict[tuple[str, str], dict[str, object]] = {}
     false_records = []
     for rec in records:
-        hit = truth.get(url_key(str(rec["url"]))) or truth.get(url_key(str(rec["canonical_url"])))
-        if hit is None or hit[1] in non_articles and hit[0] != SYNDICATOR:
+        hit = truth.get(page_key(str(rec["url"]))) or truth.get(page_key(str(rec["canonical_url"])))
+        if hit is None or (hit[1] in non_articles and hit[0] != SYNDICATOR):
             false_records.append(str(rec["url"]))
             continue
         found.setdefault(hit, rec)
-    stories = {s.key: s for site in PATHS for s in web.stories[site]}
     per_site: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     per_script: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     misses: list[str] = []
@@ -264,9 +268,7 @@ def main() -> None:
         db = args.keep or Path(tmp) / "recall.db"
         origins = [web.base(s) + "/" for s in PATHS]
         syndicator = [web.base(SYNDICATOR) + "/"]
-        order = (
-            [syndicator, origins] if args.order == "syndicator-first" else [origins, syndicator]
-        )
+        order = [syndicator, origins] if args.order == "syndicator-first" else [origins, syndicator]
         seconds = sum(crawl(db, urls, Path(tmp) / f"crawl{i}.log") for i, urls in enumerate(order))
         records = export(db, Path(tmp) / "export.jsonl")
         result = score(web, records, non_articles)

@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import re
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
@@ -28,13 +31,19 @@ from newsarchive.archive.db import dialect_insert
 from newsarchive.archive.models import (
     AnchorBand,
     ArticleAnchor,
+    ArticleClaim,
     ArticleSignature,
+    Capture,
     Duplicate,
     LshBand,
+    Source,
 )
 from newsarchive.archive.models import Article as ArticleRow
+from newsarchive.discovery.urls import host_of, url_key
 from newsarchive.extraction import fingerprint
 from newsarchive.extraction.dates import as_utc
+from newsarchive.extraction.textlength import word_equivalents
+from newsarchive.items import Credit, CreditKind
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -55,6 +64,34 @@ MAX_TRANSLATION_CANDIDATES = 50
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Arbitrary constant naming the PostgreSQL advisory lock that serialises duplicate searches.
 DEDUPE_LOCK_KEY = 0x6E65_7773_6475_70  # "newsdup"
+# A text shorter than this (word equivalents) is never linked: too little to tell a copy from
+# a shared template.
+MIN_LINK_WORDS = 40
+# Lines shorter than this without a sentence end are headlines, links or labels, not prose; a
+# text that is mostly such lines is a list page.
+LIST_LINE_WORDS = 12
+MIN_PROSE_SHARE = 0.5
+# Below this length a text about consent, subscriptions, sign-in or errors is a template stub.
+STUB_MAX_WORDS = 150
+_SENTENCE_ENDS = (
+    ".",
+    "!",
+    "?",
+    "\u3002",
+    "\uff01",
+    "\uff1f",
+    "\u201d",
+    '"',
+    "\u00bb",
+    "\u2026",
+    ":",
+)
+_STUB = re.compile(
+    r"cookie|consent|javascript|subscri|abonn|paywall|sign[ -]?in|log[ -]?in|registr|"
+    r"not found|nicht gefunden|no encontrad|introuvable|access denied|zugriff verweigert|"
+    r"enable|aktivieren|ad ?block|premium|\b404\b|\b403\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(slots=True, frozen=True)
@@ -66,6 +103,163 @@ class Link:
     kind: str
     score: float
     replaced: int | None = None  # the former original, when the new article took its place
+    rule: OriginRule | None = None
+
+
+class OriginRule(StrEnum):
+    """Which rule made an article the original of a copy (``duplicates.rule``, shown by ``show``)."""
+
+    PUBLISHED = "published"  # published first
+    CREDIT = "credit"  # publication times tie and the copy credits the original
+    FIRST_SEEN = "first_seen"  # times tie, no credit decides: the archive saw it first
+    GROUP = "group"  # came along with its group when a better original arrived
+
+
+# Publication times this close are a tie: wire copy carries the wire's timestamp, a date
+# parsed in the wrong zone is off by hours, a date-only value sits at midnight. Within it a
+# credit decides before the (small) time difference does.
+PUBLISHED_TIE = timedelta(hours=36)
+# Smaller differences than this are no difference at all (second-precision noise).
+SAME_MOMENT = timedelta(minutes=1)
+
+
+@dataclass(slots=True, frozen=True)
+class Claim:
+    """What the choice of original knows about one article."""
+
+    id: int
+    url: str
+    canonical_url: str
+    source: str
+    site_name: str | None
+    credits: tuple[Credit, ...]
+    published: datetime | None
+    first_seen: datetime
+
+
+def credits_other(copy: Claim, other: Claim) -> bool:
+    """Whether ``copy`` credits ``other``: a credit's URL is ``other``'s page or on its host,
+    or a credited name is ``other``'s site or source name."""
+    keys = {url_key(other.url), url_key(other.canonical_url)}
+    hosts = {host_of(other.url), host_of(other.canonical_url)}
+    names = {n for n in (_name_key(other.site_name), _name_key(other.source)) if len(n) >= 3}
+    for credit in copy.credits:
+        if credit.url and (url_key(credit.url) in keys or host_of(credit.url) in hosts):
+            return True
+        name = _name_key(credit.name)
+        if name and any(n == name or (len(n) >= 4 and n in name) for n in names):
+            return True
+    return False
+
+
+def _name_key(name: str | None) -> str:
+    """ "wsj" for "The WSJ", "wall street journal" for "The Wall Street Journal."."""
+    if not name:
+        return ""
+    folded = re.sub(r"[\W_]+", " ", name.casefold()).strip()
+    return re.sub(r"^(the|www) ", "", folded)
+
+
+def choose_original(newcomer: Claim, incumbent: Claim) -> tuple[Claim, OriginRule]:
+    """The original of two linked articles, and the rule that decided.
+
+    Published first, when both dates are known and further apart than :data:`PUBLISHED_TIE`;
+    otherwise the page that credits the other is the copy; otherwise the earlier publication
+    time, then the earlier first-seen time. A full tie keeps the ``incumbent`` (the group's
+    current original), so equal claims never re-point a group.
+    """
+    a, b = newcomer, incumbent
+    if a.published is not None and b.published is not None:
+        if abs(a.published - b.published) > PUBLISHED_TIE:
+            return (a if a.published < b.published else b), OriginRule.PUBLISHED
+    a_credits, b_credits = credits_other(a, b), credits_other(b, a)
+    if a_credits != b_credits:
+        return (b if a_credits else a), OriginRule.CREDIT
+    if (
+        a.published is not None
+        and b.published is not None
+        and abs(a.published - b.published) >= SAME_MOMENT
+    ):
+        return (a if a.published < b.published else b), OriginRule.PUBLISHED
+    return (a if a.first_seen < b.first_seen else b), OriginRule.FIRST_SEEN
+
+
+def load_claims(session: Session, ids: Iterable[int]) -> dict[int, Claim]:
+    rows = session.execute(
+        select(
+            ArticleRow.id,
+            ArticleRow.url,
+            ArticleRow.canonical_url,
+            Source.name,
+            ArticleClaim.site_name,
+            ArticleClaim.credits,
+            ArticleRow.published,
+            ArticleRow.first_seen,
+        )
+        .join(Source, Source.id == ArticleRow.source_id)
+        .outerjoin(ArticleClaim, ArticleClaim.article_id == ArticleRow.id)
+        .where(ArticleRow.id.in_(list(ids)))
+    ).all()
+    return {
+        r[0]: Claim(
+            id=r[0],
+            url=r[1],
+            canonical_url=r[2],
+            source=r[3],
+            site_name=r[4],
+            credits=tuple(_credit(c) for c in (r[5] or []) if isinstance(c, dict)),
+            published=as_utc(r[6]),
+            first_seen=as_utc(r[7]) or _EPOCH,
+        )
+        for r in rows
+    }
+
+
+def _credit(data: dict[str, Any]) -> Credit:
+    try:
+        kind = CreditKind(data.get("kind"))
+    except ValueError:
+        kind = CreditKind.LINE
+    return Credit(kind=kind, url=data.get("url"), name=data.get("name"))
+
+
+def save_claims(
+    session: Session, article_id: int, site_name: str | None, credits: Iterable[Credit]
+) -> None:
+    """Write (or replace) what an article says about its own origin."""
+    session.execute(delete(ArticleClaim).where(ArticleClaim.article_id == article_id))
+    session.add(
+        ArticleClaim(
+            article_id=article_id,
+            site_name=site_name[:300] if site_name else None,
+            credits=[
+                {"kind": c.kind.value, "url": c.url, "name": c.name} for c in list(credits)[:8]
+            ],
+        )
+    )
+    session.flush()
+
+
+def linkable(body: str) -> bool:
+    """Whether a text may be linked as a copy of another at all.
+
+    Two different articles can share a text that is not theirs: a cookie wall, a paywall stub,
+    an error page, a list of headlines. Such texts are short, or made of short lines, or short
+    and about consent/subscription/errors; they never take part in exact or near-duplicate
+    linking (``docs/dedupe.md``). Length is in word equivalents (characters in CJK and Thai).
+    """
+    size = word_equivalents(body)
+    if size < MIN_LINK_WORDS:
+        return False
+    lines = [line.strip() for line in body.split("\n") if line.strip()]
+    prose = sum(
+        len(line)
+        for line in lines
+        if word_equivalents(line) >= LIST_LINE_WORDS or line.endswith(_SENTENCE_ENDS)
+    )
+    if prose < MIN_PROSE_SHARE * sum(len(line) for line in lines):
+        return False
+    return not (size < STUB_MAX_WORDS and _STUB.search(body))
 
 
 def link_new_article(
@@ -79,8 +273,9 @@ def link_new_article(
 ) -> Link | None:
     """Find the stored group a new (already indexed) article belongs to and record the link.
 
-    A newcomer that predates the group's original takes its place: every link is re-pointed to
-    it in this transaction.
+    The newcomer and the group's original are compared by :func:`choose_original`; a newcomer
+    that wins takes the original's place: every link of the group is re-pointed to it in this
+    transaction.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(DEDUPE_LOCK_KEY)))
@@ -90,24 +285,23 @@ def link_new_article(
     if match is None:
         return None
     original_id, kind, score = match
-    original_published = session.scalar(
-        select(ArticleRow.published).where(ArticleRow.id == original_id)
-    )
-    published = as_utc(published)
-    if published is not None and original_published is not None and published < original_published:
-        # the newcomer predates the group's original: it takes its place
-        session.execute(
-            update(Duplicate)
-            .where(Duplicate.original_id == original_id)
-            .values(original_id=article_id)
-        )
-        _relink_group(session, article_id, original_id, fp, lang)
+    claims = load_claims(session, (article_id, original_id))
+    winner, rule = choose_original(claims[article_id], claims[original_id])
+    if winner.id == article_id:
+        repoint_group(session, article_id, original_id, fp, lang, rule)
         logger.info(
-            "article %d replaces %d as original (%s %.2f)", article_id, original_id, kind, score
+            "article %d replaces %d as original (%s %.2f, %s)",
+            article_id,
+            original_id,
+            kind,
+            score,
+            rule,
         )
-        return Link(article_id, kind, score, replaced=original_id)
-    session.add(Duplicate(article_id=article_id, original_id=original_id, kind=kind, score=score))
-    return Link(original_id, kind, score)
+        return Link(article_id, kind, score, replaced=original_id, rule=rule)
+    session.add(
+        Duplicate(article_id=article_id, original_id=original_id, kind=kind, score=score, rule=rule)
+    )
+    return Link(original_id, kind, score, rule=rule)
 
 
 def unindex_article(session: Session, article_id: int) -> None:
@@ -116,8 +310,32 @@ def unindex_article(session: Session, article_id: int) -> None:
         session.execute(delete(table).where(table.article_id == article_id))
 
 
+def repoint_group(
+    session: Session,
+    new_id: int,
+    old_id: int,
+    fp: Fingerprint,
+    lang: str | None,
+    rule: OriginRule,
+) -> None:
+    """Make ``new_id`` the original of ``old_id``'s group: the former original and all its
+    copies now hang under ``new_id`` (one statement each, in the caller's transaction)."""
+    session.execute(delete(Duplicate).where(Duplicate.article_id == new_id))
+    session.execute(
+        update(Duplicate)
+        .where(Duplicate.original_id == old_id)
+        .values(original_id=new_id, rule=OriginRule.GROUP.value)
+    )
+    _relink_group(session, new_id, old_id, fp, lang, rule)
+
+
 def _relink_group(
-    session: Session, new_id: int, old_id: int, fp: Fingerprint, lang: str | None
+    session: Session,
+    new_id: int,
+    old_id: int,
+    fp: Fingerprint,
+    lang: str | None,
+    rule: OriginRule,
 ) -> None:
     """Link a replaced original to the newcomer, and fix links whose kind no longer fits.
 
@@ -155,7 +373,13 @@ def _relink_group(
             link = ("near", fingerprint.similarity(fp.minhash, minhash) if minhash else 0.0)
         if member_id == old_id:
             session.add(
-                Duplicate(article_id=old_id, original_id=new_id, kind=link[0], score=link[1])
+                Duplicate(
+                    article_id=old_id,
+                    original_id=new_id,
+                    kind=link[0],
+                    score=link[1],
+                    rule=rule.value,
+                )
             )
         else:
             session.execute(
@@ -391,3 +615,123 @@ def index_article(session: Session, article_id: int, fp: Fingerprint, day: int) 
                 for band, key in fp.anchor_bands
             ],
         )
+
+
+@dataclass(slots=True)
+class RelinkResult:
+    groups: int = 0
+    repointed: int = 0
+    # new originals of re-pointed groups: met again further on, they are already decided
+    decided: set[int] = field(default_factory=set)
+
+
+def relink_groups(
+    session: Session, result: RelinkResult, *, start_id: int = 0, batch: int = 200
+) -> int | None:
+    """Re-decide the original of up to ``batch`` groups whose original id is ``start_id`` or
+    more, counting into ``result``; returns the id to continue from, or None when done.
+
+    Each group's members are compared with :func:`choose_original` (the current original
+    keeps its place on a full tie); when another member wins, the whole group is re-pointed to
+    it. Every link records the rule that decided. Members without stored claims (archives
+    from before schema 0004) get them from their latest capture first. One transaction per
+    call, under the same lock as the duplicate search on PostgreSQL.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(DEDUPE_LOCK_KEY)))
+    originals = session.scalars(
+        select(Duplicate.original_id)
+        .where(Duplicate.original_id >= start_id, Duplicate.kind != "url")
+        .distinct()
+        .order_by(Duplicate.original_id)
+        .limit(batch)
+    ).all()
+    if not originals:
+        return None
+    for original_id in originals:
+        if original_id in result.decided:
+            continue
+        result.groups += 1
+        new_original = _relink_one(session, original_id)
+        if new_original != original_id:
+            result.repointed += 1
+            result.decided.add(new_original)
+    session.flush()
+    return originals[-1] + 1
+
+
+def _relink_one(session: Session, original_id: int) -> int:
+    """Re-decide one group; returns its original now."""
+    copies = session.scalars(
+        select(Duplicate.article_id).where(
+            Duplicate.original_id == original_id, Duplicate.kind != "url"
+        )
+    ).all()
+    members = [original_id, *copies]
+    _backfill_claims(session, members)
+    claims = load_claims(session, members)
+    if original_id not in claims:
+        return original_id
+    best = claims[original_id]
+    for member in copies:
+        if member in claims:
+            best = choose_original(claims[member], best)[0]
+    if best.id != original_id:
+        row = session.get(ArticleRow, best.id)
+        assert row is not None
+        fp = fingerprint.fingerprint(row.body)
+        rule = choose_original(best, claims[original_id])[1]
+        repoint_group(session, best.id, original_id, fp, row.lang, rule)
+        logger.info("article %d replaces %d as original (%s)", best.id, original_id, rule)
+    for member, claim in claims.items():
+        if member == best.id:
+            continue
+        winner, rule = choose_original(claim, best)
+        session.execute(
+            update(Duplicate)
+            .where(Duplicate.article_id == member)
+            .values(rule=(rule if winner.id == best.id else OriginRule.GROUP).value)
+        )
+    return best.id
+
+
+def _backfill_claims(session: Session, ids: list[int]) -> None:
+    """Claims for articles stored before they were recorded, from their latest capture."""
+    have = set(
+        session.scalars(select(ArticleClaim.article_id).where(ArticleClaim.article_id.in_(ids)))
+    )
+    for article_id in ids:
+        if article_id in have:
+            continue
+        capture = session.execute(
+            select(Capture.html_gz, Capture.final_url, Capture.encoding)
+            .where(Capture.article_id == article_id, Capture.html_gz.is_not(None))
+            .order_by(Capture.fetched_at.desc(), Capture.id.desc())
+            .limit(1)
+        ).first()
+        site_name: str | None = None
+        credits: list[Credit] = []
+        if capture is not None:
+            from newsarchive.extraction import extract
+
+            try:
+                article = extract(
+                    zlib.decompress(capture.html_gz), capture.final_url, encoding=capture.encoding
+                )
+            except (zlib.error, ValueError) as exc:
+                logger.warning("cannot re-read capture of article %d: %s", article_id, exc)
+                article = None
+            if article is not None:
+                site_name, credits = article.site_name, article.credits
+        save_claims(session, article_id, site_name, credits)
+
+
+def relink_archive(archive: Archive, *, batch: int = 200) -> RelinkResult:
+    """Run :func:`relink_groups` over the whole archive, one transaction per batch.
+    ``newsarchive db relink`` runs it, and ``db upgrade`` when it crosses schema 0004."""
+    result = RelinkResult()
+    start: int | None = 0
+    while start is not None:
+        with archive.session() as session:
+            start = relink_groups(session, result, start_id=start, batch=batch)
+    return result

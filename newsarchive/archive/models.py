@@ -142,6 +142,8 @@ class Capture(Base):
     size: Mapped[int] = mapped_column(Integer, default=0)
     extraction_status: Mapped[str] = mapped_column(String(32))
     extraction_error: Mapped[str | None] = mapped_column(Text)
+    # Why the page is not an article or was dropped (the article rule's evidence), migration 0004.
+    reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class Duplicate(Base):
@@ -159,6 +161,22 @@ class Duplicate(Base):
     kind: Mapped[str] = mapped_column(String(16))
     score: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Which rule made original_id the original (linking.OriginRule), migration 0004.
+    rule: Mapped[str | None] = mapped_column(String(16))
+
+
+class ArticleClaim(Base):
+    """What an article says about its own origin: its site name and the publishers it credits
+    (attribution lines, cross-domain canonical, JSON-LD ``isBasedOn``/``sourceOrganization``),
+    to tell a copy from its original when publication times tie (migration 0004)."""
+
+    __tablename__ = "article_claims"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_name: Mapped[str | None] = mapped_column(String(300))
+    credits: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
 
 
 class LshBand(Base):

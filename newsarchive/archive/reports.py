@@ -47,6 +47,8 @@ class DuplicateView:
     source: str
     kind: str
     score: float
+    # which rule made the original the original: published, credit, first_seen, group
+    rule: str | None = None
 
 
 @dataclass(slots=True)
@@ -106,13 +108,13 @@ def find_article(session: Session, id_or_url: str | int) -> Article:
     return article
 
 
-def _dup_view(session: Session, article_id: int, kind: str, score: float) -> DuplicateView:
+def _dup_view(session: Session, article_id: int, link: Duplicate) -> DuplicateView:
     url, source = session.execute(
         select(Article.canonical_url, Source.name)
         .join(Source, Source.id == Article.source_id)
         .where(Article.id == article_id)
     ).one()
-    return DuplicateView(article_id, url, source, kind, score)
+    return DuplicateView(article_id, url, source, link.kind, link.score, link.rule)
 
 
 def get_article(session: Session, id_or_url: str | int) -> ArticleView:
@@ -126,9 +128,9 @@ def get_article(session: Session, id_or_url: str | int) -> ArticleView:
         )
     ]
     link = session.get(Duplicate, art.id)
-    original = _dup_view(session, link.original_id, link.kind, link.score) if link else None
+    original = _dup_view(session, link.original_id, link) if link else None
     copies = [
-        _dup_view(session, d.article_id, d.kind, d.score)
+        _dup_view(session, d.article_id, d)
         for d in session.scalars(
             select(Duplicate).where(Duplicate.original_id == art.id).order_by(Duplicate.article_id)
         )

@@ -190,6 +190,10 @@ def _store_new(
 ) -> SaveResult:
     day = linking.effective_day(article.published, fetched_at)
     _write_companies(session, article_id, article)
+    linking.save_claims(session, article_id, article.site_name, article.credits)
+    if not linking.linkable(article.body):
+        # a stub, a list or a template text: it neither finds copies nor is found as one
+        return SaveResult(status="new", capture_id=capture_id, article_id=article_id)
     linking.index_article(session, article_id, fp, day)
     link = linking.link_new_article(
         session, article_id, fp, lang=article.lang, published=article.published, day=day
@@ -265,9 +269,11 @@ def _store_refetch(
     session.execute(delete(ArticleCompany).where(ArticleCompany.article_id == row.id))
     linking.unindex_article(session, row.id)
     _write_companies(session, row.id, article)
-    linking.index_article(
-        session, row.id, fp, linking.effective_day(article.published, row.first_seen)
-    )
+    linking.save_claims(session, row.id, article.site_name, article.credits)
+    if linking.linkable(article.body):
+        linking.index_article(
+            session, row.id, fp, linking.effective_day(article.published, row.first_seen)
+        )
     logger.info("article %d changed: version %d", row.id, row.version)
     return SaveResult(status="updated", capture_id=capture_id, article_id=row.id)
 

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from newsarchive.archive import open_archive, resolve_db_url, upgrade
 from newsarchive.archive.db import Archive, describe, make_engine
-from newsarchive.archive.linking import rebuild_anchor_index
+from newsarchive.archive.linking import rebuild_anchor_index, relink_archive
 from newsarchive.cli import cli, db_option
+
+if TYPE_CHECKING:
+    from newsarchive.archive.linking import RelinkResult
 
 # The revision that introduced the translation (anchor) index.
 TRANSLATION_INDEX_REVISION = "0003"
+# The revision from which the first publisher is the original (claims, rules).
+ORIGINALS_REVISION = "0004"
 
 
 @cli.group()
@@ -30,10 +37,28 @@ def db_upgrade(db: str | None) -> None:
             # published later could ever be linked to them
             rebuild_anchor_index(archive)
             click.echo(f"{describe(url)}: translation index built for existing articles")
+        if before is not None and before < ORIGINALS_REVISION <= after:
+            # groups linked before 0004 took the earliest-stored article as original
+            click.echo(_relinked(url, relink_archive(archive)))
     if before == after:
         click.echo(f"{describe(url)}: already at schema {after}")
     else:
         click.echo(f"{describe(url)}: schema {before or 'empty'} -> {after}")
+
+
+def _relinked(url: str, result: RelinkResult) -> str:
+    return (
+        f"{describe(url)}: originals re-decided for {result.groups} groups, "
+        f"{result.repointed} re-pointed to their first publisher"
+    )
+
+
+@db.command("relink")
+@db_option
+def db_relink(db: str | None) -> None:
+    """Re-decide the original of every group of copies (first publisher, then credits)."""
+    with open_archive(db, create=False) as archive:
+        click.echo(_relinked(archive.url, relink_archive(archive)))
 
 
 @db.command("check")

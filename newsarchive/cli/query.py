@@ -100,6 +100,19 @@ def _local_time(value: datetime | None, offset_minutes: int | None) -> str:
     return value.astimezone(timezone(timedelta(minutes=offset_minutes))).isoformat()
 
 
+RULE_TEXT = {
+    "published": "original: published first",
+    "credit": "original: credited by the copy",
+    "first_seen": "original: seen first",
+    "group": "original: of the group",
+}
+
+
+def _rule(rule: str | None) -> str:
+    """Why the original is the original, as ``show`` prints it after a copy line."""
+    return f"; {RULE_TEXT.get(rule, rule)}" if rule else ""
+
+
 def _format_article(view: ArticleView) -> str:
     dated_by = f" ({view.date_source})" if view.date_source else ""
     lines = [
@@ -117,9 +130,13 @@ def _format_article(view: ArticleView) -> str:
     ]
     if view.original:
         o = view.original
-        lines.append(f"copy of:    #{o.id} {o.url} ({o.source}, {o.kind} {o.score:.2f})")
+        lines.append(
+            f"copy of:    #{o.id} {o.url} ({o.source}, {o.kind} {o.score:.2f}{_rule(o.rule)})"
+        )
     for c in view.copies:
-        lines.append(f"copy:       #{c.id} {c.url} ({c.source}, {c.kind} {c.score:.2f})")
+        lines.append(
+            f"copy:       #{c.id} {c.url} ({c.source}, {c.kind} {c.score:.2f}{_rule(c.rule)})"
+        )
     for cap in view.captures:
         lines.append(f"capture:    {cap.fetched_at.isoformat()} HTTP {cap.status} {cap.final_url}")
     return "\n".join([*lines, "", view.body])

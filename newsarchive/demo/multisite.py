@@ -23,7 +23,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 from urllib.parse import quote, unquote, urlsplit
 
 from newsarchive.demo.server import LocalWeb, Response, Site
@@ -35,6 +35,8 @@ PATHS = ("newsmap", "sitemap", "feeds", "links")
 SYNDICATOR = "syndicator"
 SYNDICATOR_NAME = "Newswire Digest"
 PER_LISTING = 20
+# Only stories with this much known text are republished (a copy must be recognisable).
+MIN_COPY_CHARS = 400
 PER_FEED = 40
 HTML = "text/html; charset=utf-8"
 XML = "application/xml; charset=utf-8"
@@ -103,9 +105,7 @@ class MultiSiteWeb:
         n = 0
         for site in PATHS:
             for i, story in enumerate(self.stories.get(site, [])):
-                if step and i % step == 0 and len(story.body.split()) >= 60 or (
-                    step and i % step == 0 and len(story.body) >= 240
-                ):
+                if step and i % step == 0 and len(story.body) >= MIN_COPY_CHARS:
                     # even copies carry the wire's timestamp (a tie), odd ones are later
                     published = story.published
                     if published is not None and n % 2:
@@ -117,7 +117,7 @@ class MultiSiteWeb:
                     n += 1
 
     # -- lifecycle -------------------------------------------------------------------------
-    def __enter__(self) -> MultiSiteWeb:
+    def __enter__(self) -> Self:
         sites = [Site(name, handler=self._handler(name)) for name in (*PATHS, SYNDICATOR)]
         self.web = LocalWeb(sites).start()
         return self
@@ -307,7 +307,9 @@ def _page(title: str, body: str, head: str = "") -> bytes:
 
 
 def _home(name: str, head: str, links: list[str]) -> bytes:
-    items = "".join(f'<li><a href="{htmllib.escape(p)}">{htmllib.escape(p)}</a></li>' for p in links)
+    items = "".join(
+        f'<li><a href="{htmllib.escape(p)}">{htmllib.escape(p)}</a></li>' for p in links
+    )
     return _page(name, f"<h1>{name}</h1><ul>{items}</ul>", head)
 
 
@@ -427,8 +429,7 @@ def _news_sitemap(base: str, stories: list[StoryPage], name: str) -> bytes:
 
 def _plain_sitemap(base: str, paths: list[str]) -> bytes:
     items = "".join(
-        f"<url><loc>{_xml_escape(base + p)}</loc><lastmod>2024-05-20</lastmod></url>"
-        for p in paths
+        f"<url><loc>{_xml_escape(base + p)}</loc><lastmod>2024-05-20</lastmod></url>" for p in paths
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
