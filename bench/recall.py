@@ -32,9 +32,10 @@ import time
 from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from newsarchive.demo.multisite import PATHS, SYNDICATOR, MultiSiteWeb, StoryPage
+from newsarchive.demo.multisite import page_key as served_key
 from newsarchive.discovery.pagetype import url_kind
 from newsarchive.extraction.textlength import script_of
 
@@ -47,10 +48,11 @@ SCRIPT_BY_LANG = {"ja": "cjk", "zh": "cjk", "th": "thai", "ko": "hangul"}
 
 
 def page_key(url: str) -> str:
-    """One spelling per served page: percent-escapes decoded, the canonical form of the rest
-    (the server answers a path whatever its escaping, and a path may end in a space)."""
+    """One key per served page, as the server finds pages (escapes decoded, query parameters
+    in any order), trailing slash ignored."""
     parts = urlsplit(url)
-    return f"{parts.netloc}{unquote(parts.path)}?{unquote(parts.query)}".rstrip("?/ ")
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return parts.netloc + served_key(path).rstrip("/ ")
 
 
 def is_non_article(row: dict[str, str]) -> bool:

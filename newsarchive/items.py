@@ -14,6 +14,15 @@ if TYPE_CHECKING:
     from datetime import datetime
 
 
+class Listing(StrEnum):
+    """Where the publisher listed a URL before we fetched it: its own statement that the page
+    is a news article (a news sitemap, a feed) or only that it exists (a plain sitemap)."""
+
+    NEWS_SITEMAP = "news_sitemap"
+    FEED = "feed"
+    SITEMAP = "sitemap"
+
+
 class CreditKind(StrEnum):
     """How a page credits another publisher (see :mod:`newsarchive.extraction.attribution`)."""
 
@@ -87,6 +96,8 @@ class FetchedPage:
     headers: dict[str, str] = field(default_factory=dict)
     encoding: str | None = None
     discovered_via: str | None = None
+    # The publisher's listing of this URL, if any (the article rule trusts news sitemaps, feeds).
+    listed: Listing | None = None
     lastmod: datetime | None = None
     # The source's declared language: a hint for date parsing when the page declares none.
     source_language: str | None = None

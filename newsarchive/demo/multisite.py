@@ -162,7 +162,7 @@ class MultiSiteWeb:
     def _handler(self, site: str):  # type: ignore[no-untyped-def]
         def handle(request: Request) -> Response | None:
             pages = self._pages(site)
-            found = pages.get(unquote(request.path))
+            found = pages.get(page_key(request.path))
             if found is None:
                 return Response(404, b"<html><body><h1>Not found</h1></body></html>", {
                     "Content-Type": HTML
@@ -176,7 +176,7 @@ class MultiSiteWeb:
         """unquoted path → (body, content type), built on first request (ports are known)."""
         if site not in self._cache:
             built = self._build_syndicator() if site == SYNDICATOR else self._build_origin(site)
-            self._cache[site] = {unquote(path): page for path, page in built.items()}
+            self._cache[site] = {page_key(path): page for path, page in built.items()}
         return self._cache[site]
 
     def _build_origin(self, site: str) -> dict[str, tuple[bytes, str]]:
@@ -246,7 +246,7 @@ class MultiSiteWeb:
 
     def _republication(self, rep: Republication, related: list[str]) -> bytes:
         story = rep.story
-        origin_url = self.url(rep.origin, story.path)
+        origin_url = self.url(rep.origin, published_path(story.path))
         credit_html, canonical, based_on = _credit(rep, origin_url)
         ld: dict[str, object] = {
             "@context": "https://schema.org",
@@ -333,7 +333,7 @@ def _non_articles(name: str, stories: list[StoryPage], *, linked: bool) -> list[
     def listing(title: str, chosen: list[StoryPage]) -> bytes:
         if linked:
             items = "".join(
-                f'<li><h3><a href="{quote(s.path, safe="/:;=%&?")}">{htmllib.escape(s.title)}</a>'
+                f'<li><h3><a href="{htmllib.escape(published_path(s.path))}">{htmllib.escape(s.title)}</a>'
                 "</h3></li>"
                 for s in chosen
             )
@@ -376,7 +376,7 @@ def _sections(stories: list[StoryPage]) -> dict[str, bytes]:
         for number, chunk in enumerate(chunks, start=1):
             path = f"/sections/{section}/" + (f"page/{number}/" if number > 1 else "")
             items = "".join(
-                f'<li><h3><a href="{quote(s.path, safe="/:;=%&?")}">{htmllib.escape(s.title)}</a>'
+                f'<li><h3><a href="{htmllib.escape(published_path(s.path))}">{htmllib.escape(s.title)}</a>'
                 f"</h3><p>{htmllib.escape(s.body[:120])}…</p></li>"
                 for s in chunk
             )
@@ -391,6 +391,20 @@ def _sections(stories: list[StoryPage]) -> dict[str, bytes]:
 
 def _xml_escape(url: str) -> str:
     return htmllib.escape(url, quote=False)
+
+
+def published_path(path: str) -> str:
+    """A path as a CMS writes it into links, sitemaps and feeds: percent-escaped where it must
+    be, everything else (empty segments, matrix parameters, case) as it is."""
+    return quote(path, safe="/:;=%&?,+!$'()*@~-._")
+
+
+def page_key(path: str) -> str:
+    """How the server finds a page: escapes decoded, query parameters in any order (a web
+    server parses the query; it does not compare it as a string)."""
+    raw = unquote(path)
+    base, _, query = raw.partition("?")
+    return base + ("?" + "&".join(sorted(query.split("&"))) if query else "")
 
 
 def _sitemap_index(base: str, count: int) -> bytes:
@@ -413,7 +427,7 @@ def _news_sitemap(base: str, stories: list[StoryPage], name: str) -> bytes:
             else ""
         )
         items.append(
-            f"<url><loc>{_xml_escape(base + s.path)}</loc><news:news><news:publication>"
+            f"<url><loc>{_xml_escape(base + published_path(s.path))}</loc><news:news><news:publication>"
             f"<news:name>{htmllib.escape(name)}</news:name><news:language>{s.lang or 'en'}"
             f"</news:language></news:publication>{date}"
             f"<news:title>{htmllib.escape(s.title)}</news:title></news:news></url>"
@@ -429,7 +443,8 @@ def _news_sitemap(base: str, stories: list[StoryPage], name: str) -> bytes:
 
 def _plain_sitemap(base: str, paths: list[str]) -> bytes:
     items = "".join(
-        f"<url><loc>{_xml_escape(base + p)}</loc><lastmod>2024-05-20</lastmod></url>" for p in paths
+        f"<url><loc>{_xml_escape(base + published_path(p))}</loc><lastmod>2024-05-20</lastmod></url>"
+        for p in paths
     )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
@@ -439,7 +454,8 @@ def _plain_sitemap(base: str, paths: list[str]) -> bytes:
 
 def _rss(base: str, stories: list[StoryPage], name: str) -> bytes:
     items = "".join(
-        f"<item><title>{htmllib.escape(s.title)}</title><link>{_xml_escape(base + s.path)}</link>"
+        f"<item><title>{htmllib.escape(s.title)}</title>"
+        f"<link>{_xml_escape(base + published_path(s.path))}</link>"
         + (
             f"<pubDate>{s.published.strftime('%a, %d %b %Y %H:%M:%S %z')}</pubDate>"
             if s.published

@@ -23,6 +23,8 @@ import lxml.html
 from lxml import etree
 
 from newsarchive.discovery.urls import url_key
+from newsarchive.extraction.textlength import latin_chars
+from newsarchive.items import Listing
 from newsarchive.extraction.metadata import (
     ARTICLE_TYPES,
     jsonld_types,
@@ -33,6 +35,9 @@ from newsarchive.extraction.metadata import (
 logger = logging.getLogger(__name__)
 
 THRESHOLD = 2.0
+# A page the publisher listed in a news sitemap or feed needs only this much article text.
+LISTED_MIN_BLOCK = 150
+TRUSTED_LISTINGS = frozenset({Listing.NEWS_SITEMAP, Listing.FEED})
 
 # JSON-LD keys leading to nodes that describe this page itself
 OWN_NODE_KEYS = ("@graph", "mainEntity")
@@ -188,6 +193,7 @@ VARIANT_PARAMS = frozenset({"amp", "print", "output", "outputtype", "view", "for
 
 _DATE_IN_PATH = re.compile(r"/(19|20)\d{2}/(0?[1-9]|1[0-2])(/|$)|/(19|20)\d{2}-\d{2}-\d{2}")
 _ARTICLE_ID = re.compile(r"\d{5,}")
+_YEAR = re.compile(r"(?:19|20)\d{2}")
 _ARTICLE_ID_PARAM = re.compile(r"\d{3,}")
 _WS = re.compile(r"\s+")
 _BOILERPLATE_TAGS = (
@@ -239,11 +245,15 @@ def url_kind(url: str) -> str:
         return "variant"
     if any(s in UTILITY_SEGMENTS for s in segs):
         return "utility"
-    if all(s.isdigit() for s in segs):
-        return "listing"  # a date archive such as /2024/05/01/
+    if _is_date_archive(segs):
+        return "listing"  # a calendar page such as /2024/05/01/
     for i, seg in enumerate(segs):
         rest = segs[i + 1 :]
-        if seg in LISTING_SEGMENTS and (len(rest) <= 1 or all(s.isdigit() for s in rest)):
+        if seg in LISTING_SEGMENTS and (
+            (len(rest) <= 1 and not (rest and _ARTICLE_ID.fullmatch(rest[0])))
+            or (rest and all(s.isdigit() and len(s) <= 4 for s in rest))
+        ):
+            # /tag/x, /page/2, /archive/2024/05; not /archive/63076 (an article id)
             return "listing"
     if LISTING_PARAMS & params.keys() and not any(
         _ARTICLE_ID_PARAM.fullmatch(v) for k, v in params.items() if k not in LISTING_PARAMS
@@ -252,6 +262,13 @@ def url_kind(url: str) -> str:
     if last.isdigit() and len(segs) >= 2 and segs[-2] in ("page", "seite", "p"):
         return "listing"
     return "other"
+
+
+def _is_date_archive(segs: list[str]) -> bool:
+    """/2024/, /2024/05/, /2024/05/01/ (a year, then at most month and day); /822 is not."""
+    if not segs or not all(s.isdigit() for s in segs) or len(segs) > 3:
+        return False
+    return bool(_YEAR.fullmatch(segs[0])) and all(len(s) <= 2 for s in segs[1:])
 
 
 def _url_score(url: str) -> tuple[float, str]:
@@ -343,26 +360,28 @@ def _main_block(doc: lxml.html.HtmlElement) -> tuple[int, int]:
     long_paras = 0
     for p in doc.iter("p"):
         text = _text(p)
-        if len(text) < 60:
+        size = latin_chars(text)
+        if size < 60:
             continue
-        link_chars = sum(len(_text(a)) for a in p.iter("a"))
-        if link_chars > 0.5 * len(text):
+        link_chars = sum(latin_chars(_text(a)) for a in p.iter("a"))
+        if link_chars > 0.5 * size:
             continue
         long_paras += 1
         parent = p.getparent()
         if parent is None:
             continue
-        blocks[id(parent)] = blocks.get(id(parent), 0) + len(text)
+        blocks[id(parent)] = blocks.get(id(parent), 0) + size
         grand = parent.getparent()
         if grand is not None and not parent.xpath("h1/a | h2/a | h3/a | h4/a | */h2/a | */h3/a"):
-            blocks[id(grand)] = blocks.get(id(grand), 0) + len(text)
+            blocks[id(grand)] = blocks.get(id(grand), 0) + size
     main_block = max(blocks.values(), default=0)
     if main_block < 300:
         # Pages that set text with <br> or bare <div>s: text outside links, per enclosing block.
         per_block: dict[int, int] = {}
         for node in doc.xpath("//body//text()[not(ancestor::a)]"):
             text = _WS.sub(" ", str(node)).strip()
-            if len(text) < 30:
+            size = latin_chars(text)
+            if size < 30:
                 continue
             block = node.getparent()
             while block is not None and block.tag not in (
@@ -375,13 +394,19 @@ def _main_block(doc: lxml.html.HtmlElement) -> tuple[int, int]:
             ):
                 block = block.getparent()
             if block is not None:
-                per_block[id(block)] = per_block.get(id(block), 0) + len(text)
+                per_block[id(block)] = per_block.get(id(block), 0) + size
         main_block = max(main_block, max(per_block.values(), default=0))
     return main_block, long_paras
 
 
-def classify(html: bytes | str, url: str) -> PageVerdict:
-    """Decide whether the page at ``url`` is one article (pure: no network, no state)."""
+def classify(html: bytes | str, url: str, *, listed: Listing | None = None) -> PageVerdict:
+    """Decide whether the page at ``url`` is one article (pure: no network, no state).
+
+    ``listed`` is where the publisher listed the URL. A news sitemap or a feed is the
+    publisher's own statement that the page is a news article: such a page is kept unless it
+    plainly has no article text (no block of :data:`LISTED_MIN_BLOCK` characters and no long
+    paragraph), whatever its URL or markup says.
+    """
     reasons: list[str] = []
     score, why = _url_score(url)
     reasons.append(why)
@@ -398,7 +423,7 @@ def classify(html: bytes | str, url: str) -> PageVerdict:
     elif og_type in ("website", "profile", "video.other", "product", "book") and not (
         _jsonld_types(doc) & ARTICLE_TYPES
     ):
-        score -= 1.0
+        score -= 0.5  # many CMSs say "website" on every page
         reasons.append(f"og:{og_type}")
 
     types = _jsonld_types(doc)
@@ -418,7 +443,9 @@ def classify(html: bytes | str, url: str) -> PageVerdict:
         reasons.append("published_time")
 
     main_block, long_paras = _main_block(doc)
-    if main_block >= 1500:
+    if main_block >= 3000:
+        score += 2.5  # pages of continuous prose this long are stories whatever their markup
+    elif main_block >= 1500:
         score += 2.0
     elif main_block >= 700:
         score += 1.5
@@ -427,7 +454,10 @@ def classify(html: bytes | str, url: str) -> PageVerdict:
     elif main_block < 150:
         score -= 1.5
     reasons.append(f"main_block:{main_block}")
-    if long_paras >= 3:
+    if long_paras >= 6:
+        score += 1.0
+        reasons.append(f"paragraphs:{long_paras}")
+    elif long_paras >= 3:
         score += 0.5
         reasons.append(f"paragraphs:{long_paras}")
 
@@ -447,4 +477,13 @@ def classify(html: bytes | str, url: str) -> PageVerdict:
             score -= 1.5
             reasons.append(f"teasers:{teasers}")
 
+    if (
+        score < THRESHOLD
+        and listed in TRUSTED_LISTINGS
+        and url_kind(url) not in ("media", "utility")
+    ):
+        if main_block >= LISTED_MIN_BLOCK or long_paras >= 1:
+            reasons.append(f"listed:{listed}")
+            return PageVerdict(True, round(score, 2), reasons)
+        reasons.append(f"listed:{listed}:no_text")
     return PageVerdict(score >= THRESHOLD, round(score, 2), reasons)
