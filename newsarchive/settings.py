@@ -71,7 +71,7 @@ SPIDER_MIDDLEWARES = {
     "newsarchive.spiders.incremental.IncrementalSpiderMiddleware": 950,
 }
 EXTENSIONS = {
-    "newsarchive.crawl.Progress": 900,
+    "newsarchive.run.crawl.Progress": 900,
 }
 
 # Discovery bounds, per source (overridable with -a on the spider or -s here).

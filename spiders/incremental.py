@@ -48,8 +48,8 @@ from newsarchive.archive.frontier import (
     record_validators,
     revisit_due,
 )
+from newsarchive.discovery.urls import url_key
 from newsarchive.items import FetchedPage
-from newsarchive.urls import url_key
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable

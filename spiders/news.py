@@ -3,7 +3,7 @@
 From a site's homepage it finds articles through three independent paths — sitemaps (robots.txt
 ``Sitemap:`` lines, else common locations), feeds (``<link rel="alternate">``, else common
 paths) and section pages with their pagination — and yields a :class:`FetchedPage` only for
-pages the article rule (:mod:`newsarchive.pagetype`) accepts. Every skip is counted under a
+pages the article rule (:mod:`newsarchive.discovery.pagetype`) accepts. Every skip is counted under a
 ``newsarchive/…`` stats key so a run can be audited. docs/discovery.md describes the limits.
 """
 
@@ -24,13 +24,19 @@ from scrapy.http import HtmlResponse, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 
+from newsarchive.discovery.pagetype import classify, url_kind
+from newsarchive.discovery.sources import SourceConfig, select_sources, source_for_url
+from newsarchive.discovery.urls import (
+    canonicalize_url,
+    host_allowed,
+    trap_reason,
+    url_key,
+    url_template,
+)
 from newsarchive.errors import ConfigError
 from newsarchive.extraction.dates import as_utc, parse_structured
 from newsarchive.items import FetchedPage
-from newsarchive.pagetype import classify, url_kind
-from newsarchive.sources import SourceConfig, select_sources, source_for_url
 from newsarchive.spiders.middlewares import RetryScheduled
-from newsarchive.urls import canonicalize_url, host_allowed, trap_reason, url_key, url_template
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Iterator

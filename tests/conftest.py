@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from click.testing import Result
 
     from newsarchive.archive import Archive
-    from newsarchive.webserver import LocalWeb
+    from newsarchive.demo.server import LocalWeb
 
 PG_DSN = os.environ.get("NEWSARCHIVE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("NEWSARCHIVE_TEST_REDIS", "redis://127.0.0.1:6379/15")

@@ -38,7 +38,6 @@ from sqlalchemy import (
 )
 
 from newsarchive.archive.models import Article, ArticleCompany, Source
-from newsarchive.archive.query import SearchQuery, parse_query, to_fts5
 from newsarchive.archive.search import (
     SearchFilters,
     article_date,
@@ -46,6 +45,7 @@ from newsarchive.archive.search import (
     pg_tsquery,
     sqlite_prefilter,
 )
+from newsarchive.archive.searchquery import SearchQuery, parse_query, to_fts5
 from newsarchive.errors import ConfigError
 
 if TYPE_CHECKING:

@@ -17,8 +17,8 @@ from newsarchive.archive.models import (
     Source,
 )
 from newsarchive.archive.search import article_date
+from newsarchive.discovery.urls import canonicalize_url
 from newsarchive.errors import ArchiveError
-from newsarchive.urls import canonicalize_url
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

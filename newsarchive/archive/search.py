@@ -46,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from newsarchive.archive.models import Article, ArticleCompany, Duplicate, Source
-from newsarchive.archive.query import (
+from newsarchive.archive.searchquery import (
     SearchQuery,
     Term,
     matches,

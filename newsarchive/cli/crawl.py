@@ -21,15 +21,15 @@ from newsarchive.cli import (
     dumps,
     setup_logging,
 )
-from newsarchive.crawl import CrawlOptions, run_crawl
+from newsarchive.discovery.sources import select_sources
 from newsarchive.errors import ConfigError, CrawlLockedError
-from newsarchive.sources import select_sources
+from newsarchive.run.crawl import CrawlOptions, run_crawl
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from newsarchive.crawl import CrawlSummary
-    from newsarchive.sources import SourceConfig
+    from newsarchive.discovery.sources import SourceConfig
+    from newsarchive.run.crawl import CrawlSummary
 
 EXIT_BY_STATUS = {"ok": EXIT_OK, "partial": EXIT_PARTIAL, "interrupted": EXIT_INTERRUPTED}
 
@@ -214,7 +214,7 @@ def crawl(
     if redis and not job:
         raise click.UsageError("--redis needs --job NAME: workers of one job share a queue")
     if redis and reset_queue:
-        from newsarchive.distributed import reset_job
+        from newsarchive.run.scaleout import reset_job
 
         click.echo(f"cleared {reset_job(redis, job or '')} Redis key(s) of job {job!r}", err=True)
     if not urls and not sources and not resume:

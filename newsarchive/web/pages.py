@@ -12,6 +12,7 @@ from starlette.responses import StreamingResponse
 
 from newsarchive.archive.coverage import company_coverage, list_companies
 from newsarchive.archive.export import FORMATS, export_to_file
+from newsarchive.archive.export.writers import EXTENSIONS
 from newsarchive.errors import ConfigError, QuerySyntaxError
 from newsarchive.web.chart import build_chart
 from newsarchive.web.params import MAX_PAGE, PAGE_SIZE, SearchParams, month_range
@@ -33,6 +34,7 @@ MEDIA_TYPES = {
     "jsonl": "application/x-ndjson",
     "csv": "text/csv; charset=utf-8",
     "parquet": "application/vnd.apache.parquet",
+    "warc": "application/warc",
 }
 
 
@@ -111,14 +113,16 @@ async def export_data(request: Request) -> Response:
     return StreamingResponse(
         stream,
         media_type=MEDIA_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="newsarchive-export.{fmt}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="newsarchive-export.{EXTENSIONS[fmt]}"'
+        },
     )
 
 
 def _manifest(session: Session, fmt: str, filters: SearchFilters, query: str | None) -> Any:
     with tempfile.TemporaryDirectory(prefix="newsarchive-export-") as tmp:
         result = export_to_file(
-            session, fmt, Path(tmp) / f"newsarchive-export.{fmt}", filters, query
+            session, fmt, Path(tmp) / f"newsarchive-export.{EXTENSIONS[fmt]}", filters, query
         )
         return json.loads(result.manifest_path.read_text(encoding="utf-8"))
 

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from newsarchive.archive.facets import BUCKETS
-from newsarchive.archive.query import parse_query
 from newsarchive.archive.search import ORDERS, SearchFilters
+from newsarchive.archive.searchquery import parse_query
 from newsarchive.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from newsarchive.archive.query import SearchQuery
+    from newsarchive.archive.searchquery import SearchQuery
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from support.cli import run_cli as run_newsarchive
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.runs import list_runs
-from newsarchive.lock import crawl_lock
-from newsarchive.webserver import Response
+from newsarchive.demo.server import Response
+from newsarchive.run.joblock import crawl_lock
 
 from .crawler import article_gets, run_cli, slow_site, start_crawl
 

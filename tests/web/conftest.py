@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
     from newsarchive.archive import Archive
-    from newsarchive.webserver import LocalWeb
+    from newsarchive.demo.server import LocalWeb
 
 EVIL_TITLE = '<script>alert("x")</script> Tesla & Co'
 EVIL_BODY = "Tesla battery <img src=x onerror=alert(1)> recall news."

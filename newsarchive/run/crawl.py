@@ -25,7 +25,7 @@ from newsarchive.archive import open_archive
 from newsarchive.archive.db import describe
 from newsarchive.archive.runs import RunCounts, finish_run, last_unfinished_run, start_run
 from newsarchive.errors import ConfigError
-from newsarchive.lock import crawl_lock
+from newsarchive.run.joblock import crawl_lock
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -44,7 +44,7 @@ FAILED_REASONS = {"archive_error"}
 @dataclass(slots=True)
 class CrawlOptions:
     start_urls: list[str] = field(default_factory=list)
-    sources: list[Any] = field(default_factory=list)  # newsarchive.sources.SourceConfig
+    sources: list[Any] = field(default_factory=list)  # newsarchive.discovery.sources.SourceConfig
     db: str | None = None
     max_pages: int | None = None
     max_depth: int | None = None
@@ -110,7 +110,7 @@ def build_settings(options: CrawlOptions, run_id: int) -> Settings:
         overrides["NEWSARCHIVE_LOCAL"] = True  # the spider drops the politeness delays
     settings.setdict(overrides, priority="cmdline")
     if options.redis:
-        from newsarchive.distributed import apply_distributed_settings, distributed_settings
+        from newsarchive.run.scaleout import apply_distributed_settings, distributed_settings
 
         # scrapy-redis still passes `spider` to the stats API on every push and pop: known,
         # harmless, and not the user's to fix
@@ -177,7 +177,7 @@ def _resume_arguments(archive: Archive, options: CrawlOptions) -> None:
     if names:
         from pathlib import Path
 
-        from newsarchive.sources import select_sources
+        from newsarchive.discovery.sources import select_sources
 
         sources_file = options.sources_file or args.get("sources_file")
         try:
@@ -244,7 +244,7 @@ def _run_locked(archive: Archive, options: CrawlOptions) -> CrawlSummary:
 
 def _adhoc_names(start_urls: list[str]) -> list[str]:
     """Source names the spider gives bare start URLs (their registered domain)."""
-    from newsarchive.urls import registered_domain
+    from newsarchive.discovery.urls import registered_domain
 
     return list(dict.fromkeys(registered_domain(u) for u in start_urls))
 
