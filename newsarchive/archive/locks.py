@@ -7,11 +7,11 @@ clean up by hand, unlike a lock row in a table.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
-from typing import TYPE_CHECKING
-
 import socket
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -70,10 +70,8 @@ def server_identity(conn: Connection) -> str:
 def _resolved_address(conn: Connection) -> str:
     url = conn.engine.url
     host = url.host or "localhost"
-    try:
+    with contextlib.suppress(OSError):
         host = socket.gethostbyname(host)
-    except OSError:
-        pass
     return f"{host}:{url.port or 5432}"
 
 

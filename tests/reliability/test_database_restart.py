@@ -53,7 +53,8 @@ def test_restart_mid_crawl_loses_and_duplicates_nothing(
     assert len(urls) == len(set(urls)), "an article was stored twice"
     assert set(urls) == expected, f"lost: {sorted(expected - set(urls))}"
     assert pg_rows(db, "SELECT count(*) FROM url_state WHERE state = 'discovered'") == [(0,)]
-    assert "unreachable" in result.log and "reachable again" in result.log
+    assert "unreachable" in result.log
+    assert "reachable again" in result.log
     stats = pg_rows(db, "SELECT stats FROM crawl_runs ORDER BY id DESC LIMIT 1")[0][0]
     assert stats["newsarchive/archive/outages"] >= 1
     assert OUTAGE - 1 <= stats["newsarchive/archive/longest_outage_s"] <= up_after + 15
