@@ -21,10 +21,23 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsarchive.errors import ArchiveError, ConfigError, SchemaOutdatedError
+from newsarchive.errors import (
+    ArchiveError,
+    ArchiveUnavailableError,
+    ConfigError,
+    PageRejectedError,
+    SchemaOutdatedError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -200,15 +213,45 @@ def upgrade(archive: Archive, revision: str = "head") -> tuple[str | None, str]:
         return before, current_revision(archive.engine) or ""
 
 
+# SQLSTATEs of a server going away or not taking connections yet (restart, failover).
+UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03")
+
+
+def error_class(exc: DBAPIError) -> type[ArchiveError]:
+    """Which ArchiveError a driver error is: the server is away (wait for it), the data of one
+    page is refused (lose that page), or anything else (the archive is broken: stop).
+
+    psycopg reports a refused or dropped connection as an ``OperationalError`` without a
+    SQLSTATE; a server shutting down answers class 57P; refused data is class 22 (data
+    exception: ``\u0000`` in jsonb), 23 (integrity) or 54 (program limit: an index row over
+    the btree maximum), and a NUL in text is refused by psycopg itself as a ``DataError``.
+    """
+    orig = exc.orig
+    state = str(getattr(orig, "sqlstate", None) or "")
+    from_psycopg = type(orig).__module__.startswith("psycopg")
+    if exc.connection_invalidated or state.startswith("08") or state in UNAVAILABLE_SQLSTATES:
+        return ArchiveUnavailableError
+    if from_psycopg and not state and type(orig).__name__ == "OperationalError":
+        return ArchiveUnavailableError
+    if isinstance(exc, DataError | IntegrityError) or state.startswith(("22", "23", "54")):
+        return PageRejectedError
+    return ArchiveError
+
+
 @contextmanager
 def translate_errors(context: str) -> Iterator[None]:
     """Re-raise driver errors as one-line ArchiveErrors (the CLI shows them without traceback)."""
     try:
         yield
     except DBAPIError as exc:
-        raise ArchiveError(f"{context}: {_first_line(exc.orig)}") from exc
+        raise error_class(exc)(f"{context}: {_first_line(exc.orig)}") from exc
     except SQLAlchemyError as exc:
         raise ArchiveError(f"{context}: {_first_line(exc)}") from exc
+    except UnicodeEncodeError as exc:
+        # a lone surrogate the driver cannot encode: the data of this statement, not the archive
+        raise PageRejectedError(
+            f"{context}: text the archive cannot encode ({exc.reason})"
+        ) from exc
 
 
 def open_archive(
