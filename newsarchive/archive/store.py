@@ -37,6 +37,8 @@ from newsarchive.archive.models import (
     Source,
     UrlState,
 )
+from newsarchive.archive.textsafety import clean_text, clean_value, url_fits
+from newsarchive.errors import PageRejectedError
 from newsarchive.extraction import fingerprint
 from newsarchive.extraction.dates import as_utc
 
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# URL state of a page the archive refused (settled: not fetched again until it changes).
+REJECTED = "rejected"
 # Pages the validation stage refused: kept as captures with the reason, fetched again later.
 VALIDATION_DROPS = ("too_short", "no_title")
 KEPT_HEADERS = (
@@ -134,6 +138,11 @@ def save_page(
     run_id: int | None = None,
     fp: Fingerprint | None = None,
 ) -> SaveResult:
+    """Store one fetched page. Text the database cannot hold (NUL, lone surrogates) is cleaned
+    on the way in; a page whose URL cannot be a key at all raises PageRejectedError before
+    anything is written (the caller records it with :func:`record_rejected`)."""
+    if not url_fits(page.url):
+        raise PageRejectedError(f"URL longer than the archive's key limit: {page.url[:120]}…")
     source_id = ensure_source(session, page.source)
     article = page.article
     has_body = article is not None and bool(article.body.strip())
@@ -158,6 +167,12 @@ def save_page(
 
     fp = fp or fingerprint.fingerprint(article.body)
     canonical = article.canonical_url or article.url or page.url
+    if not url_fits(canonical):
+        # an attacker-sized canonical link cannot be the key: the fetched address is one
+        logger.warning(
+            "canonical URL of %s too long (%d chars): using the page URL", page.url, len(canonical)
+        )
+        canonical = page.url
     existing = _lock_article(session, canonical)
     if existing is None:
         new_id = session.scalar(
@@ -207,7 +222,7 @@ def _store_new(
 
 
 def _write_companies(session: Session, article_id: int, article: Article) -> None:
-    companies = sorted({c[:200] for c in article.companies if c.strip()})
+    companies = sorted({clean_text(c)[:200] for c in article.companies if c.strip()})
     if companies:
         session.execute(
             dialect_insert(session, ArticleCompany),
@@ -357,7 +372,7 @@ def _article_values(
 ) -> dict[str, Any]:
     published = _utc(article.published)
     offset = article.published.utcoffset() if article.published is not None else None
-    return {
+    values = {
         "source_id": source_id,
         "url": article.url,
         "canonical_url": canonical,
@@ -382,6 +397,7 @@ def _article_values(
         "first_seen": _utc(seen),
         "last_seen": _utc(seen),
     }
+    return {key: clean_value(value) for key, value in values.items()}
 
 
 def _add_capture(
@@ -391,16 +407,16 @@ def _add_capture(
     capture = Capture(
         run_id=run_id,
         source_id=source_id,
-        url=page.requested_url or page.url,
-        final_url=page.url,
+        url=clean_value(page.requested_url or page.url),
+        final_url=clean_value(page.url),
         fetched_at=_utc(page.fetched_at) or datetime.now(UTC),
         status=page.status,
-        headers={k: headers[k][:2000] for k in KEPT_HEADERS if k in headers},
+        headers=clean_value({k: headers[k][:2000] for k in KEPT_HEADERS if k in headers}),
         html_gz=zlib.compress(page.body, HTML_COMPRESSION_LEVEL) if page.body else None,
-        encoding=_cut(page.encoding, 64),
+        encoding=clean_value(_cut(page.encoding, 64)),
         size=len(page.body),
         extraction_status=status,
-        extraction_error=page.extraction_error,
+        extraction_error=clean_value(page.extraction_error),
     )
     session.add(capture)
     session.flush()  # on SQLite this first write takes the write lock for the whole save
@@ -418,7 +434,7 @@ def _upsert_url_state(
     """Record the outcome for the fetched URL and, after a redirect, for the requested one."""
     headers = {k.lower(): v for k, v in page.headers.items()}
     fetched = _utc(page.fetched_at) or datetime.now(UTC)
-    urls = dict.fromkeys(u for u in (page.url, page.requested_url) if u)
+    urls = dict.fromkeys(u for u in (page.url, page.requested_url) if u and url_fits(u))
     for url in urls:
         values = {
             "url": url,
@@ -426,8 +442,8 @@ def _upsert_url_state(
             "kind": "page",
             "state": state,
             "lastmod": _utc(page.lastmod),
-            "etag": headers.get("etag"),
-            "last_modified": _cut(headers.get("last-modified"), 64),
+            "etag": clean_value(headers.get("etag")),
+            "last_modified": clean_value(_cut(headers.get("last-modified"), 64)),
             "content_hash": hashlib.sha256(page.body).hexdigest(),
             "last_status": page.status,
             "attempts": 1,
@@ -456,6 +472,40 @@ def _upsert_url_state(
                 },
             )
         )
+
+
+def record_rejected(session: Session, page: FetchedPage, *, run_id: int | None = None) -> int:
+    """Settle the URLs of a page the archive refused (state ``rejected``), so later runs do not
+    fetch it again and again; returns how many URLs were recorded (an over-long one cannot be)."""
+    source_id = ensure_source(session, page.source)
+    fetched = _utc(page.fetched_at) or datetime.now(UTC)
+    recorded = 0
+    for url in dict.fromkeys(u for u in (page.url, page.requested_url) if u and url_fits(u)):
+        stmt = dialect_insert(session, UrlState).values(
+            url=url,
+            source_id=source_id,
+            kind="page",
+            state=REJECTED,
+            last_status=page.status,
+            attempts=1,
+            first_seen=fetched,
+            last_fetched=fetched,
+            run_id=run_id,
+        )
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["url"],
+                set_={
+                    "state": REJECTED,
+                    "last_status": stmt.excluded.last_status,
+                    "attempts": UrlState.attempts + 1,
+                    "last_fetched": stmt.excluded.last_fetched,
+                    "run_id": func.coalesce(stmt.excluded.run_id, UrlState.run_id),
+                },
+            )
+        )
+        recorded += 1
+    return recorded
 
 
 def _utc(value: datetime | None) -> datetime | None:
