@@ -5,18 +5,18 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
-from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from newsarchive.archive import open_archive
-from newsarchive.archive.reports import get_article, stats
+from newsarchive.archive.reports import get_article, publisher_time, stats
 from newsarchive.archive.search import SearchFilters, search
 from newsarchive.cli import archive_session, cli, db_option, dumps
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
 
     from sqlalchemy.orm import Session
 
@@ -93,11 +93,8 @@ def search_cmd(
 
 def _local_time(value: datetime | None, offset_minutes: int | None) -> str:
     """A stored UTC time shown in the offset the page gave, as the publisher wrote it."""
-    if value is None:
-        return "-"
-    if offset_minutes is None:
-        return value.isoformat()
-    return value.astimezone(timezone(timedelta(minutes=offset_minutes))).isoformat()
+    local = publisher_time(value, offset_minutes)
+    return "-" if local is None else local.isoformat()
 
 
 RULE_TEXT = {
@@ -204,14 +201,30 @@ def stats_cmd(days: int, until: datetime | None, as_json: bool, db: str | None) 
 
 
 @cli.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also accept this Host header (a DNS name the server is reached by); repeatable.",
+)
+@click.option(
+    "--time-limit",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 600),
+    help="Seconds of database work allowed per request.",
+)
 @db_option
-def serve_cmd(host: str, port: int, db: str | None) -> None:
-    """Serve the web search page (read-only) until interrupted."""
-    from newsarchive.web import make_web_server, serve_until_interrupted
+def serve_cmd(
+    host: str, port: int, allow_hosts: tuple[str, ...], time_limit: float, db: str | None
+) -> None:
+    """Serve the analysts' web app and JSON API (read-only) until interrupted."""
+    from newsarchive.web import WebServer
 
-    with open_archive(db, create=False) as archive:
-        server = make_web_server(archive, host, port)
-        click.echo(f"serving http://{host}:{server.server_port}/ (Ctrl-C to stop)")
-        serve_until_interrupted(server)
+    with open_archive(db, read_only=True) as archive:
+        server = WebServer(archive, host, port, extra_hosts=allow_hosts, time_limit=time_limit)
+        click.echo(f"serving {server.url} (Ctrl-C to stop)")
+        server.serve()
