@@ -31,7 +31,7 @@ from newsarchive.discovery.feeds import (
     feed_links,
     parse_feed,
 )
-from newsarchive.discovery.pagetype import classify, url_kind
+from newsarchive.discovery.pagetype import TRUSTED_LISTINGS, classify, url_kind
 from newsarchive.discovery.robots import robots_url, site_key, sitemap_urls
 from newsarchive.discovery.sitemaps import (
     COMMON_PATHS as COMMON_SITEMAPS,
@@ -52,7 +52,7 @@ from newsarchive.discovery.urls import (
 )
 from newsarchive.errors import ConfigError
 from newsarchive.extraction.dates import as_utc, parse_structured
-from newsarchive.items import FetchedPage
+from newsarchive.items import FetchedPage, Listing
 from newsarchive.spiders.middlewares import RetryScheduled
 
 if TYPE_CHECKING:
@@ -68,6 +68,8 @@ __all__ = ["COMMON_FEEDS", "COMMON_SITEMAPS", "NewsSpider", "SourceState"]
 MAX_SITEMAP_NESTING = 4
 _CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 
+# A canonical spelling answering these was never the page's address: fetch the discovered one.
+SPELLING_FALLBACK_STATUSES = (404, 410)
 PRIORITY_FEED = 30
 PRIORITY_ARTICLE = 10
 PRIORITY_LISTING = 0
@@ -314,11 +316,40 @@ class NewsSpider(scrapy.Spider):
     def _candidate_request(
         self, state: SourceState, url: str, *, via: str, meta: dict[str, Any]
     ) -> scrapy.Request | None:
-        """A request for a page that may be an article (counted against the page budget)."""
+        """A request for a page that may be an article (counted against the page budget).
+
+        It is made for the canonical spelling of ``url``; when that spelling differs from the
+        one discovered (a session id or tracking parameter removed, a rel=canonical followed)
+        and answers 404/410, the discovered spelling is fetched instead (see
+        :meth:`_candidate_failed`).
+        """
+        discovered = meta.get("discovered_url") or url
+        if canonicalize_url(discovered) != discovered:
+            meta = {**meta, "discovered_url": discovered}
         return self._request(
             state, url, self.parse_page, role="candidate", via=via,
-            priority=PRIORITY_ARTICLE, meta=meta,
+            priority=PRIORITY_ARTICLE, meta=meta, errback=self._candidate_failed,
         )  # fmt: skip
+
+    def _candidate_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+        request = failure.request
+        discovered = request.meta.get("discovered_url")
+        if (
+            failure.check(HttpError)
+            and failure.value.response.status in SPELLING_FALLBACK_STATUSES
+            and discovered
+            and discovered != request.url
+        ):
+            self._inc("fetch_failed/canonical_spelling")
+            self.logger.info("%s answered %d: fetching %s as discovered",
+                             request.url, failure.value.response.status, discovered)  # fmt: skip
+            meta = {k: v for k, v in request.meta.items() if k != "discovered_url"}
+            yield scrapy.Request(
+                discovered, callback=self.parse_page, errback=self._failed, dont_filter=True,
+                priority=PRIORITY_ARTICLE, meta={**meta, "spelling_fallback": True},
+            )  # fmt: skip
+            return
+        self._failed(failure)
 
     # -- discovery of sitemaps and feeds ---------------------------------------------------
     def _discover_sitemaps(
@@ -388,8 +419,11 @@ class NewsSpider(scrapy.Spider):
         if not host_allowed(response.url, state.hosts):
             self._inc("skipped/offsite")
             return
-        verdict = classify(response.body, response.url)
+        listed = response.meta.get("listed")
+        verdict = classify(response.body, response.url, listed=Listing(listed) if listed else None)
         canonical = response.xpath('//link[@rel="canonical"]/@href').get()
+        if response.meta.get("spelling_fallback"):
+            canonical = None  # the canonical spelling did not answer: this page is the one
         if (verdict.is_article or "variant_of_canonical" in verdict.reasons) and canonical:
             canonical = canonicalize_url(response.urljoin(canonical))
             if (
@@ -400,7 +434,8 @@ class NewsSpider(scrapy.Spider):
                 self._inc("skipped/non_canonical")
                 req = self._candidate_request(
                     state, canonical, via=response.meta["via"],
-                    meta={"lastmod": response.meta.get("lastmod")},
+                    meta={"lastmod": response.meta.get("lastmod"), "listed": listed,
+                          "discovered_url": response.url},
                 )  # fmt: skip
                 if req:
                     yield req
@@ -435,6 +470,7 @@ class NewsSpider(scrapy.Spider):
             headers=headers,
             encoding=match.group(1).lower() if match else None,
             discovered_via=response.meta["via"],
+            listed=Listing(response.meta["listed"]) if response.meta.get("listed") else None,
             lastmod=response.meta.get("lastmod"),
             source_language=state.config.language,
         )
@@ -454,14 +490,15 @@ class NewsSpider(scrapy.Spider):
             href = href.strip()
             if not href or href.startswith(("#", "mailto:", "javascript:", "tel:", "data:")):
                 continue
-            url = canonicalize_url(response.urljoin(href))
+            raw = response.urljoin(href)
+            url = canonicalize_url(raw)
             kind = url_kind(url)
             if kind in ("media", "utility", "variant"):
                 self._inc(f"skipped/{kind}_url")
             elif kind in ("listing", "root"):
                 listings.append(url)
             else:
-                candidates.append((url, kind))
+                candidates.append((raw, kind))  # as discovered: the fallback spelling
         new_candidates = [u for u, _ in candidates if url_key(u) not in self.seen]
         barren = 0 if new_candidates else response.meta.get("barren", 0) + 1
         if barren >= self.max_barren:
@@ -503,18 +540,27 @@ class NewsSpider(scrapy.Spider):
             self.logger.info("malformed %s %s, recovered what parses: %s", what, url, error)
 
     def _entry(
-        self, state: SourceState, url: str | None, date: datetime | None, via: str
+        self,
+        state: SourceState,
+        url: str | None,
+        date: datetime | None,
+        via: str,
+        listed: Listing,
     ) -> scrapy.Request | None:
         if not url:
             return None
         if self.since and date and date < self.since:
             self._inc("skipped/old")
             return None
-        url = canonicalize_url(url.strip())
-        if url_kind(url) != "other":
+        kind = url_kind(canonicalize_url(url.strip()))
+        # a news sitemap or feed entry is the publisher's word that the page is an article,
+        # whatever its URL looks like; a plain sitemap also lists tag and author pages
+        if kind != "other" and (listed not in TRUSTED_LISTINGS or kind == "media"):
             self._inc("skipped/listing_url")
             return None
-        return self._candidate_request(state, url, via=via, meta={"lastmod": date})
+        return self._candidate_request(
+            state, url.strip(), via=via, meta={"lastmod": date, "listed": listed.value}
+        )
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         state = self.states[response.meta["source"]]
@@ -530,7 +576,8 @@ class NewsSpider(scrapy.Spider):
         nesting = response.meta.get("sitemap_depth", 0)
         for entry in sitemap:
             if sitemap.kind == URLSET:
-                req = self._entry(state, entry.loc, entry.date, "sitemap")
+                listed = Listing.NEWS_SITEMAP if entry.news else Listing.SITEMAP
+                req = self._entry(state, entry.loc, entry.date, "sitemap", listed)
                 if req:
                     yield req
                 continue
@@ -566,7 +613,7 @@ class NewsSpider(scrapy.Spider):
             return
         self._inc("feed/parsed")
         for entry in feed.entries:
-            req = self._entry(state, entry.link, entry.date, "feed")
+            req = self._entry(state, entry.link, entry.date, "feed", Listing.FEED)
             if req:
                 yield req
 

@@ -169,9 +169,12 @@ def choose_original(newcomer: Claim, incumbent: Claim) -> tuple[Claim, OriginRul
     current original), so equal claims never re-point a group.
     """
     a, b = newcomer, incumbent
-    if a.published is not None and b.published is not None:
-        if abs(a.published - b.published) > PUBLISHED_TIE:
-            return (a if a.published < b.published else b), OriginRule.PUBLISHED
+    if (
+        a.published is not None
+        and b.published is not None
+        and abs(a.published - b.published) > PUBLISHED_TIE
+    ):
+        return (a if a.published < b.published else b), OriginRule.PUBLISHED
     a_credits, b_credits = credits_other(a, b), credits_other(b, a)
     if a_credits != b_credits:
         return (b if a_credits else a), OriginRule.CREDIT

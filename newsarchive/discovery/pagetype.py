@@ -23,14 +23,14 @@ import lxml.html
 from lxml import etree
 
 from newsarchive.discovery.urls import url_key
-from newsarchive.extraction.textlength import latin_chars
-from newsarchive.items import Listing
 from newsarchive.extraction.metadata import (
     ARTICLE_TYPES,
     jsonld_types,
     load_jsonld,
     walk_jsonld,
 )
+from newsarchive.extraction.textlength import latin_chars
+from newsarchive.items import Listing
 
 logger = logging.getLogger(__name__)
 

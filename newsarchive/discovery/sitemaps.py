@@ -53,6 +53,8 @@ class SitemapEntry:
 
     loc: str
     date: datetime | None
+    # a Google News entry (<news:news>): the publisher says the page is a news article
+    news: bool = False
 
 
 class Sitemap:
@@ -114,12 +116,14 @@ class Sitemap:
 
 def _entry(element: etree._Element) -> SitemapEntry:
     fields: dict[str, str] = {}
+    news = False
     for node in element.iter():
         name = local_name(node.tag)
+        news = news or name == "news"
         if name in _FIELDS and name not in fields:
             fields[name] = (node.text or "").strip()
     date = parse_date(fields.get("publication_date")) or parse_date(fields.get("lastmod"))
-    return SitemapEntry(fields.get("loc", ""), date)
+    return SitemapEntry(fields.get("loc", ""), date, news=news or "publication_date" in fields)
 
 
 def common_sitemap_urls(base: str) -> list[str]:

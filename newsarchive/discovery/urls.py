@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 from courlan import extract_domain
 
@@ -70,7 +70,21 @@ TRACKING_PARAMS = frozenset(
         "ns_fee",
     }
 )
-TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hmb_", "at_", "__twitter", "__s")
+TRACKING_PREFIXES = (
+    "utm_",
+    "pk_campaign",
+    "pk_kwd",
+    "pk_keyword",
+    "pk_source",
+    "pk_medium",
+    "pk_content",
+    "pk_cid",
+    "mtm_",
+    "hmb_",
+    "at_",
+    "__twitter",
+    "__s",
+)  # not every "pk_": "pk_no=1412361" is an article id
 # Session identifiers: the same page under an endless supply of names (a classic crawl trap).
 SESSION_PARAMS = frozenset(
     {
@@ -92,6 +106,7 @@ SESSION_PARAMS = frozenset(
 )
 _PATH_SESSION = re.compile(r";(?:jsessionid|phpsessid|sid|sessionid)=[^/?#]*", re.IGNORECASE)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_QUERY_SAFE = "=/:@!$'()*+,;-._~%[]?"
 
 MAX_PATH_SEGMENTS = 20
 MAX_SEGMENT_REPEATS = 2
@@ -120,14 +135,14 @@ def canonicalize_url(url: str) -> str:
         netloc = f"{netloc}:{port}"
     path = _PATH_SESSION.sub("", parts.path) or "/"
     path = quote(path, safe="/:@!$&'()*+,;=-._~%")
-    query_pairs = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not _is_dropped_param(k)
-    ]
-    query_pairs.sort()
-    query = urlencode(query_pairs, quote_via=quote, safe="/:@!$'()*+,;-._~")
-    return urlunsplit((scheme, netloc, path, query, ""))
+    # Parameters stay as the site escaped them (a "%DC" in a Latin-1 site's query must not be
+    # decoded as UTF-8 and re-encoded into another URL); only unsafe characters get escaped.
+    query_pairs = sorted(
+        quote(pair, safe=_QUERY_SAFE)
+        for pair in parts.query.split("&")
+        if pair and not _is_dropped_param(unquote_plus(pair.split("=", 1)[0]))
+    )
+    return urlunsplit((scheme, netloc, path, "&".join(query_pairs), ""))
 
 
 def url_key(url: str) -> str:
