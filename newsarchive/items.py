@@ -104,5 +104,10 @@ class FetchedPage:
     article: Article | None = None
     extraction_error: str | None = None
     drop_reason: str | None = None
+    # Why the page is not an article or was dropped: the article rule's evidence, or the
+    # validation rule that refused it. Kept with the capture, listed by ``pages --not-articles``.
+    reason: str | None = None
+    # The page was not an article but led on to other pages (a listing): crawled again later.
+    followed_links: bool = False
     # newsarchive.extraction.fingerprint.Fingerprint of the article body, set by the dedupe stage.
     fingerprint: Any = None

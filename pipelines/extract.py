@@ -51,6 +51,8 @@ class ExtractPipeline:
         self.pool.close()
 
     async def process_item(self, page: FetchedPage) -> FetchedPage:
+        if page.drop_reason:  # decided before extraction (not an article): nothing to extract
+            return page
         try:
             page.article = await self.pool.run(
                 self.extractor,

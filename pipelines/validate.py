@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from newsarchive.discovery.pagetype import TRUSTED_LISTINGS
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
     from newsarchive.items import FetchedPage
 
-# Below this many words a "body" is a teaser, a paywall stub or a photo caption.
+# Below this many words a "body" is a teaser, a paywall stub or a photo caption. Words are
+# counted per script (newsarchive.extraction.textlength): characters / 2 in CJK and Thai.
 DEFAULT_MIN_WORDS = 40
+# A page the publisher listed in a news sitemap or feed is a story by its word: only a body
+# shorter than this is a stub (short briefs and captioned photo stories are news too).
+LISTED_MIN_WORDS = 15
 
 
 class ValidatePipeline:
@@ -24,12 +30,21 @@ class ValidatePipeline:
         min_words = crawler.settings.getint("NEWSARCHIVE_MIN_WORDS", DEFAULT_MIN_WORDS)
         return cls(crawler.stats, min_words)  # type: ignore[arg-type]
 
+    def _minimum(self, page: FetchedPage) -> int:
+        if page.listed in TRUSTED_LISTINGS:
+            return min(self.min_words, LISTED_MIN_WORDS)
+        return self.min_words
+
     def process_item(self, page: FetchedPage) -> FetchedPage:
         article = page.article
-        if article is None:
+        if page.drop_reason:  # the spider decided already (not an article)
+            pass
+        elif article is None:
             page.drop_reason = "extraction_failed" if page.extraction_error else "no_article"
-        elif article.word_count < self.min_words:
+        elif article.word_count < (minimum := self._minimum(page)):
             page.drop_reason = "too_short"
+            # word equivalents: characters / 2 in Chinese, Japanese and Thai
+            page.reason = f"{article.word_count} words < {minimum}"
         elif not article.title:
             page.drop_reason = "no_title"
         if page.drop_reason:

@@ -446,10 +446,19 @@ class NewsSpider(scrapy.Spider):
             return
         self._inc("skipped/not_article")
         self.logger.debug("not an article (%s): %s", verdict.score, response.url)
+        follow: list[Any] = []
         if role in ("home", "listing") or (
             role == "candidate" and response.meta["via"] in ("section", "start")
         ):
-            yield from self._follow_links(response, state)
+            follow = list(self._follow_links(response, state))
+        if role == "candidate":
+            # the decision and its evidence are kept with the capture (pages --not-articles)
+            page = self._page(response, state)
+            page.drop_reason = "not_article"
+            page.reason = f"score {verdict.score}: " + " ".join(verdict.reasons)
+            page.followed_links = any(isinstance(r, scrapy.Request) for r in follow)
+            yield page
+        yield from follow
 
     def _page(self, response: Response, state: SourceState) -> FetchedPage:
         # Every header, first value: the archive's store decides which ones it keeps.

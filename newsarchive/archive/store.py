@@ -160,8 +160,11 @@ def save_page(
 
     if article is None or not has_body:
         status = "failed" if extraction_status == "failed" else "not_article"
-        # a stub refused by validation (teaser, paywall) may be complete next time: not settled
+        # a stub refused by validation (teaser, paywall) may be complete next time: not settled;
+        # a listing that led on to other pages is fetched again whenever discovery reaches it
         state = "failed" if extraction_status in VALIDATION_DROPS else status
+        if status == "not_article" and page.followed_links:
+            state = "fetched"
         _upsert_url_state(session, page, source_id, run_id, state, None)
         return SaveResult(status=status, capture_id=capture.id)
 
@@ -423,6 +426,7 @@ def _add_capture(
         size=len(page.body),
         extraction_status=status,
         extraction_error=clean_value(page.extraction_error),
+        reason=clean_value(_cut(page.reason, 500)),
     )
     session.add(capture)
     session.flush()  # on SQLite this first write takes the write lock for the whole save

@@ -17,12 +17,12 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import lxml.html
 from lxml import etree
 
-from newsarchive.discovery.urls import url_key
+from newsarchive.discovery.urls import registered_domain, url_key
 from newsarchive.extraction.metadata import (
     ARTICLE_TYPES,
     jsonld_types,
@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 THRESHOLD = 2.0
 # A page the publisher listed in a news sitemap or feed needs only this much article text.
 LISTED_MIN_BLOCK = 150
+# ...or a single text run this long outside links (extraction and validation decide the rest).
+LISTED_MIN_TEXT = 40
 TRUSTED_LISTINGS = frozenset({Listing.NEWS_SITEMAP, Listing.FEED})
 
 # JSON-LD keys leading to nodes that describe this page itself
@@ -327,7 +329,9 @@ def _is_variant_of_canonical(doc: lxml.html.HtmlElement, url: str) -> bool:
     canonical = doc.xpath('//link[@rel="canonical"]/@href')
     if not canonical:
         return False
-    if url_key(str(canonical[0])) == url_key(url):
+    target = urljoin(url, str(canonical[0]).strip())
+    if url_key(target) == url_key(url) or registered_domain(target) != registered_domain(url):
+        # a copy whose canonical is on another site is the only copy a crawl of this site gets
         return False
     root = doc.getroottree().getroot()
     is_amp = root.get("amp") is not None or root.get("⚡") is not None
@@ -399,13 +403,25 @@ def _main_block(doc: lxml.html.HtmlElement) -> tuple[int, int]:
     return main_block, long_paras
 
 
+def _has_text(doc: lxml.html.HtmlElement) -> bool:
+    """Any run of text outside links as long as a sentence (the page is not plainly empty)."""
+    body = doc.find("body")
+    if body is None:
+        return False
+    return any(
+        latin_chars(_WS.sub(" ", str(t)).strip()) >= LISTED_MIN_TEXT
+        for t in body.xpath(".//text()[not(ancestor::a)]")
+    )
+
+
 def classify(html: bytes | str, url: str, *, listed: Listing | None = None) -> PageVerdict:
     """Decide whether the page at ``url`` is one article (pure: no network, no state).
 
     ``listed`` is where the publisher listed the URL. A news sitemap or a feed is the
     publisher's own statement that the page is a news article: such a page is kept unless it
-    plainly has no article text (no block of :data:`LISTED_MIN_BLOCK` characters and no long
-    paragraph), whatever its URL or markup says.
+    plainly has no article text (no block of :data:`LISTED_MIN_BLOCK` characters, no long
+    paragraph, no text run of :data:`LISTED_MIN_TEXT` characters), whatever its URL or markup
+    says; extraction and validation then judge the text itself.
     """
     reasons: list[str] = []
     score, why = _url_score(url)
@@ -482,7 +498,7 @@ def classify(html: bytes | str, url: str, *, listed: Listing | None = None) -> P
         and listed in TRUSTED_LISTINGS
         and url_kind(url) not in ("media", "utility")
     ):
-        if main_block >= LISTED_MIN_BLOCK or long_paras >= 1:
+        if main_block >= LISTED_MIN_BLOCK or long_paras >= 1 or _has_text(doc):
             reasons.append(f"listed:{listed}")
             return PageVerdict(True, round(score, 2), reasons)
         reasons.append(f"listed:{listed}:no_text")
