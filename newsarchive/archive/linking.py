@@ -121,6 +121,9 @@ class OriginRule(StrEnum):
 PUBLISHED_TIE = timedelta(hours=36)
 # Smaller differences than this are no difference at all (second-precision noise).
 SAME_MOMENT = timedelta(minutes=1)
+# Where a publication time is the page's own statement; htmldate's reading of the text, a
+# visible dateline or the URL are guesses (a year in the body makes "2019-01-01").
+STATED_DATE_SOURCES = frozenset({"jsonld", "meta", "microdata"})
 
 
 @dataclass(slots=True, frozen=True)
@@ -135,6 +138,12 @@ class Claim:
     credits: tuple[Credit, ...]
     published: datetime | None
     first_seen: datetime
+    date_source: str | None = None
+
+    @property
+    def stated(self) -> datetime | None:
+        """The publication time when the page states it (structured data), not a guess."""
+        return self.published if self.date_source in STATED_DATE_SOURCES else None
 
 
 def credits_other(copy: Claim, other: Claim) -> bool:
@@ -163,18 +172,15 @@ def _name_key(name: str | None) -> str:
 def choose_original(newcomer: Claim, incumbent: Claim) -> tuple[Claim, OriginRule]:
     """The original of two linked articles, and the rule that decided.
 
-    Published first, when both dates are known and further apart than :data:`PUBLISHED_TIE`;
-    otherwise the page that credits the other is the copy; otherwise the earlier publication
-    time, then the earlier first-seen time. A full tie keeps the ``incumbent`` (the group's
+    Published first, when both pages state their publication time (structured data, not a
+    guess from the text) and the two are further apart than :data:`PUBLISHED_TIE`; otherwise
+    the page that credits the other is the copy; otherwise the earlier publication time, then
+    the earlier first-seen time. A full tie keeps the ``incumbent`` (the group's
     current original), so equal claims never re-point a group.
     """
     a, b = newcomer, incumbent
-    if (
-        a.published is not None
-        and b.published is not None
-        and abs(a.published - b.published) > PUBLISHED_TIE
-    ):
-        return (a if a.published < b.published else b), OriginRule.PUBLISHED
+    if a.stated is not None and b.stated is not None and abs(a.stated - b.stated) > PUBLISHED_TIE:
+        return (a if a.stated < b.stated else b), OriginRule.PUBLISHED
     a_credits, b_credits = credits_other(a, b), credits_other(b, a)
     if a_credits != b_credits:
         return (b if a_credits else a), OriginRule.CREDIT
@@ -198,6 +204,7 @@ def load_claims(session: Session, ids: Iterable[int]) -> dict[int, Claim]:
             ArticleClaim.credits,
             ArticleRow.published,
             ArticleRow.first_seen,
+            ArticleRow.date_source,
         )
         .join(Source, Source.id == ArticleRow.source_id)
         .outerjoin(ArticleClaim, ArticleClaim.article_id == ArticleRow.id)
@@ -213,6 +220,7 @@ def load_claims(session: Session, ids: Iterable[int]) -> dict[int, Claim]:
             credits=tuple(_credit(c) for c in (r[5] or []) if isinstance(c, dict)),
             published=as_utc(r[6]),
             first_seen=as_utc(r[7]) or _EPOCH,
+            date_source=r[8],
         )
         for r in rows
     }
@@ -220,7 +228,7 @@ def load_claims(session: Session, ids: Iterable[int]) -> dict[int, Claim]:
 
 def _credit(data: dict[str, Any]) -> Credit:
     try:
-        kind = CreditKind(data.get("kind"))
+        kind = CreditKind(str(data.get("kind")))
     except ValueError:
         kind = CreditKind.LINE
     return Credit(kind=kind, url=data.get("url"), name=data.get("name"))
@@ -330,6 +338,31 @@ def repoint_group(
         .values(original_id=new_id, rule=OriginRule.GROUP.value)
     )
     _relink_group(session, new_id, old_id, fp, lang, rule)
+    session.flush()
+    record_rules(session, new_id, skip=old_id)
+
+
+def record_rules(session: Session, original_id: int, *, skip: int | None = None) -> None:
+    """Store on every link of a group the rule by which its original beats that copy
+    (``group`` where the copy would win alone: it came along with its group)."""
+    copies = session.scalars(
+        select(Duplicate.article_id).where(
+            Duplicate.original_id == original_id, Duplicate.kind != "url"
+        )
+    ).all()
+    claims = load_claims(session, [original_id, *copies])
+    if original_id not in claims:
+        return
+    best = claims[original_id]
+    for member in copies:
+        if member == skip or member not in claims:
+            continue
+        winner, rule = choose_original(claims[member], best)
+        session.execute(
+            update(Duplicate)
+            .where(Duplicate.article_id == member)
+            .values(rule=(rule if winner.id == best.id else OriginRule.GROUP).value)
+        )
 
 
 def _relink_group(
@@ -686,15 +719,7 @@ def _relink_one(session: Session, original_id: int) -> int:
         rule = choose_original(best, claims[original_id])[1]
         repoint_group(session, best.id, original_id, fp, row.lang, rule)
         logger.info("article %d replaces %d as original (%s)", best.id, original_id, rule)
-    for member, claim in claims.items():
-        if member == best.id:
-            continue
-        winner, rule = choose_original(claim, best)
-        session.execute(
-            update(Duplicate)
-            .where(Duplicate.article_id == member)
-            .values(rule=(rule if winner.id == best.id else OriginRule.GROUP).value)
-        )
+    record_rules(session, best.id)
     return best.id
 
 

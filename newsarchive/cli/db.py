@@ -12,6 +12,8 @@ from newsarchive.archive.linking import rebuild_anchor_index, relink_archive
 from newsarchive.cli import cli, db_option
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
     from newsarchive.archive.linking import RelinkResult
 
 # The revision that introduced the translation (anchor) index.
@@ -46,7 +48,7 @@ def db_upgrade(db: str | None) -> None:
         click.echo(f"{describe(url)}: schema {before or 'empty'} -> {after}")
 
 
-def _relinked(url: str, result: RelinkResult) -> str:
+def _relinked(url: URL, result: RelinkResult) -> str:
     return (
         f"{describe(url)}: originals re-decided for {result.groups} groups, "
         f"{result.repointed} re-pointed to their first publisher"

@@ -404,6 +404,8 @@ def page_key(path: str) -> str:
     server parses the query; it does not compare it as a string)."""
     raw = unquote(path)
     base, _, query = raw.partition("?")
+    # http.server turns a leading "//" into "/" before we see it (as nginx merges slashes)
+    base = "/" + base.lstrip("/")
     return base + ("?" + "&".join(sorted(query.split("&"))) if query else "")
 
 

@@ -25,12 +25,13 @@ _UNSPACED = (
     "\u0e80-\u0eff"  # Lao
     "\u1000-\u109f"  # Myanmar
     "\u1780-\u17ff"  # Khmer
+    "\u3000-\u303f"  # CJK punctuation (、。「」)
     "\u3040-\u309f"  # Hiragana
     "\u30a0-\u30ff"  # Katakana
     "\u3400-\u4dbf"  # CJK extension A
     "\u4e00-\u9fff"  # CJK unified ideographs
     "\uf900-\ufaff"  # CJK compatibility ideographs
-    "\uff66-\uff9f"  # half-width Katakana
+    "\uff00-\uffef"  # full-width forms and half-width Katakana
 )
 _UNSPACED_CHAR = re.compile(f"[{_UNSPACED}]")
 _UNSPACED_RUN = re.compile(f"[{_UNSPACED}]+")

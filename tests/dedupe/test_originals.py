@@ -207,7 +207,13 @@ def test_db_upgrade_across_0004_relinks_existing_groups(
 
 
 def _claim(
-    id_: int, url: str, *, published_hours: float | None, seen: int, credits: tuple[Credit, ...]
+    id_: int,
+    url: str,
+    *,
+    published_hours: float | None,
+    seen: int,
+    credits: tuple[Credit, ...],
+    date_source: str = "jsonld",
 ) -> Claim:
     return Claim(
         id=id_,
@@ -218,6 +224,7 @@ def _claim(
         credits=credits,
         published=None if published_hours is None else PUBLISHED + timedelta(hours=published_hours),
         first_seen=FETCHED + timedelta(minutes=seen),
+        date_source=date_source,
     )
 
 
@@ -241,6 +248,20 @@ def test_choose_original_rules(
     for newcomer, incumbent in ((copy, origin), (origin, copy)):
         winner, rule = choose_original(newcomer, incumbent)
         assert (winner.url, rule) == (ORIGIN_URL, expected)
+
+
+def test_a_guessed_early_date_does_not_beat_a_credit() -> None:
+    """A copy dated "2019-01-01" by a year in its text is no earlier publication."""
+    copy = _claim(
+        1,
+        COPY_URL,
+        published_hours=-24 * 300,
+        seen=0,
+        credits=(Credit(CreditKind.CANONICAL, url=ORIGIN_URL),),
+        date_source="htmldate",
+    )
+    origin = _claim(2, ORIGIN_URL, published_hours=0, seen=5, credits=())
+    assert choose_original(copy, origin) == (origin, OriginRule.CREDIT)
 
 
 def test_a_much_earlier_copy_date_beats_a_credit() -> None:

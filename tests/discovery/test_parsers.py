@@ -39,9 +39,7 @@ def test_urlset_entries_with_news_dates_first() -> None:
     assert sitemap.kind == "urlset"
     assert list(sitemap) == [
         SitemapEntry("https://news.example.org/a", datetime(2026, 11, 20, tzinfo=UTC)),
-        SitemapEntry(
-            "https://news.example.org/b", datetime(2026, 11, 2, 7, tzinfo=UTC), news=True
-        ),
+        SitemapEntry("https://news.example.org/b", datetime(2026, 11, 2, 7, tzinfo=UTC), news=True),
         SitemapEntry("", datetime(2026, 11, 3, tzinfo=UTC)),
     ]
     assert sitemap.error is None
