@@ -21,6 +21,7 @@ class Listing(StrEnum):
     NEWS_SITEMAP = "news_sitemap"
     FEED = "feed"
     SITEMAP = "sitemap"
+    SECTION = "section"  # a headline link on one of the site's listing pages
 
 
 class CreditKind(StrEnum):

@@ -70,6 +70,8 @@ _CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 
 # A canonical spelling answering these was never the page's address: fetch the discovered one.
 SPELLING_FALLBACK_STATUSES = (404, 410)
+# Links that are a listing's headlines (the article rule's Listing.SECTION evidence).
+HEADLINE_LINKS = "//h1//a/@href | //h2//a/@href | //h3//a/@href | //h4//a/@href"
 PRIORITY_FEED = 30
 PRIORITY_ARTICLE = 10
 PRIORITY_LISTING = 0
@@ -513,8 +515,16 @@ class NewsSpider(scrapy.Spider):
         if barren >= self.max_barren:
             self._inc("skipped/trap/barren_listing")
             return
+        headlines = {
+            url_key(response.urljoin(h.strip()))
+            for h in response.xpath(HEADLINE_LINKS).getall()
+            if h.strip()
+        }
         for url in new_candidates:
-            req = self._candidate_request(state, url, via="section", meta={"barren": barren})
+            meta: dict[str, Any] = {"barren": barren}
+            if url_key(url) in headlines:
+                meta["listed"] = Listing.SECTION.value  # the section presents it as a story
+            req = self._candidate_request(state, url, via="section", meta=meta)
             if req:
                 yield req
         for url in listings:

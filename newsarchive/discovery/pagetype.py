@@ -40,6 +40,11 @@ LISTED_MIN_BLOCK = 150
 # ...or a single text run this long outside links (extraction and validation decide the rest).
 LISTED_MIN_TEXT = 40
 TRUSTED_LISTINGS = frozenset({Listing.NEWS_SITEMAP, Listing.FEED})
+# Reached from a listing through a headline link (inside h1-h4): the publisher's section
+# presents the page as a story, weaker evidence than a news sitemap or feed.
+SECTION_HEADLINE_SCORE = 1.0
+# A single h1 that opens the page title (the headline of one story).
+HEADLINE_SCORE = 0.5
 
 # JSON-LD keys leading to nodes that describe this page itself
 OWN_NODE_KEYS = ("@graph", "mainEntity")
@@ -403,6 +408,16 @@ def _main_block(doc: lxml.html.HtmlElement) -> tuple[int, int]:
     return main_block, long_paras
 
 
+def _has_headline(doc: lxml.html.HtmlElement) -> bool:
+    """One ``<h1>`` whose text opens the page title: a story's headline (listings and
+    homepages have none, several, or one naming the site or section)."""
+    h1s = [_text(h) for h in doc.iter("h1")]
+    title = doc.find(".//title")
+    if len(h1s) != 1 or title is None or len(h1s[0].split()) < 4:
+        return False
+    return _text(title).casefold().startswith(h1s[0].casefold()[:40])
+
+
 def _has_text(doc: lxml.html.HtmlElement) -> bool:
     """Any run of text outside links as long as a sentence (the page is not plainly empty)."""
     body = doc.find("body")
@@ -431,6 +446,13 @@ def classify(html: bytes | str, url: str, *, listed: Listing | None = None) -> P
         return PageVerdict(False, -10.0, [*reasons, "empty"])
     if _is_variant_of_canonical(doc, url):
         return PageVerdict(False, -10.0, [*reasons, "variant_of_canonical"])
+
+    if _has_headline(doc):
+        score += HEADLINE_SCORE
+        reasons.append("headline")
+    if listed == Listing.SECTION:
+        score += SECTION_HEADLINE_SCORE
+        reasons.append("listed:section")
 
     og_type = (_meta(doc, "og:type") or "").lower()
     if og_type == "article" or og_type.startswith("article"):

@@ -1,7 +1,9 @@
 """Test-only item pipeline: records what the spider yielded, and the run's stats, as JSON.
 
 Items carry raw bytes, so only ``url``, ``source`` and ``discovered_via`` are written; the
-crawl tests read the files after the Scrapy subprocess exits.
+crawl tests read the files after the Scrapy subprocess exits. Pages the spider judged not to
+be articles (``drop_reason`` set) are not recorded: they are offered to the archive only to keep
+the decision and its reason.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class RecordPipeline:
         return cls(crawler)
 
     def process_item(self, item: Any) -> Any:
+        if item.drop_reason:  # a not-article decision, kept for the archive with its reason
+            return item
         record = {"url": item.url, "source": item.source, "via": item.discovered_via}
         self.items.write(json.dumps(record) + "\n")
         return item
