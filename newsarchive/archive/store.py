@@ -25,13 +25,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
-from newsarchive.archive import linking
+from newsarchive.archive import linking, tagging
 from newsarchive.archive.db import dialect_insert
 from newsarchive.archive.models import Article as ArticleRow
 from newsarchive.archive.models import (
-    ArticleCompany,
     ArticleVersion,
     Capture,
     Source,
@@ -208,12 +207,8 @@ def _store_new(
 
 
 def _write_companies(session: Session, article_id: int, article: Article) -> None:
-    companies = sorted({c[:200] for c in article.companies if c.strip()})
-    if companies:
-        session.execute(
-            dialect_insert(session, ArticleCompany),
-            [{"article_id": article_id, "company": c} for c in companies],
-        )
+    """Company and topic rows of the article's current text."""
+    tagging.write_tags(session, article_id, article.companies, article.topics)
 
 
 def _store_refetch(
@@ -263,7 +258,7 @@ def _store_refetch(
         if key not in ("first_seen", "last_seen", "version", "source_id", "url", "canonical_url"):
             setattr(row, key, value)
     row.version += 1
-    session.execute(delete(ArticleCompany).where(ArticleCompany.article_id == row.id))
+    tagging.clear_tags(session, [row.id])
     linking.unindex_article(session, row.id)
     _write_companies(session, row.id, article)
     linking.index_article(

@@ -55,6 +55,7 @@ from newsarchive.extraction.metadata import (
     PageMeta,
     collect,
 )
+from newsarchive.extraction.topics import tag_topics
 from newsarchive.items import Article
 
 if TYPE_CHECKING:
@@ -128,6 +129,7 @@ def extract(
         site_name=site_name,
     )
     article.companies = find_companies(title, body)
+    article.topics = tag_topics(title, body, article.companies)
     return article
 
 
