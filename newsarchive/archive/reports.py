@@ -189,9 +189,7 @@ def get_article(session: Session, id_or_url: str | int) -> ArticleView:
         copies=copies,
         topics=[
             TopicView(t.topic, t.score, list(t.terms or []))
-            for t in session.scalars(
-                select(ArticleTopic).where(ArticleTopic.article_id == art.id)
-            )
+            for t in session.scalars(select(ArticleTopic).where(ArticleTopic.article_id == art.id))
         ],
         story_id=story_id,
         story_mates=[StoryMateView(*m) for m in mates],

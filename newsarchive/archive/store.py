@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from newsarchive.archive import linking, tagging
+from newsarchive.archive import linking, stories, tagging
 from newsarchive.archive.db import dialect_insert
 from newsarchive.archive.models import Article as ArticleRow
 from newsarchive.archive.models import (
@@ -193,6 +193,16 @@ def _store_new(
     link = linking.link_new_article(
         session, article_id, fp, lang=article.lang, published=article.published, day=day
     )
+    copy_of = None if link is None else (link.replaced or link.original_id)
+    stories.assign_story(
+        session,
+        article_id,
+        title=article.title,
+        body=article.body,
+        lang=article.lang,
+        day=day,
+        copy_of=copy_of,
+    )
     if link is None:
         return SaveResult(status="new", capture_id=capture_id, article_id=article_id)
     return SaveResult(
@@ -262,6 +272,9 @@ def _store_refetch(
     _write_companies(session, row.id, article)
     linking.index_article(
         session, row.id, fp, linking.effective_day(article.published, row.first_seen)
+    )
+    stories.refresh_story_keys(
+        session, row.id, title=article.title, body=article.body, lang=article.lang
     )
     logger.info("article %d changed: version %d", row.id, row.version)
     return SaveResult(status="updated", capture_id=capture_id, article_id=row.id)

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from newsarchive.archive.db import dialect_insert
 from newsarchive.archive.models import Article, ArticleCompany, ArticleTopic, Source
@@ -91,9 +91,7 @@ def retag_batch(
         topics = tag_topics(title, body, companies)
         if companies != list(old or []):
             session.execute(
-                Article.__table__.update()
-                .where(Article.id == article_id)
-                .values(companies=companies)
+                update(Article).where(Article.id == article_id).values(companies=companies)
             )
             result.companies_changed += 1
         company_rows += [

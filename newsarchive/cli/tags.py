@@ -40,7 +40,9 @@ def retag_cmd(db: str | None, **kw: Any) -> None:
     with open_archive(db, create=False) as archive:
         result = retag(archive, filters)
     topics = ", ".join(f"{t} {n}" for t, n in sorted(result.topics.items())) or "-"
-    click.echo(f"retagged {result.articles} articles ({result.companies_changed} with new companies)")
+    click.echo(
+        f"retagged {result.articles} articles ({result.companies_changed} with new companies)"
+    )
     click.echo(f"topics: {topics}")
 
 

@@ -80,7 +80,9 @@ _NUMBER = re.compile(
 )
 _YEAR = re.compile(r"(?:19[89]\d|20[0-4]\d)")
 # Model codes: letters then digits ("SU7", "EX30", "ID4"), or digits then letters ("500e").
-_CODE = re.compile(rf"(?<![{_WORD_CHARS}])(?:[A-Z]{{1,4}}\d{{1,4}}[a-z]?|\d{{2,3}}[a-z])(?![{_WORD_CHARS}])")
+_CODE = re.compile(
+    rf"(?<![{_WORD_CHARS}])(?:[A-Z]{{1,4}}\d{{1,4}}[a-z]?|\d{{2,3}}[a-z])(?![{_WORD_CHARS}])"
+)
 MIN_NUMBER = 10  # smaller integers are counts and list items, not anchors
 
 

@@ -57,12 +57,19 @@ class TopicIndex:
     prefix_lengths: tuple[int, ...]
     unspaced: re.Pattern[str] | None
     unspaced_terms: dict[str, list[tuple[int, str]]]
+    cased: dict[str, list[_Entry]]  # acronyms, matched in capitals
+    cased_terms: frozenset[tuple[int, str]]
+
+
+def _cased(term: str) -> bool:
+    """Acronyms ("AI", "EV", "OTA") match in capitals only: "ai" is Italian for "to the"."""
+    core = term.rstrip("*")
+    return any(c.isalpha() for c in core) and core == core.upper() and not _UNSPACED.search(core)
 
 
 def _words_of(term: str) -> _Words:
-    return tuple(
-        (w.rstrip("*").casefold(), w.endswith("*")) for w in re.split(r"[\s-]+", term) if w
-    )
+    fold = (lambda w: w) if _cased(term) else str.casefold
+    return tuple((fold(w.rstrip("*")), w.endswith("*")) for w in re.split(r"[\s-]+", term) if w)
 
 
 def _topic(entry: object, where: str) -> Topic:
@@ -96,6 +103,8 @@ def build_index(topics: tuple[Topic, ...]) -> TopicIndex:
     exact: dict[str, list[_Entry]] = {}
     prefix: dict[str, list[_Entry]] = {}
     unspaced_terms: dict[str, list[tuple[int, str]]] = {}
+    cased: dict[str, list[_Entry]] = {}
+    cased_terms: set[tuple[int, str]] = set()
     for index, topic in enumerate(topics):
         for term in topic.terms:
             if _UNSPACED.search(term):
@@ -103,6 +112,11 @@ def build_index(topics: tuple[Topic, ...]) -> TopicIndex:
                 continue
             words = _words_of(term)
             (first, is_prefix), rest = words[0], words[1:]
+            if _cased(term):
+                cased_terms.add((index, term))
+                if not is_prefix:
+                    cased.setdefault(first, []).append((index, term, rest))
+                    continue
             (prefix if is_prefix else exact).setdefault(first, []).append((index, term, rest))
     alternation = "|".join(re.escape(t) for t in sorted(unspaced_terms, key=len, reverse=True))
     return TopicIndex(
@@ -112,6 +126,8 @@ def build_index(topics: tuple[Topic, ...]) -> TopicIndex:
         prefix_lengths=tuple(sorted({len(p) for p in prefix})),
         unspaced=re.compile(alternation) if alternation else None,
         unspaced_terms=unspaced_terms,
+        cased=cased,
+        cased_terms=frozenset(cased_terms),
     )
 
 
@@ -148,15 +164,18 @@ def _matches(index: TopicIndex, text: str) -> list[tuple[int, str]]:
     """(topic index, term) for every term occurrence in ``text``."""
     found: list[tuple[int, str]] = []
     words = [w.casefold() for w in _TOKEN.findall(text)]
+    raw = _TOKEN.findall(text)
     for i, word in enumerate(words):
-        candidates = list(index.exact.get(word, ()))
+        candidates = list(index.exact.get(word, ())) + list(index.cased.get(raw[i], ()))
         for length in index.prefix_lengths:
             if length > len(word):
                 break
             candidates += index.prefix.get(word[:length], ())
         matched: set[int] = set()  # a word counts once per topic, for its longest term
         for topic_index, term, rest in sorted(candidates, key=lambda c: -len(c[2])):
-            following = words[i + 1 : i + 1 + len(rest)]
+            following = (raw if (topic_index, term) in index.cased_terms else words)[
+                i + 1 : i + 1 + len(rest)
+            ]
             if (
                 topic_index not in matched
                 and len(following) == len(rest)
