@@ -253,6 +253,26 @@ def _store_refetch(
             kind="url",
             score=1.0,
         )
+    if not revise_article(session, row, article, fp, seen=seen, previous_seen=previous_seen):
+        return SaveResult(status="unchanged", capture_id=capture_id, article_id=row.id)
+    return SaveResult(status="updated", capture_id=capture_id, article_id=row.id)
+
+
+def revise_article(
+    session: Session,
+    row: ArticleRow,
+    article: Article,
+    fp: Fingerprint,
+    *,
+    seen: datetime,
+    previous_seen: datetime,
+) -> bool:
+    """The revision rule of a refetch (and of a re-extraction): True if a version was recorded.
+
+    Only a real change of the text makes a version — a body that differs beyond timestamps,
+    counters and related links, or another title; the previous state then moves to
+    ``article_versions`` and the row takes every extracted field.
+    """
     body_changed = fp.content_sha256 != row.content_sha256 and not fingerprint.is_trivial_change(
         row.body, article.body
     )
@@ -260,7 +280,7 @@ def _store_refetch(
         row.title or ""
     )
     if not (body_changed or title_changed):
-        return SaveResult(status="unchanged", capture_id=capture_id, article_id=row.id)
+        return False
     session.add(
         ArticleVersion(
             article_id=row.id,
@@ -284,7 +304,58 @@ def _store_refetch(
         session, row.id, fp, linking.effective_day(article.published, row.first_seen)
     )
     logger.info("article %d changed: version %d", row.id, row.version)
-    return SaveResult(status="updated", capture_id=capture_id, article_id=row.id)
+    return True
+
+
+# Extracted fields an article row keeps (compared by re-extraction; identity fields excluded).
+EXTRACTED_FIELDS = (
+    "title",
+    "body",
+    "published",
+    "published_offset",
+    "modified",
+    "date_source",
+    "date_flags",
+    "authors",
+    "organisations",
+    "lang",
+    "description",
+    "image",
+    "section",
+    "tags",
+    "companies",
+    "word_count",
+)
+
+
+def changed_fields(row: ArticleRow, article: Article, fp: Fingerprint) -> list[str]:
+    """The extracted fields whose stored value differs from what ``article`` would store."""
+    values = _article_values(article, fp, row.source_id, row.last_seen, row.canonical_url)
+    changed = []
+    for name in EXTRACTED_FIELDS:
+        if name == "body":  # by the revision rule: a trivial change is no change
+            differs = fp.content_sha256 != row.content_sha256 and not (
+                fingerprint.is_trivial_change(row.body, article.body)
+            )
+        elif name == "title":
+            differs = fingerprint.normalise_text(row.title or "") != fingerprint.normalise_text(
+                article.title or ""
+            )
+        else:
+            differs = getattr(row, name) != values[name]
+        if differs:
+            changed.append(name)
+    return changed
+
+
+def refresh_metadata(session: Session, row: ArticleRow, article: Article, fp: Fingerprint) -> None:
+    """Store a new extraction's metadata in place (no version: the text did not change)."""
+    values = _article_values(article, fp, row.source_id, row.last_seen, row.canonical_url)
+    for name in EXTRACTED_FIELDS:
+        if name not in ("title", "body"):
+            setattr(row, name, values[name])
+    session.execute(delete(ArticleCompany).where(ArticleCompany.article_id == row.id))
+    _write_companies(session, row.id, article)
 
 
 def _lock_article(session: Session, canonical: str) -> ArticleRow | None:

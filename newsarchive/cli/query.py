@@ -207,11 +207,9 @@ def serve_cmd(
     host: str, port: int, allow_hosts: tuple[str, ...], time_limit: float, db: str | None
 ) -> None:
     """Serve the analysts' web app and JSON API (read-only) until interrupted."""
-    from newsarchive.archive.limits import install_time_limits
     from newsarchive.web import WebServer
 
     with open_archive(db, read_only=True) as archive:
-        install_time_limits(archive.engine)
         server = WebServer(archive, host, port, extra_hosts=allow_hosts, time_limit=time_limit)
         click.echo(f"serving {server.url} (Ctrl-C to stop)")
         server.serve()
