@@ -120,11 +120,9 @@ WEB_INPUTS = {
 def test_bad_web_input_is_a_clear_answer(path: str, db: str) -> None:
     from support.http import fetch
 
-    from newsarchive.archive.limits import install_time_limits
     from newsarchive.web import WebServer
 
     archive = open_archive(db, read_only=True)
-    install_time_limits(archive.engine)
     server = WebServer(archive, "127.0.0.1", 0).start()
     try:
         status, body, _ = fetch(server.url.rstrip("/") + path)
