@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select, update
 from newsarchive.archive.db import dialect_insert
 from newsarchive.archive.models import Article, ArticleCompany, ArticleTopic, Source
 from newsarchive.archive.search import filter_clauses
+from newsarchive.archive.textsafety import clean_text
 from newsarchive.extraction.companies import find_companies, load_gazetteer
 from newsarchive.extraction.topics import tag_topics
 
@@ -41,7 +42,7 @@ def write_tags(
     session: Session, article_id: int, companies: Iterable[str], topics: Iterable[TopicTag]
 ) -> None:
     """Company and topic rows of one article (its old rows must be gone)."""
-    names = sorted({c[:NAME_SIZE] for c in companies if c.strip()})
+    names = sorted({clean_text(c)[:NAME_SIZE] for c in companies if c.strip()})
     if names:
         session.execute(
             dialect_insert(session, ArticleCompany),
