@@ -362,7 +362,7 @@ def refresh_metadata(session: Session, row: ArticleRow, article: Article, fp: Fi
     for name in EXTRACTED_FIELDS:
         if name not in ("title", "body"):
             setattr(row, name, values[name])
-    session.execute(delete(ArticleCompany).where(ArticleCompany.article_id == row.id))
+    tagging.clear_tags(session, [row.id])
     _write_companies(session, row.id, article)
 
 
