@@ -30,11 +30,11 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
-from newsarchive import dedupe
 from newsarchive.archive import open_archive
 from newsarchive.archive.models import AnchorBand, ArticleAnchor, ArticleSignature, LshBand
 from newsarchive.archive.models import Article as ArticleRow
 from newsarchive.archive.store import ensure_source, save_page
+from newsarchive.extraction import fingerprint
 from newsarchive.items import Article, FetchedPage
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def translated(body: str, n: int) -> str:
 
 def _seed_rows(n: int) -> tuple[dict[str, Any], bytes, tuple[tuple[int, int], ...], Any]:
     body = synthetic_body(n)
-    fp = dedupe.fingerprint(body)
+    fp = fingerprint.fingerprint(body)
     row = {
         "url": f"https://seed.example/a/{n}",
         "canonical_url": f"https://seed.example/a/{n}",
@@ -164,7 +164,7 @@ def seed(archive: Any, start: int, stop: int, pool: ProcessPoolExecutor) -> floa
     return time.perf_counter() - t0
 
 
-def fresh_page(n: int, first: int, stored: int) -> tuple[FetchedPage, dedupe.Fingerprint]:
+def fresh_page(n: int, first: int, stored: int) -> tuple[FetchedPage, fingerprint.Fingerprint]:
     """A new distinct article, or every tenth a reworked copy of a stored one, or every tenth
     (offset 5) a translation of one. Each is dated among the seeded articles, so the
     translation lookup probes days as crowded as the archive's. Copies and translations are of
@@ -195,7 +195,7 @@ def fresh_page(n: int, first: int, stored: int) -> tuple[FetchedPage, dedupe.Fin
             lang=lang,
         ),
     )
-    return page, dedupe.fingerprint(body)
+    return page, fingerprint.fingerprint(body)
 
 
 def measure(archive: Any, first: int, stored: int, count: int) -> dict[str, float]:
@@ -225,7 +225,7 @@ def run_scaling(db: str | None, sizes: list[int], count: int) -> None:
         archive = open_archive(db or str(Path(tmp) / "bench.db"))
         print(f"backend: {archive.backend}; {count} saves per size; sizes {sizes}")
         t0 = time.perf_counter()
-        fps = [dedupe.fingerprint(synthetic_body(n)) for n in range(300)]
+        fps = [fingerprint.fingerprint(synthetic_body(n)) for n in range(300)]
         print(f"fingerprint: {1000 * (time.perf_counter() - t0) / len(fps):.2f} ms per article")
         results = []
         stored = 0
@@ -256,7 +256,7 @@ def _corpus_bodies() -> list[str]:
     bodies = []
     for path in sorted(CORPUS.glob("*.json")):
         body = json.loads(path.read_text(encoding="utf-8")).get("body")
-        if body and len(body.split()) >= dedupe.MIN_NEAR_WORDS:
+        if body and len(body.split()) >= fingerprint.MIN_NEAR_WORDS:
             bodies.append(body)
     return bodies
 
@@ -267,12 +267,12 @@ def run_sweep() -> None:
     docs = [(a["story"], (FIXTURES / a["file"]).read_text()) for a in manifest["articles"]]
     corpus = _corpus_bodies()
     docs += [(f"corpus-{hashlib.sha1(b.encode()).hexdigest()}", b) for b in corpus]
-    fps = [dedupe.fingerprint(body) for _, body in docs]
+    fps = [fingerprint.fingerprint(body) for _, body in docs]
     pairs = []
     for (i, (sa, _)), (j, (sb, _)) in itertools.combinations(enumerate(docs), 2):
         a, b = fps[i], fps[j]
         candidate = a.content_sha256 == b.content_sha256 or bool(set(a.bands) & set(b.bands))
-        pairs.append((sa == sb, candidate, dedupe.similarity(a.minhash, b.minhash)))
+        pairs.append((sa == sb, candidate, fingerprint.similarity(a.minhash, b.minhash)))
     positives = [s for same, _, s in pairs if same]
     negatives = [s for same, _, s in pairs if not same]
     print(
@@ -301,7 +301,7 @@ def _corpus_docs() -> list[tuple[str, str | None, str]]:
     docs = []
     for path in sorted(CORPUS.glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("body") and len(data["body"].split()) >= dedupe.MIN_NEAR_WORDS:
+        if data.get("body") and len(data["body"].split()) >= fingerprint.MIN_NEAR_WORDS:
             docs.append((path.stem, data.get("lang"), data["body"]))
     return docs
 
@@ -322,13 +322,13 @@ def run_translation_sweep() -> None:
     ]
     corpus = _corpus_docs()
     docs += [(f"corpus-{name}", lang, body) for name, lang, body in corpus]
-    fps = [dedupe.fingerprint(body) for _, _, body in docs]
-    texts = [dedupe.anchor_text(dedupe.anchor_runs(body)) for _, _, body in docs]
+    fps = [fingerprint.fingerprint(body) for _, _, body in docs]
+    texts = [fingerprint.anchor_text(fingerprint.anchor_runs(body)) for _, _, body in docs]
     pairs = []
     same_lang_max = 0.0
     for (i, (sa, la, _)), (j, (sb, lb, _)) in itertools.combinations(enumerate(docs), 2):
-        score = dedupe.anchor_similarity(texts[i], texts[j])
-        if la is None or lb is None or dedupe.primary_language(la) == dedupe.primary_language(lb):
+        score = fingerprint.anchor_similarity(texts[i], texts[j])
+        if la is None or lb is None or fingerprint.primary_language(la) == fingerprint.primary_language(lb):
             if sa != sb:
                 same_lang_max = max(same_lang_max, score)
             continue
@@ -346,7 +346,7 @@ def run_translation_sweep() -> None:
         f"score {max(negatives):.3f} (same-language distinct pairs: up to {same_lang_max:.3f})"
     )
     print(
-        f"indexed (>= {dedupe.MIN_ANCHOR_PAIRS} anchor pairs): "
+        f"indexed (>= {fingerprint.MIN_ANCHOR_PAIRS} anchor pairs): "
         f"{sum(1 for fp in fps if fp.anchor_bands)} of {len(fps)}; anchor-band candidates: "
         f"{sum(c for _, c, _ in pairs)} pairs ({sum(c for same, c, _ in pairs if same)} of the "
         f"translations)"

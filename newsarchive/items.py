@@ -69,5 +69,5 @@ class FetchedPage:
     article: Article | None = None
     extraction_error: str | None = None
     drop_reason: str | None = None
-    # newsarchive.dedupe.Fingerprint of the article body, set by the dedupe stage.
+    # newsarchive.extraction.fingerprint.Fingerprint of the article body, set by the dedupe stage.
     fingerprint: Any = None

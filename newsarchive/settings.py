@@ -71,7 +71,7 @@ SPIDER_MIDDLEWARES = {
     "newsarchive.spiders.incremental.IncrementalSpiderMiddleware": 950,
 }
 EXTENSIONS = {
-    "newsarchive.crawl.Progress": 900,
+    "newsarchive.run.crawl.Progress": 900,
 }
 
 # Discovery bounds, per source (overridable with -a on the spider or -s here).
@@ -85,6 +85,10 @@ NEWSARCHIVE_MAX_BARREN = 3  # consecutive listing pages without new article link
 # worker is recorded as a failed capture. The extractor is pluggable (same signature).
 NEWSARCHIVE_EXTRACTOR = "newsarchive.extraction.extract"
 NEWSARCHIVE_EXTRACT_TIMEOUT = 30.0
+
+# How long a crawl waits for an unreachable archive database (a restart, a failover) before it
+# stops; writes are retried meanwhile and nothing is lost (docs/robustness.md).
+NEWSARCHIVE_DB_OUTAGE_LIMIT = 300.0
 
 ITEM_PIPELINES = {
     "newsarchive.pipelines.extract.ExtractPipeline": 100,

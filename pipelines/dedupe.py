@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from newsarchive.dedupe import fingerprint
+from newsarchive.extraction.fingerprint import fingerprint
 
 if TYPE_CHECKING:
     from newsarchive.items import FetchedPage

@@ -18,7 +18,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.request import fingerprint
 from twisted.internet.task import deferLater
 
-from newsarchive.urls import host_allowed, url_key
+from newsarchive.discovery.urls import host_allowed, url_key
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 import pytest
 from support.http import fetch
 
-from newsarchive.webserver import LocalWeb, Response, Site
+from newsarchive.demo.server import LocalWeb, Response, Site
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -7,23 +7,17 @@ One call of :func:`save_page` per fetched page, inside the caller's transaction.
 - one ``articles`` row per canonical URL; a refetch either bumps ``last_seen`` (unchanged or a
   trivial change) or moves the previous state to ``article_versions`` (a real change);
 - another URL declaring a stored canonical URL is the same article (``kind="url"``);
-- a new article whose normalised body hash matches a stored one is linked ``exact``, one whose
-  MinHash LSH candidates score at least ``dedupe.NEAR_THRESHOLD`` is linked ``near``; failing
-  both, one in another language published within ``dedupe.TRANSLATION_WINDOW_DAYS`` of a
-  stored article whose anchor pairs score at least ``dedupe.TRANSLATION_THRESHOLD`` is linked
-  ``translation``; links always point at the group's original, the earliest published member.
+- a new article is indexed and linked to the group it copies by :mod:`.linking`.
 
 Concurrency: the canonical-URL insert is ``INSERT … ON CONFLICT DO NOTHING``, so two writers
 storing the same article end with one row. On SQLite the capture row is written first, which
 takes the database write lock for the whole save (deferred transactions only lock on the first
 write), so the lookups that follow are consistent. On PostgreSQL a refetched article is read
-``FOR UPDATE`` and the duplicate search of a new article runs under a transaction-level
-advisory lock, so two copies stored at the same moment still see each other.
+``FOR UPDATE`` (the duplicate search takes its own lock, see :mod:`.linking`).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import zlib
@@ -31,37 +25,33 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import delete, func, select
 
-from newsarchive import dedupe
+from newsarchive.archive import linking
 from newsarchive.archive.db import dialect_insert
+from newsarchive.archive.models import Article as ArticleRow
 from newsarchive.archive.models import (
-    AnchorBand,
-    ArticleAnchor,
     ArticleCompany,
-    ArticleSignature,
     ArticleVersion,
     Capture,
-    Duplicate,
-    LshBand,
     Source,
     UrlState,
 )
-from newsarchive.archive.models import Article as ArticleRow
+from newsarchive.archive.textsafety import clean_text, clean_value, url_fits
+from newsarchive.errors import PageRejectedError
+from newsarchive.extraction import fingerprint
 from newsarchive.extraction.dates import as_utc
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-    from sqlalchemy import Select
     from sqlalchemy.orm import Session
 
-    from newsarchive.archive.db import Archive
-    from newsarchive.dedupe import Fingerprint
+    from newsarchive.extraction.fingerprint import Fingerprint
     from newsarchive.items import Article, FetchedPage
 
 logger = logging.getLogger(__name__)
 
+# URL state of a page the archive refused (settled: not fetched again until it changes).
+REJECTED = "rejected"
 # Pages the validation stage refused: kept as captures with the reason, fetched again later.
 VALIDATION_DROPS = ("too_short", "no_title")
 KEPT_HEADERS = (
@@ -148,6 +138,11 @@ def save_page(
     run_id: int | None = None,
     fp: Fingerprint | None = None,
 ) -> SaveResult:
+    """Store one fetched page. Text the database cannot hold (NUL, lone surrogates) is cleaned
+    on the way in; a page whose URL cannot be a key at all raises PageRejectedError before
+    anything is written (the caller records it with :func:`record_rejected`)."""
+    if not url_fits(page.url):
+        raise PageRejectedError(f"URL longer than the archive's key limit: {page.url[:120]}…")
     source_id = ensure_source(session, page.source)
     article = page.article
     has_body = article is not None and bool(article.body.strip())
@@ -170,8 +165,14 @@ def save_page(
         _upsert_url_state(session, page, source_id, run_id, state, None)
         return SaveResult(status=status, capture_id=capture.id)
 
-    fp = fp or dedupe.fingerprint(article.body)
+    fp = fp or fingerprint.fingerprint(article.body)
     canonical = article.canonical_url or article.url or page.url
+    if not url_fits(canonical):
+        # an attacker-sized canonical link cannot be the key: the fetched address is one
+        logger.warning(
+            "canonical URL of %s too long (%d chars): using the page URL", page.url, len(canonical)
+        )
+        canonical = page.url
     existing = _lock_article(session, canonical)
     if existing is None:
         new_id = session.scalar(
@@ -202,252 +203,31 @@ def _store_new(
     capture_id: int,
     fetched_at: datetime,
 ) -> SaveResult:
-    day = _day(article.published, fetched_at)
-    _write_index(session, article_id, article, fp, day)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(DEDUPE_LOCK_KEY)))
-    match = _find_match(session, article_id, fp) or _find_translation(
-        session, article_id, fp, article.lang, day
+    day = linking.effective_day(article.published, fetched_at)
+    _write_companies(session, article_id, article)
+    linking.index_article(session, article_id, fp, day)
+    link = linking.link_new_article(
+        session, article_id, fp, lang=article.lang, published=article.published, day=day
     )
-    if match is None:
+    if link is None:
         return SaveResult(status="new", capture_id=capture_id, article_id=article_id)
-    original_id, kind, score = match
-    original_published = session.scalar(
-        select(ArticleRow.published).where(ArticleRow.id == original_id)
-    )
-    published = _utc(article.published)
-    if published is not None and original_published is not None and published < original_published:
-        # the newcomer predates the group's original: it takes its place
-        session.execute(
-            update(Duplicate)
-            .where(Duplicate.original_id == original_id)
-            .values(original_id=article_id)
-        )
-        _relink_group(session, article_id, original_id, fp, article.lang)
-        logger.info(
-            "article %d replaces %d as original (%s %.2f)", article_id, original_id, kind, score
-        )
-        return SaveResult(
-            status="new",
-            capture_id=capture_id,
-            article_id=article_id,
-            original_id=article_id,
-            kind=kind,
-            score=score,
-        )
-    session.add(Duplicate(article_id=article_id, original_id=original_id, kind=kind, score=score))
     return SaveResult(
-        status="duplicate",
+        status="new" if link.replaced is not None else "duplicate",
         capture_id=capture_id,
         article_id=article_id,
-        original_id=original_id,
-        kind=kind,
-        score=score,
+        original_id=link.original_id,
+        kind=link.kind,
+        score=link.score,
     )
 
 
-def _relink_group(
-    session: Session, new_id: int, old_id: int, fp: Fingerprint, lang: str | None
-) -> None:
-    """Link a replaced original to the newcomer, and fix links whose kind no longer fits.
-
-    The newcomer may have matched the group through another member (an English wire story
-    found through its English copy while the group's original was a French translation), so
-    the old original is scored against the newcomer directly. Moved links keep their kind and
-    score, except where the language relation flipped: an English copy that came in as a
-    translation of a French original is a ``near`` copy of the English newcomer.
-    """
-    rows = session.execute(
-        select(
-            ArticleRow.id,
-            ArticleRow.content_sha256,
-            ArticleRow.lang,
-            ArticleSignature.minhash,
-            ArticleAnchor.anchors,
-            Duplicate.kind,
+def _write_companies(session: Session, article_id: int, article: Article) -> None:
+    companies = sorted({clean_text(c)[:200] for c in article.companies if c.strip()})
+    if companies:
+        session.execute(
+            dialect_insert(session, ArticleCompany),
+            [{"article_id": article_id, "company": c} for c in companies],
         )
-        .outerjoin(ArticleSignature, ArticleSignature.article_id == ArticleRow.id)
-        .outerjoin(ArticleAnchor, ArticleAnchor.article_id == ArticleRow.id)
-        .outerjoin(Duplicate, Duplicate.article_id == ArticleRow.id)
-        .where(or_(ArticleRow.id == old_id, Duplicate.original_id == new_id))
-    ).all()
-    own = dedupe.primary_language(lang)
-    for member_id, sha, member_lang, minhash, anchors, kind in rows:
-        other = dedupe.primary_language(member_lang)
-        translated = own is not None and other is not None and own != other
-        if member_id != old_id and (kind == "translation") == translated:
-            continue
-        if sha == fp.content_sha256:
-            link = ("exact", 1.0)
-        elif translated:
-            link = ("translation", dedupe.anchor_similarity(fp.anchors, anchors or ""))
-        else:
-            link = ("near", dedupe.similarity(fp.minhash, minhash) if minhash else 0.0)
-        if member_id == old_id:
-            session.add(
-                Duplicate(article_id=old_id, original_id=new_id, kind=link[0], score=link[1])
-            )
-        else:
-            session.execute(
-                update(Duplicate)
-                .where(Duplicate.article_id == member_id)
-                .values(kind=link[0], score=link[1])
-            )
-
-
-def _find_match(
-    session: Session, article_id: int, fp: Fingerprint
-) -> tuple[int, str, float] | None:
-    """(group original, kind, score) of the best stored match of a new article, if any."""
-    # No ORDER BY … LIMIT here: PostgreSQL would walk the primary key in id order and filter on
-    # the hash, a scan of the whole table whenever nothing matches (measured: 35 ms at 30,000
-    # articles, 275 ms at 100,000). Equal bodies are one group, so any few of them will do.
-    exact = session.execute(
-        select(ArticleRow.id, Duplicate.original_id)
-        .outerjoin(Duplicate, Duplicate.article_id == ArticleRow.id)
-        .where(ArticleRow.content_sha256 == fp.content_sha256, ArticleRow.id != article_id)
-        .limit(MAX_CANDIDATES)
-    ).all()
-    if exact:
-        first_id, original_id = min(exact)
-        return (original_id or first_id, "exact", 1.0)
-    if not fp.bands:
-        return None
-    params = _band_params(fp.bands, self_id=article_id)
-    candidates = session.execute(_candidate_query(len(fp.bands)), params).all()
-    if not candidates:
-        return None
-    rows = session.execute(
-        select(ArticleSignature.article_id, ArticleSignature.minhash, Duplicate.original_id)
-        .outerjoin(Duplicate, Duplicate.article_id == ArticleSignature.article_id)
-        .where(ArticleSignature.article_id.in_([c[0] for c in candidates]))
-    ).all()
-    best = _best(
-        (
-            (dedupe.similarity(fp.minhash, minhash), cand_id, original_id)
-            for cand_id, minhash, original_id in rows
-        ),
-        dedupe.NEAR_THRESHOLD,
-    )
-    return None if best is None else (best[0], "near", best[1])
-
-
-def _find_translation(
-    session: Session, article_id: int, fp: Fingerprint, lang: str | None, day: int
-) -> tuple[int, str, float] | None:
-    """(group original, "translation", score) of the best stored translation match, if any.
-
-    Candidates share an anchor band key within the date window (one index range per band);
-    only those in another known language are scored, on the exact Jaccard of anchor pairs.
-    """
-    own_lang = dedupe.primary_language(lang)
-    if own_lang is None or not fp.anchor_bands:
-        return None
-    params = _band_params(
-        fp.anchor_bands,
-        self_id=article_id,
-        lo=day - dedupe.TRANSLATION_WINDOW_DAYS,
-        hi=day + dedupe.TRANSLATION_WINDOW_DAYS,
-    )
-    candidates = session.execute(_anchor_candidate_query(len(fp.anchor_bands)), params).all()
-    if not candidates:
-        return None
-    rows = session.execute(
-        select(
-            ArticleAnchor.article_id, ArticleAnchor.anchors, ArticleRow.lang, Duplicate.original_id
-        )
-        .join(ArticleRow, ArticleRow.id == ArticleAnchor.article_id)
-        .outerjoin(Duplicate, Duplicate.article_id == ArticleAnchor.article_id)
-        .where(ArticleAnchor.article_id.in_([c[0] for c in candidates]))
-    ).all()
-    best = _best(
-        (
-            (dedupe.anchor_similarity(fp.anchors, anchors), cand_id, original_id)
-            for cand_id, anchors, cand_lang, original_id in rows
-            if dedupe.primary_language(cand_lang) not in (None, own_lang)
-        ),
-        dedupe.TRANSLATION_THRESHOLD,
-    )
-    return None if best is None else (best[0], "translation", best[1])
-
-
-def _band_params(bands: Iterable[tuple[int, int]], **extra: int) -> dict[str, int]:
-    """Bind values for the cached candidate queries, which name band i ``b{i}``/``k{i}`` so one
-    compiled statement serves every save with the same band count."""
-    params = dict(extra)
-    for i, (band, key) in enumerate(bands):
-        params[f"b{i}"], params[f"k{i}"] = band, key
-    return params
-
-
-def _best(
-    scored: Iterable[tuple[float, int, int | None]], threshold: float
-) -> tuple[int, float] | None:
-    """(group original, score) of the best (score, candidate, original) at or above ``threshold``.
-
-    Equal scores go to the lowest candidate id, so the pick does not depend on row order.
-    """
-    best: tuple[float, int, int] | None = None
-    for score, cand_id, original_id in scored:
-        if score >= threshold and (best is None or (score, -cand_id) > (best[0], -best[1])):
-            best = (score, cand_id, original_id or cand_id)
-    return None if best is None else (best[2], best[0])
-
-
-@functools.cache
-def _anchor_candidate_query(n_bands: int) -> Select[tuple[int, int]]:
-    """Articles sharing an anchor band key on a day of the window, most shared first."""
-    shared = func.count().label("shared")
-    return (
-        select(AnchorBand.article_id, shared)
-        .where(
-            or_(
-                *(
-                    and_(
-                        AnchorBand.band == bindparam(f"b{i}"),
-                        AnchorBand.key == bindparam(f"k{i}"),
-                        AnchorBand.day.between(bindparam("lo"), bindparam("hi")),
-                    )
-                    for i in range(n_bands)
-                )
-            ),
-            AnchorBand.article_id != bindparam("self_id"),
-        )
-        .group_by(AnchorBand.article_id)
-        .order_by(shared.desc(), AnchorBand.article_id)
-        .limit(MAX_TRANSLATION_CANDIDATES)
-    )
-
-
-def _day(published: datetime | None, seen: datetime | None) -> int:
-    """The effective date (published, else first seen) as days since 1970-01-01 UTC."""
-    moment = _utc(published) or _utc(seen) or datetime.now(UTC)
-    return (moment - _EPOCH).days
-
-
-@functools.cache
-def _candidate_query(n_bands: int) -> Select[tuple[int, int]]:
-    """Articles sharing any band key, most shared first: one index probe per band.
-
-    Built once per band count with bound parameters, so SQLAlchemy's compiled cache is hit
-    instead of rebuilding an 84-term expression on every save.
-    """
-    shared = func.count().label("shared")
-    return (
-        select(LshBand.article_id, shared)
-        .where(
-            or_(
-                *(
-                    and_(LshBand.band == bindparam(f"b{i}"), LshBand.key == bindparam(f"k{i}"))
-                    for i in range(n_bands)
-                )
-            ),
-            LshBand.article_id != bindparam("self_id"),
-        )
-        .group_by(LshBand.article_id)
-        .order_by(shared.desc(), LshBand.article_id)
-        .limit(MAX_CANDIDATES)
-    )
 
 
 def _store_refetch(
@@ -473,14 +253,34 @@ def _store_refetch(
             kind="url",
             score=1.0,
         )
-    body_changed = fp.content_sha256 != row.content_sha256 and not dedupe.is_trivial_change(
+    if not revise_article(session, row, article, fp, seen=seen, previous_seen=previous_seen):
+        return SaveResult(status="unchanged", capture_id=capture_id, article_id=row.id)
+    return SaveResult(status="updated", capture_id=capture_id, article_id=row.id)
+
+
+def revise_article(
+    session: Session,
+    row: ArticleRow,
+    article: Article,
+    fp: Fingerprint,
+    *,
+    seen: datetime,
+    previous_seen: datetime,
+) -> bool:
+    """The revision rule of a refetch (and of a re-extraction): True if a version was recorded.
+
+    Only a real change of the text makes a version — a body that differs beyond timestamps,
+    counters and related links, or another title; the previous state then moves to
+    ``article_versions`` and the row takes every extracted field.
+    """
+    body_changed = fp.content_sha256 != row.content_sha256 and not fingerprint.is_trivial_change(
         row.body, article.body
     )
-    title_changed = dedupe.normalise_text(article.title or "") != dedupe.normalise_text(
+    title_changed = fingerprint.normalise_text(article.title or "") != fingerprint.normalise_text(
         row.title or ""
     )
     if not (body_changed or title_changed):
-        return SaveResult(status="unchanged", capture_id=capture_id, article_id=row.id)
+        return False
     session.add(
         ArticleVersion(
             article_id=row.id,
@@ -498,13 +298,64 @@ def _store_refetch(
             setattr(row, key, value)
     row.version += 1
     session.execute(delete(ArticleCompany).where(ArticleCompany.article_id == row.id))
-    session.execute(delete(LshBand).where(LshBand.article_id == row.id))
-    session.execute(delete(ArticleSignature).where(ArticleSignature.article_id == row.id))
-    session.execute(delete(AnchorBand).where(AnchorBand.article_id == row.id))
-    session.execute(delete(ArticleAnchor).where(ArticleAnchor.article_id == row.id))
-    _write_index(session, row.id, article, fp, _day(article.published, row.first_seen))
+    linking.unindex_article(session, row.id)
+    _write_companies(session, row.id, article)
+    linking.index_article(
+        session, row.id, fp, linking.effective_day(article.published, row.first_seen)
+    )
     logger.info("article %d changed: version %d", row.id, row.version)
-    return SaveResult(status="updated", capture_id=capture_id, article_id=row.id)
+    return True
+
+
+# Extracted fields an article row keeps (compared by re-extraction; identity fields excluded).
+EXTRACTED_FIELDS = (
+    "title",
+    "body",
+    "published",
+    "published_offset",
+    "modified",
+    "date_source",
+    "date_flags",
+    "authors",
+    "organisations",
+    "lang",
+    "description",
+    "image",
+    "section",
+    "tags",
+    "companies",
+    "word_count",
+)
+
+
+def changed_fields(row: ArticleRow, article: Article, fp: Fingerprint) -> list[str]:
+    """The extracted fields whose stored value differs from what ``article`` would store."""
+    values = _article_values(article, fp, row.source_id, row.last_seen, row.canonical_url)
+    changed = []
+    for name in EXTRACTED_FIELDS:
+        if name == "body":  # by the revision rule: a trivial change is no change
+            differs = fp.content_sha256 != row.content_sha256 and not (
+                fingerprint.is_trivial_change(row.body, article.body)
+            )
+        elif name == "title":
+            differs = fingerprint.normalise_text(row.title or "") != fingerprint.normalise_text(
+                article.title or ""
+            )
+        else:
+            differs = getattr(row, name) != values[name]
+        if differs:
+            changed.append(name)
+    return changed
+
+
+def refresh_metadata(session: Session, row: ArticleRow, article: Article, fp: Fingerprint) -> None:
+    """Store a new extraction's metadata in place (no version: the text did not change)."""
+    values = _article_values(article, fp, row.source_id, row.last_seen, row.canonical_url)
+    for name in EXTRACTED_FIELDS:
+        if name not in ("title", "body"):
+            setattr(row, name, values[name])
+    session.execute(delete(ArticleCompany).where(ArticleCompany.article_id == row.id))
+    _write_companies(session, row.id, article)
 
 
 def _lock_article(session: Session, canonical: str) -> ArticleRow | None:
@@ -521,7 +372,7 @@ def _article_values(
 ) -> dict[str, Any]:
     published = _utc(article.published)
     offset = article.published.utcoffset() if article.published is not None else None
-    return {
+    values = {
         "source_id": source_id,
         "url": article.url,
         "canonical_url": canonical,
@@ -546,87 +397,7 @@ def _article_values(
         "first_seen": _utc(seen),
         "last_seen": _utc(seen),
     }
-
-
-def backfill_anchors(session: Session, *, start_id: int = 0, batch: int = 500) -> int | None:
-    """Recompute the anchor index of up to ``batch`` articles with ids from ``start_id`` on.
-
-    Archives created before schema 0003, or stored under other anchor parameters, have no (or
-    stale) ``article_anchors`` / ``anchor_bands``; their articles cannot be found as translation
-    originals until this has run over them. Call it in a loop, one transaction per batch, with
-    the returned id until it returns None. Existing links are not changed.
-    """
-    rows = session.execute(
-        select(ArticleRow.id, ArticleRow.body, ArticleRow.published, ArticleRow.first_seen)
-        .where(ArticleRow.id >= start_id)
-        .order_by(ArticleRow.id)
-        .limit(batch)
-    ).all()
-    if not rows:
-        return None
-    ids = [r.id for r in rows]
-    session.execute(delete(AnchorBand).where(AnchorBand.article_id.in_(ids)))
-    session.execute(delete(ArticleAnchor).where(ArticleAnchor.article_id.in_(ids)))
-    anchors: list[dict[str, Any]] = []
-    bands: list[dict[str, Any]] = []
-    for article_id, body, published, first_seen in rows:
-        fp = dedupe.fingerprint(body)
-        if not fp.anchor_bands:
-            continue
-        day = _day(published, first_seen)
-        anchors.append({"article_id": article_id, "anchors": fp.anchors})
-        bands += [
-            {"band": band, "key": key, "day": day, "article_id": article_id}
-            for band, key in fp.anchor_bands
-        ]
-    if anchors:
-        session.execute(dialect_insert(session, ArticleAnchor), anchors)
-        session.execute(dialect_insert(session, AnchorBand), bands)
-    logger.info("anchor index: %d articles from id %d, %d indexed", len(ids), ids[0], len(anchors))
-    return ids[-1] + 1
-
-
-def rebuild_anchor_index(archive: Archive, *, batch: int = 500) -> int:
-    """Run :func:`backfill_anchors` over the whole archive, one transaction per batch; returns
-    the number of batches. ``newsarchive db upgrade`` calls it when it crosses schema 0003."""
-    start: int | None = 0
-    batches = 0
-    while start is not None:
-        with archive.session() as session:
-            start = backfill_anchors(session, start_id=start, batch=batch)
-        batches += start is not None
-    return batches
-
-
-def _write_index(
-    session: Session, article_id: int, article: Article, fp: Fingerprint, day: int
-) -> None:
-    """Company rows, MinHash signature, LSH band keys and anchors of an article's current text."""
-    companies = sorted({c[:200] for c in article.companies if c.strip()})
-    if companies:
-        session.execute(
-            dialect_insert(session, ArticleCompany),
-            [{"article_id": article_id, "company": c} for c in companies],
-        )
-    session.execute(
-        dialect_insert(session, ArticleSignature).values(article_id=article_id, minhash=fp.minhash)
-    )
-    if fp.bands:
-        session.execute(
-            dialect_insert(session, LshBand),
-            [{"band": band, "key": key, "article_id": article_id} for band, key in fp.bands],
-        )
-    if fp.anchor_bands:
-        session.execute(
-            dialect_insert(session, ArticleAnchor).values(article_id=article_id, anchors=fp.anchors)
-        )
-        session.execute(
-            dialect_insert(session, AnchorBand),
-            [
-                {"band": band, "key": key, "day": day, "article_id": article_id}
-                for band, key in fp.anchor_bands
-            ],
-        )
+    return {key: clean_value(value) for key, value in values.items()}
 
 
 def _add_capture(
@@ -636,16 +407,16 @@ def _add_capture(
     capture = Capture(
         run_id=run_id,
         source_id=source_id,
-        url=page.requested_url or page.url,
-        final_url=page.url,
+        url=clean_value(page.requested_url or page.url),
+        final_url=clean_value(page.url),
         fetched_at=_utc(page.fetched_at) or datetime.now(UTC),
         status=page.status,
-        headers={k: headers[k][:2000] for k in KEPT_HEADERS if k in headers},
+        headers=clean_value({k: headers[k][:2000] for k in KEPT_HEADERS if k in headers}),
         html_gz=zlib.compress(page.body, HTML_COMPRESSION_LEVEL) if page.body else None,
-        encoding=_cut(page.encoding, 64),
+        encoding=clean_value(_cut(page.encoding, 64)),
         size=len(page.body),
         extraction_status=status,
-        extraction_error=page.extraction_error,
+        extraction_error=clean_value(page.extraction_error),
     )
     session.add(capture)
     session.flush()  # on SQLite this first write takes the write lock for the whole save
@@ -663,7 +434,7 @@ def _upsert_url_state(
     """Record the outcome for the fetched URL and, after a redirect, for the requested one."""
     headers = {k.lower(): v for k, v in page.headers.items()}
     fetched = _utc(page.fetched_at) or datetime.now(UTC)
-    urls = dict.fromkeys(u for u in (page.url, page.requested_url) if u)
+    urls = dict.fromkeys(u for u in (page.url, page.requested_url) if u and url_fits(u))
     for url in urls:
         values = {
             "url": url,
@@ -671,8 +442,8 @@ def _upsert_url_state(
             "kind": "page",
             "state": state,
             "lastmod": _utc(page.lastmod),
-            "etag": headers.get("etag"),
-            "last_modified": _cut(headers.get("last-modified"), 64),
+            "etag": clean_value(headers.get("etag")),
+            "last_modified": clean_value(_cut(headers.get("last-modified"), 64)),
             "content_hash": hashlib.sha256(page.body).hexdigest(),
             "last_status": page.status,
             "attempts": 1,
@@ -701,6 +472,40 @@ def _upsert_url_state(
                 },
             )
         )
+
+
+def record_rejected(session: Session, page: FetchedPage, *, run_id: int | None = None) -> int:
+    """Settle the URLs of a page the archive refused (state ``rejected``), so later runs do not
+    fetch it again and again; returns how many URLs were recorded (an over-long one cannot be)."""
+    source_id = ensure_source(session, page.source)
+    fetched = _utc(page.fetched_at) or datetime.now(UTC)
+    recorded = 0
+    for url in dict.fromkeys(u for u in (page.url, page.requested_url) if u and url_fits(u)):
+        stmt = dialect_insert(session, UrlState).values(
+            url=url,
+            source_id=source_id,
+            kind="page",
+            state=REJECTED,
+            last_status=page.status,
+            attempts=1,
+            first_seen=fetched,
+            last_fetched=fetched,
+            run_id=run_id,
+        )
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["url"],
+                set_={
+                    "state": REJECTED,
+                    "last_status": stmt.excluded.last_status,
+                    "attempts": UrlState.attempts + 1,
+                    "last_fetched": stmt.excluded.last_fetched,
+                    "run_id": func.coalesce(stmt.excluded.run_id, UrlState.run_id),
+                },
+            )
+        )
+        recorded += 1
+    return recorded
 
 
 def _utc(value: datetime | None) -> datetime | None:

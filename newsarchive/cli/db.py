@@ -6,7 +6,7 @@ import click
 
 from newsarchive.archive import open_archive, resolve_db_url, upgrade
 from newsarchive.archive.db import Archive, describe, make_engine
-from newsarchive.archive.store import rebuild_anchor_index
+from newsarchive.archive.linking import rebuild_anchor_index
 from newsarchive.cli import cli, db_option
 
 # The revision that introduced the translation (anchor) index.

@@ -12,9 +12,9 @@ from newsarchive.archive.search import SearchFilters, search
 from newsarchive.cli import EXIT_OK, EXIT_PARTIAL, archive_session, cli, setup_logging
 from newsarchive.cli.crawl import print_summary
 from newsarchive.cli.query import format_hit
-from newsarchive.crawl import CrawlOptions, run_crawl
 from newsarchive.demo import demo_sites, demo_sources
-from newsarchive.webserver import LocalWeb
+from newsarchive.demo.server import LocalWeb
+from newsarchive.run.crawl import CrawlOptions, run_crawl
 
 DEMO_QUERY = "Renault Xiaomi"
 DEFAULT_DEMO_DB = "newsarchive-demo.db"

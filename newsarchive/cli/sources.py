@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from newsarchive.cli import cli
-from newsarchive.sources import load_sources
+from newsarchive.discovery.sources import load_sources
 
 
 @cli.command("sources")

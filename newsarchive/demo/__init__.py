@@ -4,7 +4,7 @@ Three small sites with different templates live under ``site/<name>/`` as static
 ``autodaily`` (the main English news site, with JSON-LD, sections, pagination, tags, a feed and
 a sitemap), ``motorwire`` (a second English site that republishes one story and writes its own
 piece about the same event) and ``autoitalia`` (Italian, with a translated republication). They
-are served offline by :class:`~newsarchive.webserver.LocalWeb`, so a crawl can be demonstrated
+are served offline by :class:`~newsarchive.demo.server.LocalWeb`, so a crawl can be demonstrated
 and tested without the internet. ``site/expected.json`` is the ground truth a crawl of them must
 reproduce; :func:`load_expected` reads it into typed records.
 """
@@ -18,8 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from newsarchive.sources import SourceConfig
-from newsarchive.webserver import LocalWeb, Site
+from newsarchive.demo.server import LocalWeb, Site
+from newsarchive.discovery.sources import SourceConfig
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ first source giving a usable value wins:
   script/stop-word guess on the body.
 * canonical_url: ``rel=canonical`` → ``og:url`` → JSON-LD ``url``, each only when on the page's
   registered domain; else the page URL. Always spelled by
-  :func:`newsarchive.urls.canonicalize_url`, so an article's canonical URL is the crawler's own
+  :func:`newsarchive.discovery.urls.canonicalize_url`, so an article's canonical URL is the crawler's own
   spelling of that page.
 * site_name: ``og:site_name`` → JSON-LD ``WebSite``/publisher name → trafilatura's sitename.
 """
@@ -36,6 +36,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
+from newsarchive.discovery.urls import canonicalize_url, registered_domain
 from newsarchive.extraction import dates
 from newsarchive.extraction.authors import split_authors
 from newsarchive.extraction.charset import decode_html
@@ -63,7 +64,6 @@ from newsarchive.extraction.text import (
     clean_url,
 )
 from newsarchive.items import Article
-from newsarchive.urls import canonicalize_url, registered_domain
 
 if TYPE_CHECKING:
     from lxml.html import HtmlElement

@@ -7,13 +7,13 @@ from sqlalchemy import func, select
 from support.rows import add_article, utc
 
 from newsarchive.archive.models import Article
-from newsarchive.archive.query import matches, parse_query, to_fts5
 from newsarchive.archive.search import (
     SearchFilters,
     iter_matching_ids,
     parse_date_filter,
     search,
 )
+from newsarchive.archive.searchquery import matches, parse_query, to_fts5
 from newsarchive.errors import ConfigError, QuerySyntaxError
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from newsarchive.archive.runs import RunCounts, finish_run, start_run
+from newsarchive.discovery.sources import load_sources, select_sources
 from newsarchive.errors import ConfigError
-from newsarchive.sources import load_sources, select_sources
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -5,84 +5,91 @@ import itertools
 import pytest
 from syndication import FIXTURES, entries, manifest
 
-from newsarchive import dedupe
+from newsarchive.extraction import fingerprint
 
 
 def test_normalise_text_ignores_case_punctuation_and_unicode_variants() -> None:
     a = "“We have to build our cars\u00a0where we can,” said Vogel.\nShort‑time work."
     b = '"we HAVE to build our cars where we can," said Vogel. Short-time work'
-    assert dedupe.normalise_text(a) == dedupe.normalise_text(b)
+    assert fingerprint.normalise_text(a) == fingerprint.normalise_text(b)
     assert (
-        dedupe.normalise_text(a)
+        fingerprint.normalise_text(a)
         == "we have to build our cars where we can said vogel short time work"
     )
 
 
 def test_normalise_text_keeps_figures() -> None:
-    assert dedupe.normalise_text("cut 3,200 jobs") != dedupe.normalise_text("cut 3,400 jobs")
+    assert fingerprint.normalise_text("cut 3,200 jobs") != fingerprint.normalise_text(
+        "cut 3,400 jobs"
+    )
 
 
 def test_fingerprint_is_deterministic_and_layout_independent() -> None:
     body = (FIXTURES / "wire-original.txt").read_text()
     reflowed = body.replace("\n", "  ").replace("'", "’")
-    fp1, fp2 = dedupe.fingerprint(body), dedupe.fingerprint(reflowed)
+    fp1, fp2 = fingerprint.fingerprint(body), fingerprint.fingerprint(reflowed)
     assert fp1 == fp2
-    assert fp1.content_sha256 == dedupe.content_sha256(body)
-    assert len(fp1.minhash) == dedupe.NUM_PERM * 4
+    assert fp1.content_sha256 == fingerprint.content_sha256(body)
+    assert len(fp1.minhash) == fingerprint.NUM_PERM * 4
 
 
 def test_bands_are_numbered_signed_64_bit_keys() -> None:
-    fp = dedupe.fingerprint((FIXTURES / "wire-original.txt").read_text())
-    assert [band for band, _ in fp.bands] == list(range(dedupe.BANDS))
+    fp = fingerprint.fingerprint((FIXTURES / "wire-original.txt").read_text())
+    assert [band for band, _ in fp.bands] == list(range(fingerprint.BANDS))
     assert all(-(2**63) <= key < 2**63 for _, key in fp.bands)
-    assert len({key for _, key in fp.bands}) == dedupe.BANDS
+    assert len({key for _, key in fp.bands}) == fingerprint.BANDS
 
 
 def test_short_texts_stay_out_of_the_lsh_index() -> None:
-    fp = dedupe.fingerprint("Nordhaven shares rose 2.8 percent in Frankfurt.")
+    fp = fingerprint.fingerprint("Nordhaven shares rose 2.8 percent in Frankfurt.")
     assert fp.bands == ()
-    assert dedupe.fingerprint("").bands == ()
+    assert fingerprint.fingerprint("").bands == ()
 
 
 def test_similarity_bounds_and_errors() -> None:
-    a = dedupe.fingerprint((FIXTURES / "wire-original.txt").read_text()).minhash
-    b = dedupe.fingerprint((FIXTURES / "indep-local.txt").read_text()).minhash
-    assert dedupe.similarity(a, a) == 1.0
-    assert 0.0 <= dedupe.similarity(a, b) < 0.1
+    a = fingerprint.fingerprint((FIXTURES / "wire-original.txt").read_text()).minhash
+    b = fingerprint.fingerprint((FIXTURES / "indep-local.txt").read_text()).minhash
+    assert fingerprint.similarity(a, a) == 1.0
+    assert 0.0 <= fingerprint.similarity(a, b) < 0.1
     with pytest.raises(ValueError, match="different lengths"):
-        dedupe.similarity(a, a[:-4])
+        fingerprint.similarity(a, a[:-4])
 
 
 def test_minhash_estimates_jaccard_of_shingles() -> None:
     """128 permutations: standard error <= 0.045, so 0.15 is more than three of them."""
     texts = [e.body for e in entries()]
     for x, y in itertools.combinations(texts, 2):
-        sx, sy = dedupe.shingles(dedupe.tokens(x)), dedupe.shingles(dedupe.tokens(y))
+        sx, sy = (
+            fingerprint.shingles(fingerprint.tokens(x)),
+            fingerprint.shingles(fingerprint.tokens(y)),
+        )
         exact = len(sx & sy) / len(sx | sy)
-        estimate = dedupe.similarity(dedupe.fingerprint(x).minhash, dedupe.fingerprint(y).minhash)
+        estimate = fingerprint.similarity(
+            fingerprint.fingerprint(x).minhash, fingerprint.fingerprint(y).minhash
+        )
         assert abs(estimate - exact) < 0.15
 
 
 def test_every_reworked_copy_scores_above_threshold_and_other_stories_below() -> None:
     items = entries()
-    fps = {e.file: dedupe.fingerprint(e.body) for e in items}
+    fps = {e.file: fingerprint.fingerprint(e.body) for e in items}
     for e in items:
         if e.story == "kessenich" and e.file != "wire-original.txt":
-            assert dedupe.similarity(fps[e.file].minhash, fps["wire-original.txt"].minhash) >= (
-                dedupe.NEAR_THRESHOLD
-            ), e.file
+            assert fingerprint.similarity(
+                fps[e.file].minhash, fps["wire-original.txt"].minhash
+            ) >= (fingerprint.NEAR_THRESHOLD), e.file
     for x, y in itertools.combinations(items, 2):
         if x.story != y.story:
-            assert dedupe.similarity(fps[x.file].minhash, fps[y.file].minhash) < 0.1, (x, y)
+            assert fingerprint.similarity(fps[x.file].minhash, fps[y.file].minhash) < 0.1, (x, y)
 
 
 def test_revision_text_ignores_stamps_counters_and_related_links() -> None:
     rev = manifest()["revision"]
     v1, trivial, v2 = (FIXTURES / rev[k] for k in ("v1", "trivial", "v2"))
-    assert dedupe.is_trivial_change(v1.read_text(), trivial.read_text())
-    assert not dedupe.is_trivial_change(v1.read_text(), v2.read_text())
-    assert "comments" not in dedupe.revision_text(v1.read_text())
-    assert "related" not in dedupe.revision_text(v1.read_text())
+    assert fingerprint.is_trivial_change(v1.read_text(), trivial.read_text())
+    assert not fingerprint.is_trivial_change(v1.read_text(), v2.read_text())
+    assert "comments" not in fingerprint.revision_text(v1.read_text())
+    assert "related" not in fingerprint.revision_text(v1.read_text())
 
 
 @pytest.mark.parametrize(
@@ -109,4 +116,4 @@ def test_revision_text_ignores_stamps_counters_and_related_links() -> None:
     ],
 )
 def test_is_trivial_change_cases(old: str, new: str, trivial: bool) -> None:
-    assert dedupe.is_trivial_change(old, new) is trivial
+    assert fingerprint.is_trivial_change(old, new) is trivial

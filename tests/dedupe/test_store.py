@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 from syndication import FETCHED, FIXTURES, Entry, entries, entry_page, make_page, manifest
 
-from newsarchive import dedupe
 from newsarchive.archive.models import (
     Article,
     ArticleCompany,
@@ -23,6 +22,7 @@ from newsarchive.archive.models import (
 )
 from newsarchive.archive.store import SaveResult, ensure_source, save_page
 from newsarchive.archive.versions import article_versions, duplicate_group, version_diff
+from newsarchive.extraction import fingerprint
 from newsarchive.items import FetchedPage
 
 if TYPE_CHECKING:
@@ -102,15 +102,15 @@ def test_new_article_is_stored_with_all_parts(archive: Archive) -> None:
         assert row.published == datetime(2026, 11, 18, 15, 12, tzinfo=UTC)
         assert row.published_offset == -360
         assert row.word_count == len(entry.body.split())
-        assert row.content_sha256 == dedupe.content_sha256(entry.body)
+        assert row.content_sha256 == fingerprint.content_sha256(entry.body)
         assert row.first_seen == row.last_seen == FETCHED
         assert row.version == 1
         assert session.scalars(select(ArticleCompany.company)).all() == ["Nordhaven Motors"]
         signature = session.get(ArticleSignature, row.id)
         assert signature is not None
-        assert signature.minhash == dedupe.fingerprint(entry.body).minhash
+        assert signature.minhash == fingerprint.fingerprint(entry.body).minhash
         bands = session.execute(select(LshBand.band, LshBand.key)).all()
-        assert sorted(bands) == sorted(dedupe.fingerprint(entry.body).bands)
+        assert sorted(bands) == sorted(fingerprint.fingerprint(entry.body).bands)
         capture = session.get(Capture, result.capture_id)
         assert capture is not None
         assert capture.article_id == row.id
@@ -162,7 +162,7 @@ def test_syndicated_copies_link_to_the_wire_original(archive: Archive) -> None:
             original.article_id,
         ), name
         assert result.score is not None
-        assert dedupe.NEAR_THRESHOLD <= result.score < 1.0
+        assert fingerprint.NEAR_THRESHOLD <= result.score < 1.0
     for name in ("indep-analysis.txt", "indep-local.txt", "indep-trade.txt", "indep-brief.txt"):
         assert (results[name].status, results[name].kind) == ("new", None), name
     recall_wire = results["recall-wire.txt"].article_id
@@ -263,7 +263,7 @@ def test_refetches_keep_revisions(archive: Archive) -> None:
         assert (old.version, old.title) == (1, rev["title"])
         assert old.body == (FIXTURES / rev["v1"]).read_text()
         assert old.captured_at == FETCHED + timedelta(hours=2)
-        v2_fp = dedupe.fingerprint((FIXTURES / rev["v2"]).read_text())
+        v2_fp = fingerprint.fingerprint((FIXTURES / rev["v2"]).read_text())
         assert sorted(session.execute(select(LshBand.band, LshBand.key)).all()) == sorted(
             v2_fp.bands
         )

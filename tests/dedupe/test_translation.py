@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import func, select
 from syndication import Entry, entries, entry_page, make_page
 
-from newsarchive import dedupe
+from newsarchive.archive.linking import backfill_anchors
 from newsarchive.archive.models import AnchorBand, ArticleAnchor, Duplicate
-from newsarchive.archive.store import SaveResult, backfill_anchors, save_page
+from newsarchive.archive.store import SaveResult, save_page
 from newsarchive.archive.versions import duplicate_group
+from newsarchive.extraction import fingerprint
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -58,9 +59,12 @@ def pair_scores(archive: Archive, results: dict[str, SaveResult]) -> tuple[float
 
 
 def test_numbers_agree_across_number_formats() -> None:
-    runs = dedupe.anchor_runs("Sales rose by 3,200 units, or 3.5 percent, to 1 200 000.")
+    runs = fingerprint.anchor_runs("Sales rose by 3,200 units, or 3.5 percent, to 1 200 000.")
     assert runs == [["#3200"], ["#3.5"], ["#1200000"]]
-    assert dedupe.anchor_runs("Le vendite: 3.200 unità, 3,5 per cento.") == [["#3200"], ["#3.5"]]
+    assert fingerprint.anchor_runs("Le vendite: 3.200 unità, 3,5 per cento.") == [
+        ["#3200"],
+        ["#3.5"],
+    ]
 
 
 def test_anchors_are_names_not_sentence_starts() -> None:
@@ -68,7 +72,7 @@ def test_anchors_are_names_not_sentence_starts() -> None:
         'The plant in Győr will build it. Renault and IG Metall said so. "We agree," said '
         "Luca de Meo of Renault Group.\nOfficials at Hallam Brothers disagreed."
     )
-    runs = dedupe.anchor_runs(text)
+    runs = fingerprint.anchor_runs(text)
     # "The", "We", "Officials" start sentences; "Renault" starts one but is a name elsewhere
     assert runs == [
         ["gyor"],
@@ -79,46 +83,46 @@ def test_anchors_are_names_not_sentence_starts() -> None:
         ["renault", "group"],
         ["hallam", "brothers"],
     ]
-    assert dedupe.parse_anchor_text(dedupe.anchor_text(runs)) == runs
-    assert "ig metall" not in dedupe.anchor_pairs(runs)  # inside one name
-    assert "metall luca" in dedupe.anchor_pairs(runs)
+    assert fingerprint.parse_anchor_text(fingerprint.anchor_text(runs)) == runs
+    assert "ig metall" not in fingerprint.anchor_pairs(runs)  # inside one name
+    assert "metall luca" in fingerprint.anchor_pairs(runs)
 
 
 def test_anchor_bands_are_deterministic_per_pair_set() -> None:
     body = next(e for e in entries() if e.file == "wire-original.txt").body
-    fp = dedupe.fingerprint(body)
-    assert [band for band, _ in fp.anchor_bands] == list(range(dedupe.ANCHOR_BANDS))
+    fp = fingerprint.fingerprint(body)
+    assert [band for band, _ in fp.anchor_bands] == list(range(fingerprint.ANCHOR_BANDS))
     assert all(0 <= key < 2**32 for _, key in fp.anchor_bands)  # fits a BIGINT column
-    pairs = dedupe.anchor_pairs(dedupe.parse_anchor_text(fp.anchors))
-    assert dedupe.anchor_band_keys(pairs) == fp.anchor_bands  # stored text round-trips
-    assert dedupe.fingerprint(body.replace("\n", "\n\n")).anchor_bands == fp.anchor_bands
+    pairs = fingerprint.anchor_pairs(fingerprint.parse_anchor_text(fp.anchors))
+    assert fingerprint.anchor_band_keys(pairs) == fp.anchor_bands  # stored text round-trips
+    assert fingerprint.fingerprint(body.replace("\n", "\n\n")).anchor_bands == fp.anchor_bands
 
 
 def test_primary_language() -> None:
-    assert dedupe.primary_language("en-GB") == dedupe.primary_language("EN_us") == "en"
-    assert dedupe.primary_language("") is None
-    assert dedupe.primary_language(None) is None
+    assert fingerprint.primary_language("en-GB") == fingerprint.primary_language("EN_us") == "en"
+    assert fingerprint.primary_language("") is None
+    assert fingerprint.primary_language(None) is None
 
 
 def test_translation_scores_separate_from_independent_articles() -> None:
     """Every translation pair scores above the threshold, every other cross-language pair below."""
     items = all_entries()
-    anchors = {e.file: dedupe.anchor_text(dedupe.anchor_runs(e.body)) for e in items}
+    anchors = {e.file: fingerprint.anchor_text(fingerprint.anchor_runs(e.body)) for e in items}
     lowest, highest = 1.0, 0.0
     for a, b in itertools.combinations(items, 2):
         if a.lang == b.lang:
             continue
-        score = dedupe.anchor_similarity(anchors[a.file], anchors[b.file])
+        score = fingerprint.anchor_similarity(anchors[a.file], anchors[b.file])
         if a.story == b.story:
             lowest = min(lowest, score)
         else:
             highest = max(highest, score)
-    assert highest < dedupe.TRANSLATION_THRESHOLD <= lowest
+    assert highest < fingerprint.TRANSLATION_THRESHOLD <= lowest
     assert lowest > 1.5 * highest
 
 
 def test_short_text_takes_no_part_in_translation_linking() -> None:
-    fp = dedupe.fingerprint("Nordhaven Motors will cut 3,200 jobs at Kessenich, it said.")
+    fp = fingerprint.fingerprint("Nordhaven Motors will cut 3,200 jobs at Kessenich, it said.")
     assert (fp.anchors, fp.anchor_bands) == ("", ())
 
 
@@ -148,7 +152,7 @@ def test_translations_link_to_the_wire_original(archive: Archive, order: str) ->
             wire,
         )
         assert result.score is not None
-        assert dedupe.TRANSLATION_THRESHOLD <= result.score < 1.0
+        assert fingerprint.TRANSLATION_THRESHOLD <= result.score < 1.0
     with archive.session() as session:
         members = duplicate_group(session, results["tr-wire-id.txt"].article_id or 0)
     assert (members[0].article_id, members[0].lang) == (wire, "en")
@@ -179,9 +183,9 @@ def test_translation_needs_two_known_different_languages(
 @pytest.mark.parametrize(
     ("days", "kind"),
     [
-        (dedupe.TRANSLATION_WINDOW_DAYS - 1, "translation"),
-        (-dedupe.TRANSLATION_WINDOW_DAYS - 2, None),
-        (dedupe.TRANSLATION_WINDOW_DAYS + 2, None),
+        (fingerprint.TRANSLATION_WINDOW_DAYS - 1, "translation"),
+        (-fingerprint.TRANSLATION_WINDOW_DAYS - 2, None),
+        (fingerprint.TRANSLATION_WINDOW_DAYS + 2, None),
     ],
 )
 def test_only_translations_within_the_date_window_are_linked(
@@ -224,9 +228,9 @@ def test_refetch_with_new_text_replaces_the_anchor_index(archive: Archive) -> No
     with archive.session() as session:
         stored = session.get(ArticleAnchor, first.article_id)
         assert stored is not None
-        assert stored.anchors == dedupe.fingerprint(items["other-it.txt"].body).anchors
+        assert stored.anchors == fingerprint.fingerprint(items["other-it.txt"].body).anchors
         count = session.scalar(select(func.count()).select_from(AnchorBand))
-        assert count == dedupe.ANCHOR_BANDS
+        assert count == fingerprint.ANCHOR_BANDS
 
 
 def test_backfill_indexes_articles_stored_without_anchors(archive: Archive) -> None:

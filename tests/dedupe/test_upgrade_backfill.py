@@ -13,7 +13,7 @@ from newsarchive.archive import open_archive
 from newsarchive.archive.db import alembic_config
 from newsarchive.archive.models import ArticleAnchor
 from newsarchive.archive.store import save_page
-from newsarchive.dedupe import fingerprint
+from newsarchive.extraction.fingerprint import fingerprint
 
 if TYPE_CHECKING:
     from collections.abc import Callable

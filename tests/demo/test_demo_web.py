@@ -32,7 +32,7 @@ from newsarchive.demo import (
 )
 
 if TYPE_CHECKING:
-    from newsarchive.webserver import LocalWeb
+    from newsarchive.demo.server import LocalWeb
 
 REPO = Path(__file__).resolve().parents[2]
 EXP = load_expected()

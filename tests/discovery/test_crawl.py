@@ -15,16 +15,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from newsarchive.demo.server import LocalWeb, Response, Site
+from newsarchive.discovery.urls import url_key
 from newsarchive.spiders.news import COMMON_FEEDS, COMMON_SITEMAPS
-from newsarchive.urls import url_key
-from newsarchive.webserver import LocalWeb, Response, Site
 
 from .web import WEB, build_web, expected
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from newsarchive.webserver import Request
+    from newsarchive.demo.server import Request
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]

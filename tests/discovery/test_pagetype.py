@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsarchive.pagetype import classify, url_kind
+from newsarchive.discovery.pagetype import classify, url_kind
 
 from .web import WEB, expected
 

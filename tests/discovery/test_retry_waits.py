@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from newsarchive.webserver import LocalWeb, Response, Site
+from newsarchive.demo.server import LocalWeb, Response, Site
 
 from .test_crawl import run_crawl
 from .web import WEB
@@ -17,7 +17,7 @@ from .web import WEB
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from newsarchive.webserver import Request
+    from newsarchive.demo.server import Request
 
 pytestmark = pytest.mark.slow
 

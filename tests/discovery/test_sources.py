@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from newsarchive.cli import _register, cli
+from newsarchive.discovery.sources import load_sources, parse_sources, source_for_url
 from newsarchive.errors import ConfigError
-from newsarchive.sources import load_sources, parse_sources, source_for_url
 
 if TYPE_CHECKING:
     from pathlib import Path

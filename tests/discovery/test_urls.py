@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsarchive.urls import (
+from newsarchive.discovery.urls import (
     canonicalize_url,
     host_allowed,
     registered_domain,

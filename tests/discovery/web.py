@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-from newsarchive.webserver import LocalWeb, Response, Site
+from newsarchive.demo.server import LocalWeb, Response, Site
 
 if TYPE_CHECKING:
-    from newsarchive.webserver import Request
+    from newsarchive.demo.server import Request
 
 WEB = Path(__file__).resolve().parent.parent / "fixtures" / "web"
 HTML = {"Content-Type": "text/html; charset=utf-8"}

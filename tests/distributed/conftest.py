@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from newsarchive.distributed import reset_job
+from newsarchive.run.scaleout import reset_job
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

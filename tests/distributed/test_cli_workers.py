@@ -12,7 +12,7 @@ import redis
 from support.cli import run_cli, start_cli
 from support.newssite import ARTICLE_PREFIX, NewsSite
 
-from newsarchive.distributed import JobKeys
+from newsarchive.run.scaleout import JobKeys
 
 from .test_workers import stored_counts, stored_urls
 

@@ -14,8 +14,8 @@ from scrapy.utils.test import get_crawler
 from scrapy_redis.queue import PriorityQueue
 
 from newsarchive.archive.frontier import Discovered, PendingUrl, pending_urls, record_discovered
-from newsarchive.distributed import (
-    DistributedWorker,
+from newsarchive.errors import ConfigError, NewsArchiveError
+from newsarchive.run.scaleout import (
     JobKeys,
     apply_distributed_settings,
     distributed_settings,
@@ -23,11 +23,10 @@ from newsarchive.distributed import (
     job_keys,
     job_status,
     recover_lost,
-    request_fingerprint,
     reset_job,
 )
-from newsarchive.errors import ConfigError, NewsArchiveError
 from newsarchive.spiders.news import NewsSpider
+from newsarchive.spiders.redis import DistributedWorker, request_fingerprint
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -72,13 +71,13 @@ def test_overlay_namespaces_the_job_and_keeps_its_state(redis_url: str, job: str
     assert overlay["NEWSARCHIVE_RESUME"] is False
     settings = Settings()
     settings.setmodule("newsarchive.settings", priority="project")
-    settings.set("EXTENSIONS", {"newsarchive.crawl.Progress": 900}, priority="cmdline")
+    settings.set("EXTENSIONS", {"newsarchive.run.crawl.Progress": 900}, priority="cmdline")
     apply_distributed_settings(settings, overlay)
     assert settings.getdict("EXTENSIONS") == {
-        "newsarchive.crawl.Progress": 900,
-        "newsarchive.distributed.DistributedWorker": 500,
+        "newsarchive.run.crawl.Progress": 900,
+        "newsarchive.spiders.redis.DistributedWorker": 500,
     }
-    assert settings.get("SCHEDULER") == "newsarchive.distributed.RedisScheduler"
+    assert settings.get("SCHEDULER") == "newsarchive.spiders.redis.RedisScheduler"
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:6379/0", "redis://127.0.0.1:6379/notadb", ""])

@@ -12,7 +12,7 @@ from support.newssite import ARTICLE_PREFIX, NewsSite
 from newsarchive.archive import open_archive
 from newsarchive.archive.frontier import Discovered, record_discovered
 from newsarchive.archive.models import UrlState
-from newsarchive.urls import registered_domain
+from newsarchive.discovery.urls import registered_domain
 
 from .test_workers import Worker, stored_counts, wait_for
 

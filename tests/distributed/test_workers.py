@@ -23,7 +23,7 @@ from support.newssite import ARTICLE_PREFIX, NewsSite
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.models import Article, UrlState
-from newsarchive.distributed import JobKeys, reset_job
+from newsarchive.run.scaleout import JobKeys, reset_job
 
 if TYPE_CHECKING:
     from collections.abc import Callable

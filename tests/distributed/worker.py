@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.crawler import CrawlerProcess
 
-from newsarchive.crawl import CrawlOptions, build_settings
 from newsarchive.errors import NewsArchiveError
+from newsarchive.run.crawl import CrawlOptions, build_settings
 
 if TYPE_CHECKING:
     from scrapy.settings import Settings

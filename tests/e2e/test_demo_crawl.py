@@ -15,7 +15,7 @@ from newsarchive.demo import EXPECTED
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from newsarchive.webserver import LocalWeb
+    from newsarchive.demo.server import LocalWeb
 
 EXPORT_FIELDS = {
     "id": int,

@@ -11,7 +11,7 @@ from support.cli import cli_env, run_cli
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.models import Article, Capture
-from newsarchive.webserver import LocalWeb, Site
+from newsarchive.demo.server import LocalWeb, Site
 
 PARAGRAPH = (
     "<p>Paragraph {n}: the supplier said its new electric drive unit plant would start series "

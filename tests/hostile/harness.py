@@ -24,7 +24,7 @@ import psutil
 import pytest
 from support.cli import start_cli
 
-from newsarchive.webserver import LocalWeb, Request, Response, Site
+from newsarchive.demo.server import LocalWeb, Request, Response, Site
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

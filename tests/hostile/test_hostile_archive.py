@@ -21,9 +21,9 @@ import newsarchive.cli.query  # noqa: F401  (registers search/show/export on the
 from newsarchive.archive import open_archive
 from newsarchive.archive.store import save_page
 from newsarchive.cli import cli
+from newsarchive.demo.server import Response
 from newsarchive.extraction import extract
 from newsarchive.items import FetchedPage
-from newsarchive.webserver import Response
 
 from .harness import article_html, good_site, query, run_crawl, snapshot
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from newsarchive.webserver import Response
+from newsarchive.demo.server import Response
 
 from .harness import (
     Crawled,

@@ -24,7 +24,7 @@ from .harness import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from newsarchive.webserver import Request, Response
+    from newsarchive.demo.server import Request, Response
 
     from .harness import Seeded
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from newsarchive.webserver import Response
+from newsarchive.demo.server import Response
 
 from .harness import (
     Crawled,

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 from support import cli
 from support.newssite import ARTICLE_PREFIX, write_site
 
-from newsarchive.webserver import LocalWeb, Response, Site
+from newsarchive.demo.server import LocalWeb, Response, Site
 
 if TYPE_CHECKING:
     import subprocess
     from pathlib import Path
 
-    from newsarchive.webserver import Request
+    from newsarchive.demo.server import Request
 
 
 def crawl_args(db: str, url: str, *args: str) -> list[str]:

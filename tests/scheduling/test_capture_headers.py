@@ -10,12 +10,12 @@ import pytest
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.store import KEPT_HEADERS
-from newsarchive.webserver import LocalWeb, Response, Site
+from newsarchive.demo.server import LocalWeb, Response, Site
 
 from .crawler import run_cli
 
 if TYPE_CHECKING:
-    from newsarchive.webserver import Request
+    from newsarchive.demo.server import Request
 
 pytestmark = pytest.mark.slow
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import subprocess
     from pathlib import Path
 
-    from newsarchive.webserver import LocalWeb
+    from newsarchive.demo.server import LocalWeb
 
 pytestmark = pytest.mark.slow
 DISCOVERY = {"/robots.txt", "/", "/news/", "/sitemap.xml", "/feed.xml"}

@@ -13,7 +13,7 @@ import pytest
 
 from newsarchive.archive import open_archive
 from newsarchive.errors import CrawlLockedError
-from newsarchive.lock import crawl_lock, lock_path
+from newsarchive.run.joblock import crawl_lock, lock_path
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 HOLDER = """
 import sys, time
 from newsarchive.archive import open_archive
-from newsarchive.lock import crawl_lock
+from newsarchive.run.joblock import crawl_lock
 archive = open_archive(sys.argv[1])
 with crawl_lock(archive, sys.argv[2] or None):
     print("locked", flush=True)

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Self
 
-from newsarchive.webserver import LocalWeb, Response, Site
+from newsarchive.demo.server import LocalWeb, Response, Site
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from newsarchive.webserver import Request
+    from newsarchive.demo.server import Request
 
 PUBLISHER = "Motor Ledger"
 AUTHOR = "Jane Miller"

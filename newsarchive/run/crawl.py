@@ -23,9 +23,10 @@ from twisted.internet import task
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.db import describe
+from newsarchive.archive.reconnect import DEFAULT_OUTAGE_LIMIT, WAITING_KEY, run_transaction
 from newsarchive.archive.runs import RunCounts, finish_run, last_unfinished_run, start_run
 from newsarchive.errors import ConfigError
-from newsarchive.lock import crawl_lock
+from newsarchive.run.joblock import crawl_lock
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -44,7 +45,7 @@ FAILED_REASONS = {"archive_error"}
 @dataclass(slots=True)
 class CrawlOptions:
     start_urls: list[str] = field(default_factory=list)
-    sources: list[Any] = field(default_factory=list)  # newsarchive.sources.SourceConfig
+    sources: list[Any] = field(default_factory=list)  # newsarchive.discovery.sources.SourceConfig
     db: str | None = None
     max_pages: int | None = None
     max_depth: int | None = None
@@ -63,6 +64,7 @@ class CrawlOptions:
     redis: str | None = None
     redis_idle: float | None = None  # seconds of empty shared queue before a worker exits
     settings: dict[str, Any] = field(default_factory=dict)
+    metrics_file: str | None = None  # a Prometheus textfile written after the run
 
 
 @dataclass(slots=True)
@@ -79,6 +81,9 @@ class CrawlSummary:
     errors: int
     errors_by_kind: dict[str, int]
     seconds: float
+    # failures of URLs that already failed in an earlier run (listed, not counted for partial)
+    known_failures: int = 0
+    failed_sources: list[str] = field(default_factory=list)  # failed wholly this run
 
     @property
     def pages_per_second(self) -> float:
@@ -110,7 +115,7 @@ def build_settings(options: CrawlOptions, run_id: int) -> Settings:
         overrides["NEWSARCHIVE_LOCAL"] = True  # the spider drops the politeness delays
     settings.setdict(overrides, priority="cmdline")
     if options.redis:
-        from newsarchive.distributed import apply_distributed_settings, distributed_settings
+        from newsarchive.run.scaleout import apply_distributed_settings, distributed_settings
 
         # scrapy-redis still passes `spider` to the stats API on every push and pop: known,
         # harmless, and not the user's to fix
@@ -177,7 +182,7 @@ def _resume_arguments(archive: Archive, options: CrawlOptions) -> None:
     if names:
         from pathlib import Path
 
-        from newsarchive.sources import select_sources
+        from newsarchive.discovery.sources import select_sources
 
         sources_file = options.sources_file or args.get("sources_file")
         try:
@@ -224,27 +229,42 @@ def _run_locked(archive: Archive, options: CrawlOptions) -> CrawlSummary:
         # a second Ctrl-C stops the reactor before the spider closes: still an interruption
         stats["finish_reason"] = "shutdown"
     summary = summarize(run_id, stats, seconds)
-    with archive.session() as session:
-        finish_run(
-            session,
-            run_id,
-            status=summary.status,
-            counts=RunCounts(
-                pages_fetched=summary.pages,
-                articles_new=summary.articles_new,
-                articles_updated=summary.articles_updated,
-                articles_duplicate=summary.duplicates,
-                errors=summary.errors,
-                errors_by_kind=summary.errors_by_kind,
-            ),
-            stats=_jsonable(stats),
+    counts = RunCounts(
+        pages_fetched=summary.pages,
+        articles_new=summary.articles_new,
+        articles_updated=summary.articles_updated,
+        articles_duplicate=summary.duplicates,
+        errors=summary.errors,
+        errors_by_kind=summary.errors_by_kind,
+    )
+    # the database may be restarting right now too: the run record is worth waiting for
+    run_transaction(
+        archive,
+        lambda session: finish_run(
+            session, run_id, status=summary.status, counts=counts, stats=_jsonable(stats)
+        ),
+        limit=float(options.settings.get("NEWSARCHIVE_DB_OUTAGE_LIMIT", DEFAULT_OUTAGE_LIMIT)),
+        what="run record",
+    )
+    if options.metrics_file:
+        from pathlib import Path
+
+        from newsarchive.run.metrics import write_metrics
+
+        write_metrics(
+            Path(options.metrics_file),
+            archive,
+            summary,
+            stats,
+            job=options.job or "crawl",
+            sources=source_names,
         )
     return summary
 
 
 def _adhoc_names(start_urls: list[str]) -> list[str]:
     """Source names the spider gives bare start URLs (their registered domain)."""
-    from newsarchive.urls import registered_domain
+    from newsarchive.discovery.urls import registered_domain
 
     return list(dict.fromkeys(registered_domain(u) for u in start_urls))
 
@@ -273,6 +293,42 @@ class _CrawlerProcess(CrawlerProcess):
         super()._signal_shutdown(signum, frame)
 
 
+# The exit-code policy for cron (docs/scheduling.md): a run is ``partial`` only when a source
+# failed wholly or new failures pass this share of the pages the run stored.
+PARTIAL_SHARE = 0.10
+
+
+def wholly_failed_sources(stats: dict[str, Any]) -> list[str]:
+    """Sources with failures this run and not one page stored: a dead site, a block, an outage.
+    Failures of URLs that had already failed in an earlier run do not count."""
+    failing: dict[str, int] = {}
+    for key, value in stats.items():
+        for prefix, sign in (
+            ("newsarchive/source_errors/", 1),
+            ("newsarchive/source_failures/", 1),
+            ("newsarchive/source_known_failures/", -1),
+        ):
+            if key.startswith(prefix):
+                name = key[len(prefix) :]
+                failing[name] = failing.get(name, 0) + sign * int(value or 0)
+    return sorted(
+        name
+        for name, count in failing.items()
+        if count > 0 and not stats.get(f"newsarchive/coverage/{name}/pages")
+    )
+
+
+def needs_attention(stats: dict[str, Any], errors: int) -> bool:
+    """Whether a finished run with ``errors`` is ``partial``. One link that is broken for good
+    must not make every nightly run partial (operators learn to ignore such a code): its
+    failure in later runs is listed (``known_failures``) but does not count."""
+    if wholly_failed_sources(stats):
+        return True
+    new = max(0, errors - int(stats.get("newsarchive/known_failures", 0) or 0))
+    stored = int(stats.get("newsarchive/pages_stored", 0) or 0)
+    return new > 0 and new > PARTIAL_SHARE * (new + stored)
+
+
 def summarize(run_id: int, stats: dict[str, Any], seconds: float) -> CrawlSummary:
     reason = str(stats.get("finish_reason", "unknown"))
     by_kind = errors_by_kind(stats)
@@ -285,7 +341,7 @@ def summarize(run_id: int, stats: dict[str, Any], seconds: float) -> CrawlSummar
         status = "interrupted"
     elif errors and not pages:
         status = "failed"
-    elif errors:
+    elif errors and needs_attention(stats, errors):
         status = "partial"
     else:
         status = "ok"
@@ -308,6 +364,8 @@ def summarize(run_id: int, stats: dict[str, Any], seconds: float) -> CrawlSummar
         errors=errors,
         errors_by_kind=by_kind,
         seconds=round(seconds, 2),
+        known_failures=int(stats.get("newsarchive/known_failures", 0) or 0),
+        failed_sources=wholly_failed_sources(stats),
     )
 
 
@@ -354,9 +412,15 @@ class Progress:
     def show(self) -> None:
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         summary = summarize(0, stats, time.monotonic() - self.started)
+        waiting_since = stats.get(WAITING_KEY)
+        waiting = (
+            f" | archive unreachable, waiting {time.time() - waiting_since:.0f} s"
+            if waiting_since
+            else ""
+        )
         sys.stderr.write(
             f"\r\033[Kpages {summary.pages} | articles {summary.articles_new} new, "
             f"{summary.articles_updated} updated, {summary.duplicates} dup | "
-            f"{summary.pages_per_second:.1f} pages/s | errors {summary.errors}"
+            f"{summary.pages_per_second:.1f} pages/s | errors {summary.errors}{waiting}"
         )
         sys.stderr.flush()

@@ -22,13 +22,13 @@ from urllib.parse import parse_qsl, urlsplit
 import lxml.html
 from lxml import etree
 
+from newsarchive.discovery.urls import url_key
 from newsarchive.extraction.metadata import (
     ARTICLE_TYPES,
     jsonld_types,
     load_jsonld,
     walk_jsonld,
 )
-from newsarchive.urls import url_key
 
 logger = logging.getLogger(__name__)
 

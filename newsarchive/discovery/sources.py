@@ -15,8 +15,8 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from newsarchive.discovery.urls import canonicalize_url, host_of, registered_domain
 from newsarchive.errors import ConfigError
-from newsarchive.urls import canonicalize_url, host_of, registered_domain
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -1,0 +1,1 @@
+"""Crawl runs: one crawl in this process, the job lock, distributed (scale-out) administration."""
