@@ -43,6 +43,16 @@ class Credit:
 
 
 @dataclass(slots=True)
+class TopicTag:
+    """A topic an article is about, with the evidence: the rule terms that matched and the score
+    they added up to (see ``newsarchive/data/topics.toml``)."""
+
+    topic: str
+    score: int
+    terms: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class Article:
     """What extraction recovers from one article page.
 
@@ -69,6 +79,7 @@ class Article:
     tags: list[str] = field(default_factory=list)
     site_name: str | None = None
     companies: list[str] = field(default_factory=list)
+    topics: list[TopicTag] = field(default_factory=list)
     # Who the page says it copies; the archive uses it to tell a copy from its original.
     credits: list[Credit] = field(default_factory=list)
 

@@ -404,7 +404,8 @@ def _relink_group(
         if sha == fp.content_sha256:
             link = ("exact", 1.0)
         elif translated:
-            link = ("translation", fingerprint.anchor_similarity(fp.anchors, anchors or ""))
+            score = fingerprint.translation_score(fp.anchors, anchors or "", lang, member_lang)
+            link = ("translation", score)
         else:
             link = ("near", fingerprint.similarity(fp.minhash, minhash) if minhash else 0.0)
         if member_id == old_id:
@@ -492,7 +493,11 @@ def _find_translation(
     ).all()
     best = _best(
         (
-            (fingerprint.anchor_similarity(fp.anchors, anchors), cand_id, original_id)
+            (
+                fingerprint.translation_score(fp.anchors, anchors, lang, cand_lang),
+                cand_id,
+                original_id,
+            )
             for cand_id, anchors, cand_lang, original_id in rows
             if fingerprint.primary_language(cand_lang) not in (None, own_lang)
         ),
@@ -670,7 +675,7 @@ def relink_groups(
     Each group's members are compared with :func:`choose_original` (the current original
     keeps its place on a full tie); when another member wins, the whole group is re-pointed to
     it. Every link records the rule that decided. Members without stored claims (archives
-    from before schema 0004) get them from their latest capture first. One transaction per
+    from before schema 0005) get them from their latest capture first. One transaction per
     call, under the same lock as the duplicate search on PostgreSQL.
     """
     if session.get_bind().dialect.name == "postgresql":
@@ -756,7 +761,7 @@ def _backfill_claims(session: Session, ids: list[int]) -> None:
 
 def relink_archive(archive: Archive, *, batch: int = 200) -> RelinkResult:
     """Run :func:`relink_groups` over the whole archive, one transaction per batch.
-    ``newsarchive db relink`` runs it, and ``db upgrade`` when it crosses schema 0004."""
+    ``newsarchive db relink`` runs it, and ``db upgrade`` when it crosses schema 0005."""
     result = RelinkResult()
     start: int | None = 0
     while start is not None:

@@ -142,7 +142,7 @@ class Capture(Base):
     size: Mapped[int] = mapped_column(Integer, default=0)
     extraction_status: Mapped[str] = mapped_column(String(32))
     extraction_error: Mapped[str | None] = mapped_column(Text)
-    # Why the page is not an article or was dropped (the article rule's evidence), migration 0004.
+    # Why the page is not an article or was dropped (the article rule's evidence), migration 0005.
     reason: Mapped[str | None] = mapped_column(String(500))
 
 
@@ -161,14 +161,14 @@ class Duplicate(Base):
     kind: Mapped[str] = mapped_column(String(16))
     score: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Which rule made original_id the original (linking.OriginRule), migration 0004.
+    # Which rule made original_id the original (linking.OriginRule), migration 0005.
     rule: Mapped[str | None] = mapped_column(String(16))
 
 
 class ArticleClaim(Base):
     """What an article says about its own origin: its site name and the publishers it credits
     (attribution lines, cross-domain canonical, JSON-LD ``isBasedOn``/``sourceOrganization``),
-    to tell a copy from its original when publication times tie (migration 0004)."""
+    to tell a copy from its original when publication times tie (migration 0005)."""
 
     __tablename__ = "article_claims"
 
@@ -272,3 +272,60 @@ class UrlState(Base):
     last_fetched: Mapped[datetime | None]
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+
+
+class ArticleTopic(Base):
+    """A topic of an article (``extraction/topics.py`` rules) with the terms that matched."""
+
+    __tablename__ = "article_topics"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    terms: Mapped[list[str]] = mapped_column(default=list)
+
+
+class Story(Base):
+    """Articles about one event, across outlets and languages (``archive/stories.py``).
+
+    ``first_day``/``last_day`` are the members' effective days (days since 1970-01-01 UTC);
+    ``size`` is the number of members, kept up to date as articles join and stories merge.
+    """
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_day: Mapped[int] = mapped_column(Integer)
+    last_day: Mapped[int] = mapped_column(Integer, index=True)
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class StoryMember(Base):
+    """An article's story; ``how`` is ``seed`` (it started the story), ``copy`` (it is a copy of
+    a member) or ``event`` (it matched on shared entities), ``keys`` its event keys."""
+
+    __tablename__ = "story_members"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    day: Mapped[int] = mapped_column(Integer)
+    how: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    keys: Mapped[str] = mapped_column(Text)
+
+
+class StoryKey(Base):
+    """One event key (hashed) of an article on its day: candidates for a new article are the
+    articles sharing a key within the story window, one index range per key."""
+
+    __tablename__ = "story_keys"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

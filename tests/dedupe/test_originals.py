@@ -189,7 +189,7 @@ def test_db_relink_repoints_a_reversed_group_from_the_stored_captures(
     assert relink_archive(archive).repointed == 0  # idempotent
 
 
-def test_db_upgrade_across_0004_relinks_existing_groups(
+def test_db_upgrade_across_0005_relinks_existing_groups(
     archive_url: str, invoke: Callable[..., Result]
 ) -> None:
     with open_archive(archive_url) as arch:
@@ -198,7 +198,7 @@ def test_db_upgrade_across_0004_relinks_existing_groups(
         cfg = alembic_config(arch.engine)
         with arch.engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0003")
+            command.downgrade(cfg, "0004")
     result = invoke("db", "upgrade", "--db", archive_url)
     assert result.exit_code == 0, result.output
     assert "1 re-pointed to their first publisher" in result.output
