@@ -119,7 +119,8 @@ class FetchedPage:
     # Why the page is not an article or was dropped: the article rule's evidence, or the
     # validation rule that refused it. Kept with the capture, listed by ``pages --not-articles``.
     reason: str | None = None
-    # The page was not an article but led on to other pages (a listing): crawled again later.
+    # The page was not an article and the spider read its links (a listing): not settled, it is
+    # fetched again whenever discovery reaches it.
     followed_links: bool = False
     # newsarchive.extraction.fingerprint.Fingerprint of the article body, set by the dedupe stage.
     fingerprint: Any = None

@@ -449,16 +449,18 @@ class NewsSpider(scrapy.Spider):
         self._inc("skipped/not_article")
         self.logger.debug("not an article (%s): %s", verdict.score, response.url)
         follow: list[Any] = []
-        if role in ("home", "listing") or (
+        navigates = role in ("home", "listing") or (
             role == "candidate" and response.meta["via"] in ("section", "start")
-        ):
+        )
+        if navigates:
             follow = list(self._follow_links(response, state))
         if role == "candidate":
             # the decision and its evidence are kept with the capture (pages --not-articles)
             page = self._page(response, state)
             page.drop_reason = "not_article"
             page.reason = f"score {verdict.score}: " + " ".join(verdict.reasons)
-            page.followed_links = any(isinstance(r, scrapy.Request) for r in follow)
+            # its links were read: a listing, to read again whenever discovery reaches it
+            page.followed_links = navigates
             yield page
         yield from follow
 

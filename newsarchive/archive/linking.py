@@ -87,11 +87,14 @@ _SENTENCE_ENDS = (
     ":",
 )
 _STUB = re.compile(
-    r"cookie|consent|javascript|subscri|abonn|paywall|sign[ -]?in|log[ -]?in|registr|"
-    r"not found|nicht gefunden|no encontrad|introuvable|access denied|zugriff verweigert|"
-    r"enable|aktivieren|ad ?block|premium|\b404\b|\b403\b",
+    r"\bcookies?\b|\bconsent\b|\bjavascript\b|\bsubscri(?:be|ber|ption)s?\b|\babonn|"
+    r"\bpaywall\b|\bsign(?:ed)? ?in\b|\blog(?:ged)? ?in\b|\bregist(?:er|rieren)\b|\bnot found\b|"
+    r"nicht gefunden|no encontrad|introuvable|access denied|zugriff verweigert|"
+    r"\bad ?blocker\b|\b404\b|\b403\b|\baccept\b|\bprivacy\b|\bdatenschutz",
     re.IGNORECASE,
 )
+# A short text is a stub when it names at least this many of those things.
+STUB_MIN_TERMS = 2
 
 
 @dataclass(slots=True, frozen=True)
@@ -270,7 +273,8 @@ def linkable(body: str) -> bool:
     )
     if prose < MIN_PROSE_SHARE * sum(len(line) for line in lines):
         return False
-    return not (size < STUB_MAX_WORDS and _STUB.search(body))
+    terms = {m.group().casefold() for m in _STUB.finditer(body)}
+    return not (size < STUB_MAX_WORDS and len(terms) >= STUB_MIN_TERMS)
 
 
 def link_new_article(
