@@ -36,6 +36,7 @@ from newsarchive.archive.limits import QueryTimeoutError
 from newsarchive.archive.reports import ArticleNotFoundError, publisher_time
 from newsarchive.errors import ArchiveError, ConfigError, QuerySyntaxError
 from newsarchive.web import api, pages
+from newsarchive.web.cache import AnswerCache
 from newsarchive.web.runtime import ArchiveJSON
 from newsarchive.web.views import MARK
 
@@ -51,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 REQUEST_TIME_LIMIT = 10.0  # seconds of database work per request
+CACHE_SIZE = 256  # answers kept while the archive is unchanged (0: none)
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -158,6 +160,7 @@ def create_app(
     *,
     allowed_hosts: Iterable[str] = LOCAL_HOSTS,
     time_limit_seconds: float = REQUEST_TIME_LIMIT,
+    cache_size: int = CACHE_SIZE,
 ) -> Starlette:
     """The application over an archive the caller opened (read-only, for a server)."""
     routes = [
@@ -185,5 +188,6 @@ def create_app(
     app.add_middleware(SecurityMiddleware, allowed_hosts=list(allowed_hosts))
     app.state.archive = archive
     app.state.time_limit = time_limit_seconds
+    app.state.cache = AnswerCache(cache_size)
     app.state.templates = _templates()
     return app

@@ -83,6 +83,10 @@ SCHEMAS: dict[str, Any] = {
             "page": INT,
             "page_size": INT,
             "total": {"type": "integer", "description": "matching articles (index count)"},
+            "total_exact": {
+                "type": "boolean",
+                "description": "false: a large SQLite match counted with accents folded",
+            },
             "has_next": BOOL,
             "hits": _array(_ref("SearchHit")),
         }
@@ -91,6 +95,7 @@ SCHEMAS: dict[str, Any] = {
     "Facets": _obj(
         {
             "total": INT,
+            "exact": BOOL,
             "sources": _array(_ref("FacetValue")),
             "languages": _array(_ref("FacetValue")),
             "companies": _array(_ref("FacetValue")),

@@ -16,7 +16,7 @@ from newsarchive.archive.export.writers import EXTENSIONS
 from newsarchive.errors import ConfigError, QuerySyntaxError
 from newsarchive.web.chart import build_chart
 from newsarchive.web.params import MAX_PAGE, PAGE_SIZE, SearchParams, month_range
-from newsarchive.web.runtime import ArchiveJSON, render, run_db
+from newsarchive.web.runtime import ArchiveJSON, render, run_cached, run_db
 from newsarchive.web.streaming import stream_export
 from newsarchive.web.views import article_detail, search_view
 
@@ -49,7 +49,7 @@ async def search_page(request: Request) -> Response:
         shown = SearchParams.unchecked(request.query_params)
         context = {"params": shown, "error": str(exc), "view": None, "title": "Bad search"}
         return render(request, "search.html", context, status_code=400)
-    view = await run_db(request, search_view, params)
+    view = await run_cached(request, "search", params, lambda s: search_view(s, params))
     last_page = min(MAX_PAGE, max(1, -(-view.results.total // PAGE_SIZE)))
     context = {
         "params": params,
@@ -79,8 +79,10 @@ async def companies_page(request: Request) -> Response:
 
 async def company_page(request: Request) -> Response:
     params = _params(request)
-    coverage = await run_db(
+    coverage = await run_cached(
         request,
+        "company:" + request.path_params["name"],
+        params,
         lambda s: company_coverage(
             s,
             request.path_params["name"],

@@ -65,7 +65,7 @@ def test_facets_count_originals_under_the_query_and_filters(filled: Archive) -> 
         copies = facet_counts(s, "Xiaomi", SearchFilters(include_duplicates=True))
         assert values(copies.sources) == {"autodaily": 1, "motorwire": 1, "mirror": 1}
         assert facet_counts(s, "Renault -Xiaomi").total == 3
-        assert count_matches(s, "Renault", SearchFilters(company="byd")) == 1
+        assert count_matches(s, "Renault", SearchFilters(company="byd")) == (1, True)
 
 
 def test_timeline_buckets_fill_gaps_and_split_by_source(filled: Archive) -> None:
