@@ -99,7 +99,7 @@ def find_article(session: Session, id_or_url: str | int) -> Article:
     key = str(id_or_url).strip()
     article: Article | None = None
     number = key.removeprefix("#")
-    if number.isdigit():
+    if number.isascii() and number.isdigit():  # "²" is a digit to str.isdigit, not to int()
         if int(number) <= MAX_ID:
             article = session.get(Article, int(number))
     else:

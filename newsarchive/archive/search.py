@@ -130,6 +130,10 @@ class SearchHit:
     duplicate_of: int | None
 
 
+# How deep search pages may go (offset + limit); export streams the rest.
+MAX_RESULT_DEPTH = 10_000
+
+
 def parse_date_filter(value: str, *, end: bool = False) -> datetime:
     """``YYYY-MM-DD`` or an ISO 8601 datetime → aware UTC; naive times are read as UTC.
 
@@ -143,9 +147,15 @@ def parse_date_filter(value: str, *, end: bool = False) -> datetime:
         raise ConfigError(f"bad date {value!r}: use YYYY-MM-DD or an ISO 8601 date-time") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    if end and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        parsed += timedelta(days=1)
-    return parsed.astimezone(UTC)
+    try:
+        if end and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            parsed += timedelta(days=1)
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31 as an end date, or an offset that pushes year 1 before the calendar
+        if end:
+            return datetime.max.replace(tzinfo=UTC)
+        raise ConfigError(f"date {value!r} is out of range") from None
 
 
 def article_date() -> ColumnElement[datetime]:
@@ -217,16 +227,20 @@ def _pg_term(term: Term) -> Any:
 
 
 def pg_tsquery(query: SearchQuery) -> Any:
-    """The query as a tsquery built from bound words (``phraseto_tsquery``) and prefixes."""
-    combined: Any = None
-    for group in query.required:
-        alt: Any = None
-        for term in group.terms:
-            alt = _pg_term(term) if alt is None else func.tsquery_or(alt, _pg_term(term))
-        combined = alt if combined is None else func.tsquery_and(combined, alt)
-    for term in query.excluded:
-        combined = func.tsquery_and(combined, func.tsquery_not(_pg_term(term)))
-    return combined
+    """The query as a tsquery built from bound words (``phraseto_tsquery``) and prefixes.
+
+    Terms are combined as balanced trees, so the nesting grows with the logarithm of the number
+    of terms (a left-deep chain of ~90 OR'd terms overflowed the SQL compiler's recursion)."""
+    groups = [_balanced(func.tsquery_or, [_pg_term(t) for t in g.terms]) for g in query.required]
+    groups += [func.tsquery_not(_pg_term(t)) for t in query.excluded]
+    return _balanced(func.tsquery_and, groups)
+
+
+def _balanced(combine: Any, items: list[Any]) -> Any:
+    if len(items) == 1:
+        return items[0]
+    middle = len(items) // 2
+    return combine(_balanced(combine, items[:middle]), _balanced(combine, items[middle:]))
 
 
 _SEARCH_VECTOR = literal_column("articles.search_vector")
@@ -299,6 +313,12 @@ def search(
     parsed = parse_query(query) if isinstance(query, str) else query
     filters = filters or SearchFilters()
     limit, offset = max(0, limit), max(0, offset)
+    if offset + limit > MAX_RESULT_DEPTH:
+        # every row before the offset is ranked and checked: deep pages cost the whole match set
+        raise ConfigError(
+            f"results beyond the first {MAX_RESULT_DEPTH:,} are not listed: narrow the search "
+            "(filters, more words) or export it"
+        )
     if order not in ORDERS:
         raise ConfigError(f"unknown order {order!r}: use one of {', '.join(ORDERS)}")
     if limit == 0:

@@ -11,8 +11,8 @@ import click
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.reports import get_article, publisher_time, stats
-from newsarchive.archive.search import SearchFilters, search
-from newsarchive.cli import archive_session, cli, db_option, dumps
+from newsarchive.archive.search import MAX_RESULT_DEPTH, SearchFilters, search
+from newsarchive.cli import archive_session, cli, db_option, dumps, terminal_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -63,14 +63,16 @@ def format_hit(hit: SearchHit) -> str:
     ]
     if hit.snippet:
         lines.append(f"  {hit.snippet}")
-    return "\n".join(lines)
+    return terminal_text("\n".join(lines))
 
 
 @cli.command("search", context_settings={"ignore_unknown_options": True})
 @click.argument("query", nargs=-1, required=True)
 @filter_options
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+@click.option(
+    "--offset", default=0, show_default=True, type=click.IntRange(0, MAX_RESULT_DEPTH - 1)
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of hits.")
 @db_option
 def search_cmd(
@@ -119,7 +121,7 @@ def _format_article(view: ArticleView) -> str:
         lines.append(f"copy:       #{c.id} {c.url} ({c.source}, {c.kind} {c.score:.2f})")
     for cap in view.captures:
         lines.append(f"capture:    {cap.fetched_at.isoformat()} HTTP {cap.status} {cap.final_url}")
-    return "\n".join([*lines, "", view.body])
+    return terminal_text("\n".join([*lines, "", view.body]))
 
 
 def _format_versions(session: Session, article_id: int) -> str:
@@ -132,7 +134,7 @@ def _format_versions(session: Session, article_id: int) -> str:
         for v in versions
     ]
     diffs = [version_diff(old, new) for old, new in itertools.pairwise(versions)]
-    return "\n".join([*lines, *diffs])
+    return terminal_text("\n".join([*lines, *diffs]))
 
 
 @cli.command("show")
@@ -163,7 +165,7 @@ def _format_stats(st: ArchiveStats) -> str:
         f"per day (last {st.days} days, by publication date, else first seen):",
         *(f"  {d.isoformat()}  {n:>6}" for d, n in st.per_day),
     ]
-    return "\n".join(lines)
+    return terminal_text("\n".join(lines))
 
 
 @cli.command("stats")
