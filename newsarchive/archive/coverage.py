@@ -2,7 +2,8 @@
 
 Built from the companies stored on each article (``article_companies``, the gazetteer's names)
 and the same counts as the search facets (``facets.py``), so a company page and a search with
-``company=NAME`` always agree.
+``company=NAME`` always agree. The gazetteer adds where the company sits: the group above it
+and the brands below it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from newsarchive.archive.facets import FacetValue, Timeline, facet_counts, timel
 from newsarchive.archive.models import ArticleCompany
 from newsarchive.archive.search import SearchFilters, latest
 from newsarchive.errors import ArchiveError
+from newsarchive.extraction.companies import load_gazetteer
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -40,6 +42,21 @@ class CompanyCoverage:
     co_mentions: list[FacetValue]  # other companies named in the same articles
     timeline: Timeline
     latest: list[SearchHit]
+    group: str | None = None  # the gazetteer's outermost group above it, if any
+    members: list[str] = dataclasses.field(default_factory=list)  # companies below it
+
+
+def gazetteer_family(name: str) -> tuple[str | None, list[str]]:
+    """(outermost group above ``name``, names of the companies below it) in the gazetteer;
+    (None, []) for a name the gazetteer does not know."""
+    gazetteer = load_gazetteer()
+    company = gazetteer.resolve(name)
+    if company is None:
+        return None, []
+    top = gazetteer.top_group(company.id)
+    group = gazetteer.companies[top].name if top != company.id else None
+    members = [c.name for c in gazetteer.descendants(company.id) if c.id != company.id]
+    return group, sorted(members)
 
 
 def company_name(session: Session, name: str) -> str:
@@ -80,7 +97,10 @@ def company_coverage(
     spelling = company_name(session, name)
     scoped = dataclasses.replace(filters or SearchFilters(), company=spelling)
     counts = facet_counts(session, None, scoped)
+    group, members = gazetteer_family(spelling)
     return CompanyCoverage(
+        group=group,
+        members=members,
         name=spelling,
         articles=counts.total,
         sources=counts.sources,

@@ -10,13 +10,12 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
-from newsarchive.archive.coverage import company_coverage
 from newsarchive.archive.facets import facet_counts, timeline
 from newsarchive.archive.reports import publisher_time
 from newsarchive.archive.search import HIGHLIGHT
 from newsarchive.web.openapi import describe_api
 from newsarchive.web.params import PAGE_SIZE, SearchParams
-from newsarchive.web.runtime import ArchiveJSON, run_cached, run_db
+from newsarchive.web.runtime import ArchiveJSON, company_view, run_cached, run_db
 from newsarchive.web.views import article_detail, result_page
 
 if TYPE_CHECKING:
@@ -111,18 +110,7 @@ async def article_api(request: Request) -> Response:
 
 async def company_api(request: Request) -> Response:
     params = _params(request)
-    coverage = await run_cached(
-        request,
-        "api:company:" + request.path_params["name"],
-        params,
-        lambda s: company_coverage(
-            s,
-            request.path_params["name"],
-            params.filters(),
-            bucket=params.bucket,
-            by_source=params.by_source,
-        ),
-    )
+    coverage = await company_view(request, params)
     body = dataclasses.asdict(coverage)
     body["timeline"] = timeline_json(coverage.timeline)
     return ArchiveJSON(body)

@@ -193,6 +193,8 @@ SCHEMAS: dict[str, Any] = {
             "co_mentions": _array(_ref("FacetValue")),
             "timeline": _ref("Timeline"),
             "latest": _array(_ref("SearchHit")),
+            "group": _nullable("string", description="the group above it in the gazetteer"),
+            "members": _array({"type": "string", "description": "companies below it"}),
         }
     ),
 }

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import StreamingResponse
 
-from newsarchive.archive.coverage import company_coverage, list_companies
+from newsarchive.archive.coverage import list_companies
 from newsarchive.archive.export import FORMATS, export_to_file
 from newsarchive.archive.export.writers import EXTENSIONS
 from newsarchive.errors import ConfigError, QuerySyntaxError
 from newsarchive.web.chart import build_chart
 from newsarchive.web.params import MAX_PAGE, PAGE_SIZE, SearchParams, month_range
-from newsarchive.web.runtime import ArchiveJSON, render, run_cached, run_db
+from newsarchive.web.runtime import ArchiveJSON, company_view, render, run_cached, run_db
 from newsarchive.web.streaming import stream_export
 from newsarchive.web.views import article_detail, search_view
 
@@ -79,18 +79,7 @@ async def companies_page(request: Request) -> Response:
 
 async def company_page(request: Request) -> Response:
     params = _params(request)
-    coverage = await run_cached(
-        request,
-        "company:" + request.path_params["name"],
-        params,
-        lambda s: company_coverage(
-            s,
-            request.path_params["name"],
-            params.filters(),
-            bucket=params.bucket,
-            by_source=params.by_source,
-        ),
-    )
+    coverage = await company_view(request, params)
     scoped = params.with_(company=coverage.name)
     context = {
         "coverage": coverage,

@@ -159,6 +159,11 @@ def test_company_answer(demo_server: str, description: dict[str, Any]) -> None:
     assert "Renault" in [c["value"] for c in company["co_mentions"]]
     assert "Xiaomi" not in [c["value"] for c in company["co_mentions"]]
     assert company["articles"] == len(company["latest"]) == company["timeline"]["total"]
+    assert (company["group"], company["members"]) == (None, [])
+    _, renault = get_json(demo_server + "/api/companies/Renault")
+    assert renault["group"] == "Renault Group"  # where the gazetteer puts it
+    _, group = get_json(demo_server + "/api/companies/" + quote("Renault Group"))
+    assert "Renault" in group["members"]
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,9 +59,9 @@ class Shots:
         path = self.directory / f"{len(self.taken) + 1:02d}-{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         self.taken.append(path)
-        if self.copy_to and self.backend == "sqlite":
+        if self.copy_to and self.backend == "sqlite":  # the README's images: the first screen
             Path(self.copy_to).mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, Path(self.copy_to) / f"web-{name}.png")
+            self.page.screenshot(path=str(Path(self.copy_to) / f"web-{name}.png"))
 
 
 def total(page: Page) -> int:
