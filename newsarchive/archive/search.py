@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -45,6 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from newsarchive.archive.localtime import MAX_OFFSET, article_local_day
 from newsarchive.archive.models import Article, ArticleCompany, Duplicate, Source
 from newsarchive.archive.searchquery import (
     SearchQuery,
@@ -81,6 +82,10 @@ class SearchFilters:
     lang: str | None = None
     company: str | None = None
     include_duplicates: bool = False
+    # Set when since/until were given as bare days: they then count in the publisher's day
+    # (``until_day`` exclusive), and since/until only bound the UTC column for the index.
+    since_day: date | None = None
+    until_day: date | None = None
 
     @classmethod
     def from_params(
@@ -99,6 +104,8 @@ class SearchFilters:
             source=source or None,
             since=parse_date_filter(since) if since else None,
             until=parse_date_filter(until, end=True) if until else None,
+            since_day=_bare_day(since),
+            until_day=_next_day(_bare_day(until)),
             lang=lang or None,
             company=company or None,
             include_duplicates=bool(include_duplicates),
@@ -158,9 +165,28 @@ def parse_date_filter(value: str, *, end: bool = False) -> datetime:
         raise ConfigError(f"date {value!r} is out of range") from None
 
 
+def _bare_day(value: str | None) -> date | None:
+    value = (value or "").strip()
+    return date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
+
+
+def _next_day(day: date | None) -> date | None:
+    if day is None or day == date.max:
+        return None
+    return day + timedelta(days=1)
+
+
 def article_date() -> ColumnElement[datetime]:
     """The date filters and per-day counts use: published, else first seen."""
     return func.coalesce(Article.published, Article.first_seen)
+
+
+def _shift(value: datetime | None, delta: timedelta) -> datetime:
+    assert value is not None  # set together with the day by from_params
+    try:
+        return value + delta
+    except OverflowError:
+        return value
 
 
 def filter_clauses(filters: SearchFilters) -> list[ColumnElement[bool]]:
@@ -168,9 +194,15 @@ def filter_clauses(filters: SearchFilters) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     if filters.source:
         clauses.append(Source.name == filters.source)
-    if filters.since:
+    if filters.since_day:
+        clauses.append(article_date() >= _shift(filters.since, -MAX_OFFSET))
+        clauses.append(article_local_day() >= filters.since_day)
+    elif filters.since:
         clauses.append(article_date() >= filters.since)
-    if filters.until:
+    if filters.until_day:
+        clauses.append(article_date() < _shift(filters.until, MAX_OFFSET))
+        clauses.append(article_local_day() < filters.until_day)
+    elif filters.until:
         clauses.append(article_date() < filters.until)
     if filters.lang:
         lang = filters.lang.lower()
