@@ -14,7 +14,9 @@ statement per answer:
   candidates it is left out and the counts are FTS5's, accents folded ("electrique" also
   counts "électrique"). Such counts say ``exact=False`` and the page shows them as "about N".
 
-Without a query the counts are over every article the filters select. Copies are left out unless
+The company facet counts a gazetteer group with its brands (every article naming the group or a
+company below it), as the company filter selects them. Without a query the counts are over
+every article the filters select. Copies are left out unless
 ``include_duplicates`` is set, as in search. Dates are publication dates, else first seen (the
 same ``article_date`` as the filters), in UTC.
 """
@@ -31,6 +33,7 @@ from sqlalchemy import (
     Select,
     String,
     cast,
+    distinct,
     func,
     literal,
     literal_column,
@@ -40,7 +43,14 @@ from sqlalchemy import (
     union_all,
 )
 
-from newsarchive.archive.models import Article, ArticleCompany, Capture, Duplicate, Source
+from newsarchive.archive.models import (
+    Article,
+    ArticleCompany,
+    ArticleTopic,
+    Capture,
+    Duplicate,
+    Source,
+)
 from newsarchive.archive.search import (
     SearchFilters,
     article_date,
@@ -50,6 +60,7 @@ from newsarchive.archive.search import (
 )
 from newsarchive.archive.searchquery import SearchQuery, parse_query, to_fts5
 from newsarchive.errors import ConfigError
+from newsarchive.extraction.companies import load_gazetteer
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -79,6 +90,7 @@ class Facets:
     languages: list[FacetValue] = field(default_factory=list)
     companies: list[FacetValue] = field(default_factory=list)
     months: list[FacetValue] = field(default_factory=list)  # "YYYY-MM", oldest first
+    topics: list[FacetValue] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -185,6 +197,7 @@ class _Groups:
     sources: list[FacetValue] = field(default_factory=list)
     languages: list[FacetValue] = field(default_factory=list)
     companies: list[FacetValue] = field(default_factory=list)
+    topics: list[FacetValue] = field(default_factory=list)
     days: list[tuple[date, str | None, int]] = field(default_factory=list)
 
 
@@ -237,10 +250,32 @@ def _grouped(
         )
         .where(ArticleCompany.article_id.in_(select(matched.c.id)))
         .group_by(ArticleCompany.company),
+        select(
+            literal("topic").label("kind"),
+            ArticleTopic.topic.label("value"),
+            cast(null(), text_type).label("extra"),
+            func.count().label("n"),
+        )
+        .where(ArticleTopic.article_id.in_(select(matched.c.id)))
+        .group_by(ArticleTopic.topic),
     ]
+    families = _families()
+    if families is not None:
+        parts.append(
+            select(
+                literal("group").label("kind"),
+                families.c.grp.label("value"),
+                cast(null(), text_type).label("extra"),
+                func.count(distinct(ArticleCompany.article_id)).label("n"),
+            )
+            .join(families, func.lower(ArticleCompany.company) == families.c.member)
+            .where(ArticleCompany.article_id.in_(select(matched.c.id)))
+            .group_by(families.c.grp)
+        )
     if by_source:
         parts.append(part("day_source", matched.c.day, Source.name, source=True))
     groups = _Groups(exact=exact)
+    group_counts: dict[str, int] = {}
     for kind, value, extra, n in session.execute(union_all(*parts)):
         count = int(n)
         if kind == "total":
@@ -251,11 +286,39 @@ def _grouped(
             groups.languages.append(FacetValue("" if value is None else str(value), count))
         elif kind == "company":
             groups.companies.append(FacetValue(str(value), count))
+        elif kind == "topic":
+            groups.topics.append(FacetValue(str(value), count))
+        elif kind == "group":
+            group_counts[str(value)] = count
         elif kind == "day" and not by_source:
             groups.days.append((date.fromisoformat(str(value)), None, count))
         elif kind == "day_source":
             groups.days.append((date.fromisoformat(str(value)), str(extra), count))
+    # a group counts every article naming it or one of its brands
+    named = {v.value: v for v in groups.companies}
+    for name, count in group_counts.items():
+        if name in named:
+            named[name].count = max(named[name].count, count)
+        else:
+            groups.companies.append(FacetValue(name, count))
     return groups
+
+
+def _families() -> Any:
+    """(member name lower-cased, group name) for every gazetteer group and each company below
+    it, as a VALUES table; None when the gazetteer has no groups."""
+    gazetteer = load_gazetteer()
+    rows = []
+    for company_id, company in gazetteer.companies.items():
+        if not gazetteer.children.get(company_id):
+            continue
+        rows += [(m.name.lower(), company.name) for m in gazetteer.descendants(company_id)]
+    if not rows:
+        return None
+    # a UNION of literal rows: SQLite cannot name the columns of a VALUES list
+    return union_all(
+        *(select(literal(m).label("member"), literal(g).label("grp")) for m, g in rows)
+    ).cte("families")
 
 
 def _top(values: list[FacetValue], limit: int) -> list[FacetValue]:
@@ -274,6 +337,7 @@ def _facets(groups: _Groups, limit: int) -> Facets:
         languages=_top(groups.languages, limit),
         companies=_top(groups.companies, limit),
         months=[FacetValue(m, n) for m, n in sorted(months.items())],
+        topics=_top(groups.topics, limit),
     )
 
 

@@ -31,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from newsarchive import __version__
-from newsarchive.archive.coverage import CompanyNotFoundError
+from newsarchive.archive.coverage import CompanyNotFoundError, StoryNotFoundError
 from newsarchive.archive.limits import QueryTimeoutError
 from newsarchive.archive.reports import ArticleNotFoundError, publisher_time
 from newsarchive.errors import ArchiveError, ConfigError, QuerySyntaxError
@@ -104,7 +104,7 @@ class SecurityMiddleware:
 
 
 def _status_for(exc: Exception) -> tuple[int, str]:
-    if isinstance(exc, ArticleNotFoundError | CompanyNotFoundError):
+    if isinstance(exc, ArticleNotFoundError | CompanyNotFoundError | StoryNotFoundError):
         return 404, str(exc)
     if isinstance(exc, QueryTimeoutError):
         return 503, "The archive took too long to answer this; narrow the search and try again."
@@ -167,6 +167,8 @@ def create_app(
         Route("/", pages.search_page, name="search"),
         Route("/article/{article_id:int}", pages.article_page, name="article"),
         Route("/companies", pages.companies_page, name="companies"),
+        Route("/stories", pages.stories_page, name="stories"),
+        Route("/story/{story_id:int}", pages.story_page, name="story"),
         Route("/company/{name:path}", pages.company_page, name="company"),
         Route("/export", pages.export_data, name="export"),
         Route("/export/manifest", pages.export_manifest, name="export_manifest"),

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import StreamingResponse
 
-from newsarchive.archive.coverage import list_companies
+from newsarchive.archive.coverage import list_companies, story_detail
 from newsarchive.archive.export import FORMATS, export_to_file
 from newsarchive.archive.export.writers import EXTENSIONS
+from newsarchive.archive.stories import list_stories
 from newsarchive.errors import ConfigError, QuerySyntaxError
 from newsarchive.web.chart import build_chart
 from newsarchive.web.params import MAX_PAGE, PAGE_SIZE, SearchParams, month_range
@@ -70,6 +71,17 @@ async def article_page(request: Request) -> Response:
     detail = await run_db(request, article_detail, int(request.path_params["article_id"]))
     title = detail.article.title or f"Article {detail.article.id}"
     return render(request, "article.html", {"detail": detail, "title": title})
+
+
+async def story_page(request: Request) -> Response:
+    story = await run_db(request, story_detail, int(request.path_params["story_id"]))
+    title = next((a.title for a in story.articles if a.title), None) or f"Story {story.id}"
+    return render(request, "story.html", {"story": story, "title": title})
+
+
+async def stories_page(request: Request) -> Response:
+    stories = await run_cached(request, "stories", None, lambda s: list_stories(s, limit=50))
+    return render(request, "stories.html", {"stories": stories, "title": "Stories"})
 
 
 async def companies_page(request: Request) -> Response:

@@ -56,6 +56,7 @@ def test_facets_count_originals_under_the_query_and_filters(filled: Archive) -> 
         assert everything.total == 5
         assert values(everything.sources) == {"autodaily": 2, "motorwire": 2, "autoitalia": 1}
         assert values(everything.companies)["Renault"] == 4
+        assert values(everything.companies)["Renault Group"] == 4  # a group counts its brands
         assert [m.value for m in everything.months] == ["2024-04", "2024-05"]
         battery = facet_counts(s, "battery")
         assert battery.total == 3

@@ -142,6 +142,13 @@ def test_an_analyst_session(
         assert page.locator("tr.capture").count() >= 1
         shots("article")
 
+        # its story: the outlets that reported it, in time order
+        page.locator("a.story").click()
+        page.wait_for_url(re.compile(r"/story/\d+$"))
+        assert page.locator("tr.member").count() >= 3
+        assert "translation copy" in page.locator("table.story-articles").inner_text()
+        page.go_back()
+
         # follow a company link
         page.locator("td.companies a.company").filter(has_text="Xiaomi").click()
         page.wait_for_url(re.compile(r"/company/Xiaomi"))
