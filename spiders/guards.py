@@ -32,6 +32,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet import threads
+from twisted.internet.defer import Deferred
 
 if TYPE_CHECKING:
     from typing import Self
@@ -46,6 +47,11 @@ logger = logging.getLogger(__name__)
 DISALLOW_ALL = b"User-agent: *\nDisallow: /\n"
 UNAVAILABLE_STATUSES = range(500, 600)
 DEFAULT_ROBOTS_RETRY = 600.0  # seconds before an unavailable robots.txt is asked again
+
+
+class RobotsUnavailable(IgnoreRequest):
+    """Refused because the host's robots.txt is unavailable (5xx or unreachable), not because
+    its rules say so: the spider treats the source like an unreachable one."""
 
 
 class RobotsPolicyMiddleware(RobotsTxtMiddleware):
@@ -66,6 +72,12 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
             del self.unavailable_since[netloc]
             self._parsers.pop(netloc, None)
         return await super().robot_parser(request)
+
+    def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
+        if urlsplit(request.url).netloc in self.unavailable_since:
+            self._stats.inc_value("robotstxt/forbidden")
+            raise RobotsUnavailable("robots.txt unavailable")
+        super().process_request_2(rp, request)
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if response.status in UNAVAILABLE_STATUSES or response.status == 429:
@@ -95,7 +107,7 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
         parser = build_from_crawler(self._parserimpl, self.crawler, DISALLOW_ALL)
         pending = self._parsers.get(netloc)
         self._parsers[netloc] = parser
-        if pending is not None and hasattr(pending, "callback") and not pending.called:
+        if isinstance(pending, Deferred) and not pending.called:
             pending.callback(parser)
 
 

@@ -53,6 +53,7 @@ from newsarchive.discovery.urls import (
 from newsarchive.errors import ConfigError
 from newsarchive.extraction.dates import as_utc, parse_structured
 from newsarchive.items import FetchedPage
+from newsarchive.spiders.guards import RobotsUnavailable
 from newsarchive.spiders.middlewares import RetryScheduled
 
 if TYPE_CHECKING:
@@ -630,7 +631,10 @@ class NewsSpider(scrapy.Spider):
             return  # the retry's answer starts discovery
         self._failed(failure)
         state = self.states[failure.request.meta["source"]]
-        if not failure.check(HttpError, IgnoreRequest):
+        if failure.check(RobotsUnavailable):
+            # robots.txt answered 5xx or not at all: the host is off limits (RFC 9309)
+            self._inc(f"source_errors/{state.config.name}")
+        if not failure.check(HttpError, IgnoreRequest) or failure.check(RobotsUnavailable):
             # the host did not answer at all (refused, DNS, timeout, after retries): probing a
             # dozen common feed/sitemap paths on it would only fail a dozen more times
             self._inc("skipped/unreachable_source")
