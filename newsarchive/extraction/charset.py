@@ -85,9 +85,9 @@ def decode_html(data: bytes | str, header_encoding: str | None = None) -> str | 
 def _decode_bytes(data: bytes, header_encoding: str | None) -> str | None:
     if not data:
         return None
-    for bom, codec in _BOMS:
+    for bom, bom_codec in _BOMS:
         if data.startswith(bom):
-            return _try(data[len(bom) :], codec)
+            return _try(data[len(bom) :], bom_codec)
     if data.count(b"\x00") > len(data) // 100:
         return None  # UTF-16 without BOM is vanishingly rare on the web; this is binary
     for codec in (_codec(header_encoding), _meta_codec(data)):
