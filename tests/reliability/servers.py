@@ -125,7 +125,7 @@ class PrivateRedis:
                 "yes",
                 "--appendfsync",
                 "always",
-            ],  # fmt: skip
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
