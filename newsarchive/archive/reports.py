@@ -12,12 +12,14 @@ from sqlalchemy import func, or_, select
 from newsarchive.archive.localtime import MAX_OFFSET, article_local_day, as_date
 from newsarchive.archive.models import (
     Article,
+    ArticleTopic,
     ArticleVersion,
     Capture,
     Duplicate,
     Source,
 )
 from newsarchive.archive.search import article_date
+from newsarchive.archive.stories import story_mates
 from newsarchive.discovery.urls import canonicalize_url
 from newsarchive.errors import ArchiveError
 
@@ -52,6 +54,22 @@ class DuplicateView:
 
 
 @dataclass(slots=True)
+class TopicView:
+    topic: str
+    score: int
+    terms: list[str]
+
+
+@dataclass(slots=True)
+class StoryMateView:
+    id: int
+    source: str
+    lang: str | None
+    title: str | None
+    how: str  # seed / copy / event: how the mate joined the story
+
+
+@dataclass(slots=True)
 class ArticleView:
     id: int
     url: str
@@ -81,6 +99,9 @@ class ArticleView:
     captures: list[CaptureView] = field(default_factory=list)
     original: DuplicateView | None = None
     copies: list[DuplicateView] = field(default_factory=list)
+    topics: list[TopicView] = field(default_factory=list)
+    story_id: int | None = None
+    story_mates: list[StoryMateView] = field(default_factory=list)
 
 
 def publisher_time(value: datetime | None, offset_minutes: int | None) -> datetime | None:
@@ -146,6 +167,7 @@ def get_article(session: Session, id_or_url: str | int) -> ArticleView:
     previous = session.scalar(
         select(func.count()).select_from(ArticleVersion).where(ArticleVersion.article_id == art.id)
     )
+    story_id, mates = story_mates(session, art.id)
     return ArticleView(
         id=art.id,
         url=art.url,
@@ -175,6 +197,12 @@ def get_article(session: Session, id_or_url: str | int) -> ArticleView:
         captures=captures,
         original=original,
         copies=copies,
+        topics=[
+            TopicView(t.topic, t.score, list(t.terms or []))
+            for t in session.scalars(select(ArticleTopic).where(ArticleTopic.article_id == art.id))
+        ],
+        story_id=story_id,
+        story_mates=[StoryMateView(*m) for m in mates],
     )
 
 

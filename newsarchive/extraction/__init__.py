@@ -63,6 +63,7 @@ from newsarchive.extraction.text import (
     clean_text,
     clean_url,
 )
+from newsarchive.extraction.topics import tag_topics
 from newsarchive.items import Article
 
 if TYPE_CHECKING:
@@ -150,6 +151,7 @@ def extract(
         site_name=clean_line(site_name, NAME_MAX_CHARS),
     )
     article.companies = find_companies(title, body)
+    article.topics = tag_topics(title, body, article.companies)
     return article
 
 
