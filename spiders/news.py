@@ -54,6 +54,7 @@ from newsarchive.errors import ConfigError
 from newsarchive.extraction.dates import as_utc, parse_structured
 from newsarchive.items import FetchedPage
 from newsarchive.spiders.guards import RobotsUnavailable
+from newsarchive.spiders.incremental import FOLLOWED_LINKS
 from newsarchive.spiders.middlewares import RetryScheduled
 
 if TYPE_CHECKING:
@@ -429,6 +430,9 @@ class NewsSpider(scrapy.Spider):
         if role in ("home", "listing") or (
             role == "candidate" and response.meta["via"] in ("section", "start")
         ):
+            # a listing even when every link on it is already known this run: settled as a
+            # dead end it would never be visited again, and its new articles never found
+            response.meta[FOLLOWED_LINKS] = True
             yield from self._follow_links(response, state)
 
     def _page(self, response: Response, state: SourceState) -> FetchedPage:
