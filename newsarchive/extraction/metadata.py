@@ -239,8 +239,10 @@ def _read_classed(tree: HtmlElement, page: PageMeta) -> None:
         if not isinstance(tag, str):
             continue
         cls = el.get("class") or ""
-        if headlines < 10 and tag not in ("meta", "script") and (
-            _HEADLINE_RE.search(cls) or el.get("itemprop") == "headline"
+        if (
+            headlines < 10
+            and tag not in ("meta", "script")
+            and (_HEADLINE_RE.search(cls) or el.get("itemprop") == "headline")
         ):
             headlines += 1
             value = _text(el)
