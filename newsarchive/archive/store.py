@@ -41,7 +41,6 @@ from newsarchive.extraction import fingerprint
 from newsarchive.extraction.dates import as_utc
 
 if TYPE_CHECKING:
-
     from sqlalchemy.orm import Session
 
     from newsarchive.extraction.fingerprint import Fingerprint

@@ -144,5 +144,5 @@ def main() -> None:
 
 # Imported last for their side effect: each module adds its commands to ``cli`` and imports
 # the names above from this module.
-for _name in ("db", "crawl", "query", "sources", "runs", "demo"):
+for _name in ("db", "crawl", "query", "export", "sources", "runs", "demo"):
     importlib.import_module(f"newsarchive.cli.{_name}")

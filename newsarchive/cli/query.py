@@ -1,20 +1,16 @@
-"""``newsarchive search|show|stats|export|serve``: reading the archive."""
+"""``newsarchive search|show|stats|serve``: reading the archive."""
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
 import logging
-import os
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from newsarchive.archive import open_archive
-from newsarchive.archive.export import FORMATS, export_to_file, write_export
 from newsarchive.archive.reports import get_article, stats
 from newsarchive.archive.search import SearchFilters, search
 from newsarchive.cli import archive_session, cli, db_option, dumps
@@ -188,42 +184,6 @@ def stats_cmd(days: int, until: datetime | None, as_json: bool, db: str | None) 
     with archive_session(db) as session:
         result = stats(session, days=days, today=until.date() if until else None)
     click.echo(dumps(result.as_dict()) if as_json else _format_stats(result))
-
-
-def _export_to_stdout(
-    session: Session, fmt: str, filters: SearchFilters, query: str | None
-) -> None:
-    sys.stdout.flush()
-    try:
-        write_export(session, fmt, sys.stdout.buffer, filters, query)
-        sys.stdout.buffer.flush()
-    except BrokenPipeError:
-        # the reader went away (`| head`): stop quietly, as other Unix tools do
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        raise SystemExit(1) from None
-
-
-@cli.command("export")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write here plus FILE.manifest.json; without it, stream to stdout (no manifest).",
-)
-@filter_options
-@click.option("--query", help="Only articles matching this search query.")
-@db_option
-def export_cmd(fmt: str, output: Path | None, query: str | None, db: str | None, **kw: Any) -> None:
-    """Export articles in id order for analysis (JSON Lines, CSV or Parquet)."""
-    filters = _filters(kw)
-    with archive_session(db) as session:
-        if output is None:
-            _export_to_stdout(session, fmt, filters, query)
-            return
-        result = export_to_file(session, fmt, output, filters, query)
-    click.echo(f"{result.rows} rows -> {result.path} (manifest {result.manifest_path})", err=True)
 
 
 @cli.command("serve")

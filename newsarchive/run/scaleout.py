@@ -19,28 +19,22 @@ with the archive's authoritative per-URL state (``url_state``):
 Workers stop by themselves once the queue has stayed empty for ``NEWSARCHIVE_REDIS_IDLE``
 seconds while no live peer is busy (a busy peer may still discover work). docs/scaling.md has
 the commands and the exact guarantees.
+
+This module is the Scrapy-free side: the key layout, the settings overlay, job status and reset,
+and the pure lost-URL arithmetic. The Scrapy components that run inside a worker (scheduler,
+dupefilter, the worker extension) live in ``newsarchive.spiders.redis``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 import re
-import socket
-import time
-import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import redis
-import scrapy
-from scrapy import signals
-from scrapy.exceptions import DontCloseSpider, NotConfigured
-from scrapy_redis.dupefilter import RFPDupeFilter
-from scrapy_redis.scheduler import Scheduler
-from twisted.internet import task, threads
 
 from newsarchive.discovery.urls import url_key
 from newsarchive.errors import ConfigError, NewsArchiveError
@@ -48,13 +42,8 @@ from newsarchive.errors import ConfigError, NewsArchiveError
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
-    from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
-    from scrapy.spiders import Spider
-    from twisted.internet.defer import Deferred
-    from twisted.python.failure import Failure
 
-    from newsarchive.archive import Archive
     from newsarchive.archive.frontier import PendingUrl
 
 logger = logging.getLogger(__name__)
@@ -63,16 +52,17 @@ KEY_PREFIX = "newsarchive"
 JOB_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 DEFAULT_IDLE_SECONDS = 30.0
 DEFAULT_WORKER_TTL = 60.0
-POLL_INTERVAL = 0.5  # seconds between checks of an idle worker for new work in the queue
 CONNECT_TIMEOUT = 5.0
 SCAN_BATCH = 500
-RECOVERED_VIA = "recovered"
+# A worker's heartbeat value: busy workers may still schedule work, so idle peers wait.
 BUSY = "busy"
 IDLE = "idle"
 
-SCHEDULER_CLASS = "newsarchive.run.scaleout.RedisScheduler"
-DUPEFILTER_CLASS = "newsarchive.run.scaleout.RedisDupeFilter"
-WORKER_EXTENSION = "newsarchive.run.scaleout.DistributedWorker"
+# The worker-side Scrapy components (newsarchive.spiders.redis), named by dotted path only:
+# this package never imports the spiders.
+SCHEDULER_CLASS = "newsarchive.spiders.redis.RedisScheduler"
+DUPEFILTER_CLASS = "newsarchive.spiders.redis.RedisDupeFilter"
+WORKER_EXTENSION = "newsarchive.spiders.redis.DistributedWorker"
 # Dict-valued settings of the overlay: merge them into the existing value, never replace it.
 MERGED_SETTINGS = ("EXTENSIONS",)
 
@@ -350,281 +340,3 @@ def recover_lost(
             released,
         )
     return lost
-
-
-def request_fingerprint(crawler: Crawler | None, request: scrapy.Request) -> str:
-    """The dupefilter's fingerprint: the crawler's fingerprinter (our canonical URL key)."""
-    fingerprinter = getattr(crawler, "request_fingerprinter", None)
-    if fingerprinter is None:
-        from scrapy.utils.request import fingerprint
-
-        return fingerprint(request).hex()
-    return bytes(fingerprinter.fingerprint(request)).hex()
-
-
-def worker_id(crawler: Crawler) -> str:
-    """One id per crawl process, shared by the scheduler and the extension."""
-    wid: str | None = getattr(crawler, "_newsarchive_worker_id", None)
-    if wid is None:
-        wid = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        crawler._newsarchive_worker_id = wid  # type: ignore[attr-defined]
-    return wid
-
-
-class RedisDupeFilter(RFPDupeFilter):  # type: ignore[misc]
-    """scrapy-redis' filter with our fingerprints, so URL variants are one request everywhere."""
-
-    crawler: Crawler | None = None
-
-    @classmethod
-    def from_spider(cls, spider: Spider) -> RedisDupeFilter:
-        dupefilter: RedisDupeFilter = super().from_spider(spider)
-        dupefilter.crawler = spider.crawler
-        return dupefilter
-
-    def request_fingerprint(self, request: scrapy.Request) -> str:
-        return request_fingerprint(self.crawler, request)
-
-
-class RedisScheduler(Scheduler):  # type: ignore[misc]
-    """scrapy-redis' scheduler that also records, per worker, the URLs it popped."""
-
-    crawler: Crawler | None = None
-    ttl: int = int(DEFAULT_WORKER_TTL)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RedisScheduler:
-        try:
-            scheduler: RedisScheduler = super().from_crawler(crawler)
-        except redis.RedisError as exc:
-            url = describe_redis(crawler.settings.get("REDIS_URL") or "")
-            raise NewsArchiveError(f"Redis at {url} is unreachable: {exc}") from exc
-        scheduler.crawler = crawler
-        scheduler.ttl = max(1, round(crawler.settings.getfloat("NEWSARCHIVE_REDIS_WORKER_TTL")))
-        return scheduler
-
-    def next_request(self) -> scrapy.Request | None:
-        request: scrapy.Request | None = super().next_request()
-        if request is not None and self.crawler is not None:
-            keys = JobKeys(self.crawler.settings.get("NEWSARCHIVE_REDIS_JOB") or "")
-            popped = keys.popped(worker_id(self.crawler))
-            pipe = self.server.pipeline(transaction=False)
-            pipe.sadd(popped, url_key(request.url)).expire(popped, self.ttl)
-            pipe.execute()
-        return request
-
-
-class DistributedWorker:
-    """Heartbeat, lost-URL recovery at start and before leaving, and closing when idle."""
-
-    def __init__(self, crawler: Crawler, job: str) -> None:
-        s = crawler.settings
-        self.crawler = crawler
-        self.keys = job_keys(job)
-        self.idle_seconds = s.getfloat("NEWSARCHIVE_REDIS_IDLE", DEFAULT_IDLE_SECONDS)
-        self.ttl = max(1, round(s.getfloat("NEWSARCHIVE_REDIS_WORKER_TTL", DEFAULT_WORKER_TTL)))
-        self.db: str | None = s.get("NEWSARCHIVE_DB")
-        self.client = connect(s.get("REDIS_URL"), check=False)
-        self.id = worker_id(crawler)
-        self.idle_since: float | None = None
-        self.status = BUSY
-        self.beat_loop: task.LoopingCall | None = None
-        self.poll_loop: task.LoopingCall | None = None
-        self.archive: Archive | None = None
-        self.recovery: Deferred[int] | None = None  # a recovery running on a thread
-        # True once a recovery of the current idle period found nothing left to recover.
-        self.idle_recovered = False
-        self.closing = False
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> DistributedWorker:
-        job = crawler.settings.get("NEWSARCHIVE_REDIS_JOB")
-        if not job:
-            raise NotConfigured("not a distributed crawl")
-        ext = cls(crawler, job)
-        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(ext.spider_idle, signal=signals.spider_idle)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
-        return ext
-
-    def inc(self, key: str, count: int = 1) -> None:
-        if self.crawler.stats:
-            self.crawler.stats.inc_value(f"newsarchive/distributed/{key}", count)
-
-    # -- lifecycle -------------------------------------------------------------------------
-    def spider_opened(self, spider: Spider) -> None:
-        self.beat()
-        logger.info("worker %s joined job %s", self.id, self.keys.job)
-        self.beat_loop = task.LoopingCall(self.beat)
-        self.beat_loop.start(max(1.0, self.ttl / 3), now=False)
-        self.poll_loop = task.LoopingCall(self.poll)
-        self.poll_loop.start(POLL_INTERVAL, now=False)
-        states = getattr(spider, "states", None)
-        if self.db and isinstance(states, dict) and states:
-            from newsarchive.archive import open_archive
-
-            self.archive = open_archive(self.db)
-            self.start_recovery(spider)
-
-    def spider_closed(self, spider: Spider, reason: str) -> Deferred[None] | None:
-        self.closing = True
-        for loop in (self.beat_loop, self.poll_loop):
-            if loop is not None and loop.running:
-                loop.stop()
-        if self.recovery is not None:
-            # Leave once the recovery's thread is done with the archive and the client.
-            finished: Deferred[None] = self.recovery.addBoth(lambda _: self._leave(reason))
-            return finished
-        self._leave(reason)
-        return None
-
-    def _leave(self, reason: str) -> None:
-        if self.archive is not None:
-            self.archive.dispose()
-            self.archive = None
-        popped = self.keys.popped(self.id)
-        pipe = self.client.pipeline(transaction=True)
-        if reason == "finished":
-            # Closed idle: every popped request was processed. Pages that stay "discovered"
-            # after their fetch (non-article candidates) must not be fetched again.
-            pipe.sunionstore(self.keys.done, [self.keys.done, popped])
-        # Otherwise what this worker popped and did not finish becomes recoverable at once.
-        pipe.delete(self.keys.worker(self.id), popped)
-        pipe.execute()
-        self.client.close()
-        logger.info("worker %s left job %s (%s)", self.id, self.keys.job, reason)
-
-    def beat(self) -> None:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.set(self.keys.worker(self.id), self.status, ex=self.ttl)
-        pipe.expire(self.keys.popped(self.id), self.ttl)
-        pipe.execute()
-
-    def set_status(self, status: str) -> None:
-        if status != self.status:
-            self.status = status
-            self.beat()
-
-    # -- idleness --------------------------------------------------------------------------
-    def poll(self) -> None:
-        """Pull work that peers queued (or end the idle wait) sooner than the engine's 5 s tick.
-
-        A worker with nothing in hand only looks at the scheduler when its engine heartbeat
-        fires; meanwhile its peers could drain the shared queue alone.
-        """
-        engine = self.crawler.engine
-        if engine is None:
-            return
-        try:
-            idle = engine.spider_is_idle()  # false as soon as the shared queue holds requests
-        except RuntimeError:  # no slot: the engine is closing
-            return
-        if not idle:
-            if self.idle_since is not None:
-                self.idle_since = None
-                self.set_status(BUSY)
-            _wake(engine)  # a no-op while the downloader is full
-        elif self.idle_since is not None and self.idle_for() >= self.idle_seconds:
-            _wake(engine)
-
-    def idle_for(self) -> float:
-        return 0.0 if self.idle_since is None else time.monotonic() - self.idle_since
-
-    def spider_idle(self, spider: Spider) -> None:
-        if self.idle_since is None:
-            self.idle_since = time.monotonic()
-            self.idle_recovered = False
-            self.set_status(IDLE)
-        if self.recovery is not None:
-            raise DontCloseSpider  # its requests are about to be scheduled
-        if self.client.zcard(self.keys.queue):
-            raise DontCloseSpider
-        if self.idle_for() < self.idle_seconds:
-            raise DontCloseSpider
-        peers = {w: s for w, s in live_workers(self.client, self.keys).items() if w != self.id}
-        if any(s == BUSY for s in peers.values()):
-            raise DontCloseSpider  # a busy peer may still schedule work
-        if not self.idle_recovered and self.start_recovery(spider, idle=True):
-            raise DontCloseSpider  # recover what dead peers lost before leaving
-        logger.info("worker %s: queue empty for %.0f s, closing", self.id, self.idle_for())
-
-    # -- recovery --------------------------------------------------------------------------
-    def start_recovery(self, spider: Spider, *, idle: bool = False) -> bool:
-        """Start recovering lost URLs on a thread (False: nothing to recover from).
-
-        The archive and Redis reads can take seconds on a big job; on the reactor thread they
-        would stall every download. The requests are scheduled back on the reactor thread.
-        """
-        states = getattr(spider, "states", None)
-        make = getattr(spider, "resume_request", None)
-        if self.archive is None or self.closing or not isinstance(states, dict) or not states:
-            return False
-        if make is None:
-            logger.warning("spider %s cannot recover URLs (no resume_request)", spider.name)
-            return False
-        if self.recovery is not None:
-            return True
-        sources = sorted(states)
-        recovery = threads.deferToThread(self._find_lost, sources)
-        self.recovery = recovery
-        recovery.addCallback(self._recovered, make, idle=idle)
-        recovery.addErrback(self._recovery_failed, idle=idle)
-        return True
-
-    def _find_lost(self, sources: list[str]) -> list[PendingUrl]:
-        """The archive's pending URLs no queue or live worker holds, marked as requeued."""
-        from newsarchive.archive.frontier import mark_requeued, pending_urls
-
-        assert self.archive is not None
-        with self.archive.session() as session:
-            pending = pending_urls(session, sources)
-            lost = recover_lost(
-                self.client,
-                self.keys,
-                pending,
-                lambda url: request_fingerprint(self.crawler, scrapy.Request(url)),
-            )
-            if lost:
-                mark_requeued(session, [p.url for p in lost])
-        return lost
-
-    def _recovered(
-        self, lost: list[PendingUrl], make: Callable[..., scrapy.Request], *, idle: bool
-    ) -> int:
-        self.recovery = None
-        engine = self.crawler.engine
-        if self.closing or engine is None or engine.spider is None:
-            # Their fingerprints are released: a live peer recovers them.
-            return 0
-        for p in lost:
-            engine.crawl(make(p.url, p.source, via=RECOVERED_VIA, meta={"lastmod": p.lastmod}))
-        self.inc("recovered", len(lost))
-        if lost:
-            self.idle_since = None
-            self.set_status(BUSY)
-        elif idle:
-            self.idle_recovered = True
-            _wake(engine)  # closes now instead of at the next heartbeat
-        return len(lost)
-
-    def _recovery_failed(self, failure: Failure, *, idle: bool) -> int:
-        self.recovery = None
-        if idle:
-            # Leave as if nothing were lost: the URLs stay pending for peers and the next run.
-            self.idle_recovered = True
-        logger.error(
-            "worker %s: recovery failed: %s",
-            self.id,
-            failure.getErrorMessage(),
-            exc_info=(failure.type, failure.value, failure.getTracebackObject()),
-        )
-        self.inc("recovery_failed")
-        return 0
-
-
-def _wake(engine: Any) -> None:
-    """Make the engine look at the scheduler now instead of at its next heartbeat."""
-    slot = getattr(engine, "_slot", None)
-    nextcall = getattr(slot, "nextcall", None)
-    if nextcall is not None:
-        nextcall.schedule()

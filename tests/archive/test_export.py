@@ -96,7 +96,7 @@ def test_jsonl_fields_order_and_values(small: Archive) -> None:
     assert [r["id"] for r in rows] == [1, 4, 5, 6]
     assert list(rows[0]) == EXPECTED_FIELDS == list(FIELD_NAMES)
     first = rows[0]
-    assert first["published"] == "2024-05-01T10:30:00+00:00"
+    assert first["published"] == "2024-05-01T10:30:00Z"  # no offset known: UTC, Z
     assert first["fetched_at"] == "2024-05-02T09:30:00.000001+00:00"
     assert first["authors"] == ["Jean Dupont", "Ada Rossi"]
     assert (first["duplicate_count"], first["duplicate_of"]) == (2, None)
@@ -135,7 +135,8 @@ def test_parquet_schema_and_values(small: Archive, tmp_path: Path) -> None:
     with small.session() as s:
         result = export_to_file(s, "parquet", tmp_path / "out.parquet", SearchFilters())
     table = pq.read_table(result.path)
-    assert table.schema.names == EXPECTED_FIELDS
+    # a UTC timestamp cannot hold the publisher's offset: Parquet carries it beside
+    assert table.schema.names == [*EXPECTED_FIELDS[:7], "published_offset", *EXPECTED_FIELDS[7:]]
     assert str(table.schema.field("published").type) == "timestamp[us, tz=UTC]"
     authors_type = table.schema.field("authors").type
     assert pa.types.is_list(authors_type)
@@ -165,7 +166,10 @@ def test_manifest_and_reproducible_files(small: Archive, tmp_path: Path, fmt: st
     assert manifest["schema_revision"]
     assert manifest["filters"]["lang"] == "de"
     assert manifest["filters"]["query"] == "story"
-    assert [f["name"] for f in manifest["fields"]] == EXPECTED_FIELDS
+    names = [f["name"] for f in manifest["fields"]]
+    assert [n for n in names if n != "published_offset"] == EXPECTED_FIELDS
+    assert ("published_offset" in names) == (fmt == "parquet")
+    assert manifest["schema"]["version"] >= 2
     assert datetime.fromisoformat(manifest["created_at"]).tzinfo is not None
     assert not list(tmp_path.glob("*.partial"))
 

@@ -16,7 +16,6 @@ from scrapy_redis.queue import PriorityQueue
 from newsarchive.archive.frontier import Discovered, PendingUrl, pending_urls, record_discovered
 from newsarchive.errors import ConfigError, NewsArchiveError
 from newsarchive.run.scaleout import (
-    DistributedWorker,
     JobKeys,
     apply_distributed_settings,
     distributed_settings,
@@ -24,10 +23,10 @@ from newsarchive.run.scaleout import (
     job_keys,
     job_status,
     recover_lost,
-    request_fingerprint,
     reset_job,
 )
 from newsarchive.spiders.news import NewsSpider
+from newsarchive.spiders.redis import DistributedWorker, request_fingerprint
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -76,9 +75,9 @@ def test_overlay_namespaces_the_job_and_keeps_its_state(redis_url: str, job: str
     apply_distributed_settings(settings, overlay)
     assert settings.getdict("EXTENSIONS") == {
         "newsarchive.run.crawl.Progress": 900,
-        "newsarchive.run.scaleout.DistributedWorker": 500,
+        "newsarchive.spiders.redis.DistributedWorker": 500,
     }
-    assert settings.get("SCHEDULER") == "newsarchive.run.scaleout.RedisScheduler"
+    assert settings.get("SCHEDULER") == "newsarchive.spiders.redis.RedisScheduler"
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:6379/0", "redis://127.0.0.1:6379/notadb", ""])

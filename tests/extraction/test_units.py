@@ -105,7 +105,7 @@ def test_companies_whole_word_and_strict_aliases() -> None:
         "Harrison Ford drove a VW. Li Xiang spoke about Li Auto. The mini van is a Kiara."
     )
     assert find_companies(text) == ["BMW", "Mini", "Volkswagen", "Li Auto"]
-    assert find_companies("Groupe Renault et Renault Group") == ["Renault"]
+    assert find_companies("Groupe Renault et Renault Group") == ["Renault Group"]
     assert find_companies("今天小米汽车发布新车，比亚迪回应") == ["Xiaomi", "BYD"]
     assert find_companies("a seat in the smart car") == []
 
