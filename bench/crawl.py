@@ -187,10 +187,10 @@ def _with_canonical(html: bytes, url: str) -> bytes:
 
 
 def load_corpus(corpus: Path) -> list[CorpusPage]:
-    pages = [
-        CorpusPage(path.name.removesuffix(".html.gz"), gzip.open(path, "rb").read())
-        for path in sorted(corpus.glob("*.html.gz"))
-    ]
+    pages = []
+    for path in sorted(corpus.glob("*.html.gz")):
+        with gzip.open(path, "rb") as f:
+            pages.append(CorpusPage(path.name.removesuffix(".html.gz"), f.read()))
     if not pages:
         raise SystemExit(f"no *.html.gz pages in {corpus}")
     return pages
@@ -307,7 +307,8 @@ def run_crawl(
         "--max-pages", "1000000", "--log-file", str(workdir / "crawl.log"), *extra,
     ]  # fmt: skip
     if profile:
-        cmd = ["py-spy", "record", "--nonblocking", "-o", profile, "-f", "speedscope", "--", *cmd]
+        spy = shutil.which("py-spy") or "py-spy"
+        cmd = [spy, "record", "--threads", "-r", "50", "-f", "raw", "-o", profile, "--", *cmd]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.PIPE, text=True)
     sampler = TreeSampler(psutil.Process(proc.pid))
@@ -321,6 +322,48 @@ def run_crawl(
     if not lines:
         raise SystemExit(f"no JSON summary from the crawl; see {workdir / 'crawl.log'}")
     return json.loads(lines[-1]), wall, sampler
+
+
+def print_profile(path: Path, top: int = 20) -> None:
+    """Top functions of py-spy's collapsed stacks: by own samples, and including callees."""
+    own: dict[str, int] = {}
+    total: dict[str, int] = {}
+    threads: dict[str, int] = {}
+    samples = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(count_text)
+        frames = stack.split(";")
+        thread, frames = frames[0], [_frame(f) for f in frames[1:]]
+        samples += count
+        threads[thread] = threads.get(thread, 0) + count
+        if frames:
+            own[frames[-1]] = own.get(frames[-1], 0) + count
+        for frame in set(frames):
+            total[frame] = total.get(frame, 0) + count
+    if not samples:
+        print("profile: no samples")
+        return
+    print(f"profile of the crawl process: {samples} samples")
+    for thread, count in sorted(threads.items(), key=lambda kv: -kv[1])[:6]:
+        print(f"  {100 * count / samples:5.1f} %  {thread}")
+    print("top by own time:")
+    for frame, count in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {100 * count / samples:5.1f} %  {frame}")
+    print("top including callees:")
+    for frame, count in sorted(total.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {100 * count / samples:5.1f} %  {frame}")
+
+
+def _frame(frame: str) -> str:
+    """``function (path/to/module.py:line)`` → ``function (module.py)``."""
+    name, _, where = frame.partition(" (")
+    file = where.rsplit(":", 1)[0].rstrip(")")
+    parts = Path(file).parts
+    short = "/".join(parts[-2:]) if len(parts) >= 2 else file
+    return f"{name} ({short})"
 
 
 def fresh_db(db: str | None, workdir: Path) -> str:
@@ -349,7 +392,9 @@ def main(argv: list[str] | None = None) -> int:
         "this script may drop and recreate",
     )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--profile", help="py-spy the crawl into this speedscope file")
+    parser.add_argument(
+        "--profile", help="sample the crawl process with py-spy into this file (collapsed stacks)"
+    )
     parser.add_argument("--no-bare", action="store_true", help="skip the trafilatura pass")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("extra", nargs="*", help="more arguments for `newsarchive crawl`")
@@ -369,12 +414,8 @@ def main(argv: list[str] | None = None) -> int:
         summary, wall, sampler = run_crawl(
             [site.base + "/" for site in sites], db, workdir, args.extra, args.profile
         )
-    articles = (
-        summary["articles_new"]
-        + summary["articles_updated"]
-        + summary["articles_unchanged"]
-        + summary["duplicates"]
-    )
+    # articles_new counts every new article row, syndicated copies included
+    articles = summary["articles_new"] + summary["articles_updated"] + summary["articles_unchanged"]
     backend = "postgresql" if "://" in db else "sqlite"
     print(f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, {backend}")
     print(
@@ -403,6 +444,8 @@ def main(argv: list[str] | None = None) -> int:
         cpu_total += stat.cpu
         print(f"  cpu {stat.cpu:7.1f} s  rss {stat.peak_rss / 2**20:5.0f} MB  {stat.label} ({pid})")
     print(f"  cpu {cpu_total:7.1f} s  total")
+    if args.profile:
+        print_profile(Path(args.profile))
     if args.keep:
         print(f"work directory kept: {workdir}")
     else:
