@@ -15,6 +15,15 @@ class ArchiveError(NewsArchiveError):
     """The archive database cannot be opened, read or written."""
 
 
+class ArchiveUnavailableError(ArchiveError):
+    """The database server cannot be reached right now (restart, network): worth waiting for."""
+
+
+class PageRejectedError(ArchiveError):
+    """The archive refuses this one page's data (a NUL, a lone surrogate, an index row over the
+    server's limit): the page is lost and counted, the crawl goes on."""
+
+
 class SchemaOutdatedError(ArchiveError):
     """The archive was created by an older version; `newsarchive db upgrade` fixes it."""
 

@@ -86,6 +86,10 @@ NEWSARCHIVE_MAX_BARREN = 3  # consecutive listing pages without new article link
 NEWSARCHIVE_EXTRACTOR = "newsarchive.extraction.extract"
 NEWSARCHIVE_EXTRACT_TIMEOUT = 30.0
 
+# How long a crawl waits for an unreachable archive database (a restart, a failover) before it
+# stops; writes are retried meanwhile and nothing is lost (docs/robustness.md).
+NEWSARCHIVE_DB_OUTAGE_LIMIT = 300.0
+
 ITEM_PIPELINES = {
     "newsarchive.pipelines.extract.ExtractPipeline": 100,
     "newsarchive.pipelines.validate.ValidatePipeline": 200,

@@ -1,9 +1,15 @@
 """Stage 4: write the capture and the article in one short transaction.
 
 Writes go through a single worker thread: SQLite allows one writer at a time anyway, and the
-reactor thread never waits on the database. A broken archive (disk full, read-only, server gone)
-stops the crawl: pages we cannot store are not worth fetching. Any other failure to store a page
-loses that page only; it is logged and counted as a store error.
+reactor thread never waits on the database. Three kinds of failure, three answers:
+
+- the server is unreachable (restart, failover): the write is retried until it answers, for
+  at most ``NEWSARCHIVE_DB_OUTAGE_LIMIT`` seconds (:mod:`newsarchive.archive.reconnect`);
+  nothing is lost, and the progress line says the crawl is waiting;
+- the archive refuses this page's data: that page is lost, logged and counted, its URL is
+  settled as ``rejected`` so later runs do not stumble on it again, and the crawl goes on;
+- the archive is broken (disk full, read-only, an outage past the limit): the crawl stops,
+  since pages we cannot store are not worth fetching.
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 
 from newsarchive.archive import open_archive
-from newsarchive.archive.store import save_page
-from newsarchive.errors import ArchiveError
+from newsarchive.archive.reconnect import DEFAULT_OUTAGE_LIMIT, outage_reporter, run_transaction
+from newsarchive.archive.store import record_rejected, save_page
+from newsarchive.errors import ArchiveError, PageRejectedError
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -36,6 +43,10 @@ class StorePipeline:
         self.stats: StatsCollector = crawler.stats  # type: ignore[assignment]
         self.archive = archive
         self.run_id = run_id
+        self.outage_limit = crawler.settings.getfloat(
+            "NEWSARCHIVE_DB_OUTAGE_LIMIT", DEFAULT_OUTAGE_LIMIT
+        )
+        self.on_wait = outage_reporter(self.stats)
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive-writer")
         self.closing: asyncio.Task[None] | None = None
 
@@ -52,13 +63,35 @@ class StorePipeline:
         self.archive.dispose()
 
     def _save(self, page: FetchedPage) -> SaveResult:
-        with self.archive.session() as session:
-            return save_page(session, page, run_id=self.run_id, fp=page.fingerprint)
+        return run_transaction(
+            self.archive,
+            lambda session: save_page(session, page, run_id=self.run_id, fp=page.fingerprint),
+            limit=self.outage_limit,
+            on_wait=self.on_wait,
+            what=f"store of {page.url}",
+        )
+
+    def _reject(self, page: FetchedPage) -> None:
+        run_transaction(
+            self.archive,
+            lambda session: record_rejected(session, page, run_id=self.run_id),
+            limit=self.outage_limit,
+            on_wait=self.on_wait,
+        )
 
     async def process_item(self, page: FetchedPage) -> FetchedPage:
         loop = asyncio.get_running_loop()
         try:
             result = await loop.run_in_executor(self.writer, self._save, page)
+        except PageRejectedError as exc:
+            self.stats.inc_value("newsarchive/errors/store")
+            self.stats.inc_value("newsarchive/store/rejected")
+            logger.error("archive refused %s (page lost): %s", page.url, exc)
+            try:
+                await loop.run_in_executor(self.writer, self._reject, page)
+            except ArchiveError as again:
+                logger.error("cannot record the refusal of %s: %s", page.url, again)
+            return page
         except ArchiveError as exc:
             self.stats.inc_value("newsarchive/errors/store")
             logger.error("cannot store %s: %s", page.url, exc)

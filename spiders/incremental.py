@@ -48,7 +48,9 @@ from newsarchive.archive.frontier import (
     record_validators,
     revisit_due,
 )
+from newsarchive.archive.reconnect import DEFAULT_OUTAGE_LIMIT, outage_reporter, run_transaction
 from newsarchive.discovery.urls import url_key
+from newsarchive.errors import ArchiveUnavailableError, PageRejectedError
 from newsarchive.items import FetchedPage
 
 if TYPE_CHECKING:
@@ -57,6 +59,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from scrapy.spiders import Spider
+    from sqlalchemy.orm import Session
 
     from newsarchive.archive import Archive
 
@@ -66,7 +69,8 @@ DISCOVERY_ROLES = ("feed", "sitemap")
 ARTICLE_ROLE = "candidate"
 # Fetched URLs a recrawl leaves alone (until a newer lastmod or the revisit interval): stored
 # articles, and candidates that turned out not to be articles. Failed ones are tried again.
-SETTLED_STATES = ("stored", "not_article")
+# Refused by the archive (``rejected``): fetching it again would only lose it again.
+SETTLED_STATES = ("stored", "not_article", "rejected")
 REFETCH = "newsarchive_refetch"  # meta: why a known article is fetched again
 FLUSH_INTERVAL = 0.5  # seconds between batched frontier writes
 EMPTY_DOCUMENTS = {
@@ -105,6 +109,8 @@ class Frontier:
         self.validators: dict[str, Validators] = {}
         self.loop: task.LoopingCall | None = None
         self.opened = False
+        self.outage_limit = s.getfloat("NEWSARCHIVE_DB_OUTAGE_LIMIT", DEFAULT_OUTAGE_LIMIT)
+        self.on_wait = outage_reporter(crawler.stats) if crawler.stats else None
 
     @classmethod
     def of(cls, crawler: Crawler) -> Frontier:
@@ -205,23 +211,60 @@ class Frontier:
         outcomes: list[tuple[str, str]],
         validators: list[Validators],
     ) -> None:
-        assert self.archive is not None
+        """Write one batch, waiting out an outage of the archive. A batch the archive refuses
+        (one bad URL in it) is written entry by entry, so only the bad entry is lost."""
         now = datetime.now(UTC)
-        with self.archive.session() as session:
-            # Discovered URLs first: validators must never be committed without the entries
-            # of their documents.
-            if discovered:
-                record_discovered(session, discovered, run_id=self.run_id)
+
+        def updates(session: Session) -> None:
             if not_modified:
                 record_not_modified(session, not_modified, at=now)
             if gone:
                 record_gone(session, gone, at=now, run_id=self.run_id)
             if outcomes:
                 record_candidate_outcomes(session, outcomes, at=now, run_id=self.run_id)
+
+        def batch(session: Session) -> None:
+            # Discovered URLs first: validators must never be committed without the entries
+            # of their documents.
+            if discovered:
+                record_discovered(session, discovered, run_id=self.run_id)
+            updates(session)
+
+        try:
+            self._transaction(batch)
+        except ArchiveUnavailableError:
+            # out of patience: keep the batch for the next flush (the final one at the latest)
+            with self.lock:
+                self.discovered[:0] = discovered
+                self.not_modified[:0] = not_modified
+                self.gone[:0] = gone
+                self.candidate_outcomes[:0] = outcomes
+            raise
+        except PageRejectedError as exc:
+            logger.warning("frontier batch refused (%s): writing it entry by entry", exc)
+            for entry in discovered:
+                self._transaction_or_log(
+                    lambda s, e=entry: record_discovered(s, [e], run_id=self.run_id), entry.url
+                )
+            self._transaction_or_log(updates, "page outcomes")
         if validators:
-            with self.archive.session() as session:
-                record_validators(session, validators, run_id=self.run_id)
+            self._transaction_or_log(
+                lambda s: record_validators(s, validators, run_id=self.run_id), "validators"
+            )
         logger.debug("frontier: wrote %d discovered URLs", len(discovered))
+
+    def _transaction(self, work: Any) -> None:
+        assert self.archive is not None
+        run_transaction(
+            self.archive, work, limit=self.outage_limit, on_wait=self.on_wait, what="frontier write"
+        )
+
+    def _transaction_or_log(self, work: Any, what: str) -> None:
+        try:
+            self._transaction(work)
+        except PageRejectedError as exc:
+            self.inc("rejected")
+            logger.error("frontier: the archive refused %s: %s", what, exc)
 
     # -- decisions -------------------------------------------------------------------------
     def revisit_interval(self, source: str) -> timedelta | None:

@@ -9,23 +9,37 @@ pages the article rule (:mod:`newsarchive.discovery.pagetype`) accepts. Every sk
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
 
 import scrapy
-from lxml import etree
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.gz import gunzip
 from scrapy.utils.misc import load_object
 
+from newsarchive.discovery.feeds import (
+    COMMON_PATHS as COMMON_FEEDS,
+)
+from newsarchive.discovery.feeds import (
+    Feed,
+    common_feed_urls,
+    parse_feed,
+)
 from newsarchive.discovery.pagetype import url_kind
+from newsarchive.discovery.robots import robots_url, site_key, sitemap_urls
+from newsarchive.discovery.sitemaps import (
+    COMMON_PATHS as COMMON_SITEMAPS,
+)
+from newsarchive.discovery.sitemaps import (
+    SITEMAP_INDEX,
+    URLSET,
+    Sitemap,
+    common_sitemap_urls,
+)
 from newsarchive.discovery.sources import SourceConfig, select_sources, source_for_url
 from newsarchive.discovery.urls import (
     canonicalize_url,
@@ -49,14 +63,8 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
 
-COMMON_SITEMAPS = (
-    "/sitemap.xml",
-    "/sitemap_index.xml",
-    "/news-sitemap.xml",
-    "/sitemap-news.xml",
-    "/sitemap_news.xml",
-)
-COMMON_FEEDS = ("/feed", "/rss", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml", "/index.rdf")
+__all__ = ["COMMON_FEEDS", "COMMON_SITEMAPS", "NewsSpider", "SourceState"]
+
 MAX_SITEMAP_NESTING = 4
 _CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 
@@ -66,21 +74,12 @@ PRIORITY_ARTICLE = 10
 PRIORITY_LISTING = 0
 
 
-def parse_date(value: str | None) -> datetime | None:
-    """An aware UTC datetime from an ISO 8601 or RFC 822 date, or None for garbage."""
-    return as_utc(parse_structured(value))
-
-
 def _split(value: str | Iterable[str] | None) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
     return [str(v).strip() for v in value if str(v).strip()]
-
-
-def _local(tag: object) -> str:
-    return etree.QName(tag).localname.lower() if isinstance(tag, str) else ""
 
 
 @dataclass(slots=True)
@@ -144,7 +143,7 @@ class NewsSpider(scrapy.Spider):
         if isinstance(since, datetime):
             self.since: datetime | None = as_utc(since)
         else:
-            self.since = parse_date(since) if since else None
+            self.since = as_utc(parse_structured(since)) if since else None
             if since and self.since is None:
                 raise ConfigError(f"since: not an ISO date or datetime: {since!r}")
         self.seen: set[str] = set()
@@ -195,7 +194,7 @@ class NewsSpider(scrapy.Spider):
         """Keep the Sitemap: lines of each robots.txt the robots middleware fetched anyway."""
         protego = getattr(robotparser, "rp", None)
         sitemaps = list(getattr(protego, "sitemaps", []) or [])
-        self.robots_sitemaps[urlsplit(request.url).netloc.lower()] = sitemaps
+        self.robots_sitemaps[site_key(request.url)] = sitemaps
 
     def _inc(self, key: str, count: int = 1) -> None:
         if self.crawler.stats:
@@ -283,104 +282,97 @@ class NewsSpider(scrapy.Spider):
         )
         if home:
             yield home
-        for url in config.feeds:
-            req = self._request(
-                state,
-                url,
-                self.parse_feed,
-                role="feed",
-                via="feed",
-                priority=PRIORITY_FEED,
-                meta={"configured": True},
-                errback=self._feed_failed,
-                budget=False,
-            )
-            if req:
-                yield req
-        for url in config.sitemaps:
-            req = self._request(
-                state,
-                url,
-                self.parse_sitemap,
-                role="sitemap",
-                via="sitemap",
-                priority=PRIORITY_FEED,
-                meta={"configured": True, "sitemap_depth": 0},
-                errback=self._sitemap_failed,
-                budget=False,
-            )
-            if req:
-                yield req
+        yield from self._feed_requests(state, config.feeds, configured=True)
+        yield from self._sitemap_requests(state, config.sitemaps, configured=True)
         if not self.obey_robots:
-            robots = urljoin(config.homepage, "/robots.txt")
             req = self._request(
-                state, robots, self.parse_robots, role="robots", via="sitemap",
-                priority=PRIORITY_FEED, errback=self._robots_failed, budget=False,
+                state, robots_url(config.homepage), self.parse_robots, role="robots",
+                via="sitemap", priority=PRIORITY_FEED, errback=self._robots_failed, budget=False,
             )  # fmt: skip
             if req:
                 yield req
 
-    # -- discovery of sitemaps and feeds ---------------------------------------------------
-    def _discover_sitemaps(self, state: SourceState, base: str, listed: list[str] | None) -> list:
-        """Sitemaps named by robots.txt, else the common locations (once per source)."""
+    def _sitemap_requests(
+        self, state: SourceState, urls: Iterable[str], *, depth: int = 0, configured: bool = False
+    ) -> list[scrapy.Request]:
+        """Requests for sitemaps (``depth``: how many indexes led here); the one builder.
+
+        A failed configured sitemap falls back to discovery; a failed probe is only counted.
+        """
+        meta: dict[str, Any] = {"sitemap_depth": depth}
+        if configured:
+            meta["configured"] = True
         requests = []
+        for url in urls:
+            req = self._request(
+                state, url, self.parse_sitemap, role="sitemap", via="sitemap",
+                priority=PRIORITY_FEED, meta=dict(meta), budget=False,
+                errback=self._sitemap_failed if configured else self._probe_failed,
+            )  # fmt: skip
+            if req:
+                requests.append(req)
+        return requests
+
+    def _feed_requests(
+        self, state: SourceState, urls: Iterable[str], *, configured: bool = False
+    ) -> list[scrapy.Request]:
+        """Requests for feeds; the one builder (a failed configured feed falls back to probing)."""
+        requests = []
+        for url in urls:
+            req = self._request(
+                state, url, self.parse_feed, role="feed", via="feed", priority=PRIORITY_FEED,
+                meta={"configured": True} if configured else None, budget=False,
+                errback=self._feed_failed if configured else self._probe_failed,
+            )  # fmt: skip
+            if req:
+                requests.append(req)
+        return requests
+
+    def _candidate_request(
+        self, state: SourceState, url: str, *, via: str, meta: dict[str, Any]
+    ) -> scrapy.Request | None:
+        """A request for a page that may be an article (counted against the page budget)."""
+        return self._request(
+            state, url, self.parse_page, role="candidate", via=via,
+            priority=PRIORITY_ARTICLE, meta=meta,
+        )  # fmt: skip
+
+    # -- discovery of sitemaps and feeds ---------------------------------------------------
+    def _discover_sitemaps(
+        self, state: SourceState, base: str, listed: list[str] | None
+    ) -> list[scrapy.Request]:
+        """Sitemaps named by robots.txt, else the common locations (once per source)."""
         if listed:
             urls = listed
         elif state.config.sitemaps:
             return []
         else:
-            urls = [urljoin(base, path) for path in COMMON_SITEMAPS]
+            urls = common_sitemap_urls(base)
             self._inc("sitemap/probed_common", len(urls))
-        for url in urls:
-            req = self._request(
-                state, url, self.parse_sitemap, role="sitemap", via="sitemap",
-                priority=PRIORITY_FEED, meta={"sitemap_depth": 0}, budget=False,
-                errback=self._probe_failed,
-            )  # fmt: skip
-            if req:
-                requests.append(req)
-        return requests
+        return self._sitemap_requests(state, urls)
 
-    def _probe_feeds(self, state: SourceState, base: str) -> list:
-        self._inc("feed/probed_common", len(COMMON_FEEDS))
-        requests = []
-        for path in COMMON_FEEDS:
-            req = self._request(
-                state, urljoin(base, path), self.parse_feed, role="feed", via="feed",
-                priority=PRIORITY_FEED, budget=False, errback=self._probe_failed,
-            )  # fmt: skip
-            if req:
-                requests.append(req)
-        return requests
+    def _probe_feeds(self, state: SourceState, base: str) -> list[scrapy.Request]:
+        urls = common_feed_urls(base)
+        self._inc("feed/probed_common", len(urls))
+        return self._feed_requests(state, urls)
 
-    def _homepage_discovery(self, state: SourceState, base: str, feeds: list[str]) -> list:
+    def _homepage_discovery(
+        self, state: SourceState, base: str, feeds: list[str]
+    ) -> list[scrapy.Request]:
         """Sitemaps and feeds of a source, once: ``feeds`` are those its homepage announces."""
         if state.discovered:
             return []
         state.discovered = True
-        netloc = urlsplit(base).netloc.lower()
-        listed = self.robots_sitemaps.get(netloc)
-        requests = self._discover_sitemaps(state, base, listed)
-        for url in feeds:
-            req = self._request(
-                state, url, self.parse_feed, role="feed", via="feed",
-                priority=PRIORITY_FEED, budget=False, errback=self._probe_failed,
-            )  # fmt: skip
-            if req:
-                requests.append(req)
+        requests = self._discover_sitemaps(state, base, self.robots_sitemaps.get(site_key(base)))
+        requests.extend(self._feed_requests(state, feeds))
         if not feeds and not state.config.feeds:
             requests.extend(self._probe_feeds(state, base))
         return requests
 
-    def parse_robots(self, response: Response) -> Iterator[Any]:
+    def parse_robots(self, response: Response) -> None:
         """Only used when ROBOTSTXT_OBEY is off (otherwise the middleware's fetch is reused)."""
-        lines = response.text.splitlines() if isinstance(response, TextResponse) else []
-        sitemaps = [
-            line.split(":", 1)[1].strip()
-            for line in lines
-            if line.lower().startswith("sitemap:") and line.split(":", 1)[1].strip()
-        ]
-        self.robots_sitemaps[urlsplit(response.url).netloc.lower()] = sitemaps
+        text = response.text if isinstance(response, TextResponse) else ""
+        self.robots_sitemaps[site_key(response.url)] = sitemap_urls(text)
 
     # -- pages -----------------------------------------------------------------------------
     async def parse_page(self, response: Response) -> AsyncIterator[Any]:
@@ -412,14 +404,13 @@ class NewsSpider(scrapy.Spider):
             for request in self._homepage_discovery(state, response.url, feeds):
                 yield request
         if analysis is None:
-            if role == "candidate" and (failure or (parsable is None and not response.body.strip())):
+            if role == "candidate" and (failure or parsable is None):
                 yield self._page(response, state, extraction_error=failure)  # a failed capture
             return
         if analysis.redirect:
             self._inc("skipped/non_canonical")
-            req = self._request(
-                state, analysis.redirect, self.parse_page, role="candidate",
-                via=response.meta["via"], priority=PRIORITY_ARTICLE,
+            req = self._candidate_request(
+                state, analysis.redirect, via=response.meta["via"],
                 meta={"lastmod": response.meta.get("lastmod")},
             )  # fmt: skip
             if req:
@@ -519,10 +510,7 @@ class NewsSpider(scrapy.Spider):
             self._inc("skipped/trap/barren_listing")
             return
         for url in new_candidates:
-            req = self._request(
-                state, url, self.parse_page, role="candidate", via="section",
-                priority=PRIORITY_ARTICLE, meta={"barren": barren},
-            )  # fmt: skip
+            req = self._candidate_request(state, url, via="section", meta={"barren": barren})
             if req:
                 yield req
         for url in listings:
@@ -542,37 +530,19 @@ class NewsSpider(scrapy.Spider):
                 yield req
 
     # -- sitemaps and feeds ----------------------------------------------------------------
-    def _xml_root(self, response: Response, what: str) -> etree._Element | None:
-        body = response.body
-        if body[:2] == b"\x1f\x8b":
-            try:
-                body = gunzip(body, max_size=self.max_size)
-            except (OSError, ValueError) as exc:
-                self._inc(f"{what}/bad_gzip")
-                self.logger.warning("cannot gunzip %s %s: %s", what, response.url, exc)
-                return None
+    def _read_report(
+        self, what: str, url: str, gzipped: bool, gzip_error: str | None, error: str | None
+    ) -> None:
+        """Count and log how an XML body read: gzipped, undecompressable, recovered."""
+        if gzip_error is not None:
+            self._inc(f"{what}/bad_gzip")
+            self.logger.warning("cannot gunzip %s %s: %s", what, url, gzip_error)
+            return
+        if gzipped:
             self._inc(f"{what}/gzipped")
-        parser = etree.XMLParser(
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            recover=True,
-            remove_comments=True,
-            huge_tree=False,
-        )
-        try:
-            root = etree.fromstring(body.lstrip(), parser=parser)
-        except etree.XMLSyntaxError:
-            root = None
-        if len(parser.error_log):
+        if error is not None:
             self._inc(f"{what}/recovered")
-            self.logger.info(
-                "malformed %s %s, recovered what parses: %s",
-                what,
-                response.url,
-                parser.error_log[0].message if parser.error_log else "",
-            )
-        return root
+            self.logger.info("malformed %s %s, recovered what parses: %s", what, url, error)
 
     def _entry(
         self, state: SourceState, url: str | None, date: datetime | None, via: str
@@ -586,152 +556,78 @@ class NewsSpider(scrapy.Spider):
         if url_kind(url) != "other":
             self._inc("skipped/listing_url")
             return None
-        return self._request(
-            state, url, self.parse_page, role="candidate", via=via,
-            priority=PRIORITY_ARTICLE, meta={"lastmod": date},
-        )  # fmt: skip
+        return self._candidate_request(state, url, via=via, meta={"lastmod": date})
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         state = self.states[response.meta["source"]]
-        root = self._xml_root(response, "sitemap")
-        kind = _local(root.tag) if root is not None else ""
-        if kind not in ("sitemapindex", "urlset"):
+        sitemap = Sitemap(response.body, max_size=self.max_size, max_entries=self.max_sitemap_urls)
+        if sitemap.kind is None:
+            self._read_report(
+                "sitemap", response.url, sitemap.gzipped, sitemap.gzip_error, sitemap.error
+            )
             self._inc("sitemap/not_sitemap")
             if response.meta.get("configured"):
                 yield from self._sitemap_fallback(state)
             return
         nesting = response.meta.get("sitemap_depth", 0)
-        count = 0
-        for child in root:
-            if _local(child.tag) not in ("sitemap", "url"):
-                continue
-            count += 1
-            if count > self.max_sitemap_urls:
-                self._inc("sitemap/capped")
-                self.logger.info("sitemap %s capped at %d entries", response.url, count - 1)
-                break
-            fields: dict[str, str] = {}
-            for node in child.iter():
-                name = _local(node.tag)
-                if name in ("loc", "lastmod", "publication_date") and name not in fields:
-                    fields[name] = (node.text or "").strip()
-            loc = fields.get("loc")
-            date = parse_date(fields.get("publication_date")) or parse_date(fields.get("lastmod"))
-            if kind == "urlset":
-                req = self._entry(state, loc, date, "sitemap")
+        for entry in sitemap:
+            if sitemap.kind == URLSET:
+                req = self._entry(state, entry.loc, entry.date, "sitemap")
                 if req:
                     yield req
                 continue
-            if not loc:
+            assert sitemap.kind == SITEMAP_INDEX
+            if not entry.loc:
                 continue
-            if url_key(loc) == url_key(response.url):
+            if url_key(entry.loc) == url_key(response.url):
                 self._inc("sitemap/self_reference")
                 continue
             if nesting >= MAX_SITEMAP_NESTING:
                 self._inc("sitemap/too_deep")
                 continue
-            if self.since and date and date < self.since:
+            if self.since and entry.date and entry.date < self.since:
                 self._inc("skipped/old_sitemap")
                 continue
-            req = self._request(
-                state, loc, self.parse_sitemap, role="sitemap", via="sitemap",
-                priority=PRIORITY_FEED, meta={"sitemap_depth": nesting + 1}, budget=False,
-                errback=self._probe_failed,
-            )  # fmt: skip
-            if req:
-                yield req
+            yield from self._sitemap_requests(state, [entry.loc], depth=nesting + 1)
+        if sitemap.capped:
+            self._inc("sitemap/capped")
+            self.logger.info("sitemap %s capped at %d entries", response.url, self.max_sitemap_urls)
+        self._read_report(
+            "sitemap", response.url, sitemap.gzipped, sitemap.gzip_error, sitemap.error
+        )
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         state = self.states[response.meta["source"]]
-        entries = self._feed_entries(response)
-        if entries is None:
+        feed = parse_feed(response.body, response.url, max_size=self.max_size)
+        gzip_error = None if isinstance(feed, Feed) else feed.gzip_error
+        self._read_report("feed", response.url, feed.gzipped, gzip_error, feed.error)
+        if not isinstance(feed, Feed):
             self._inc("feed/not_feed")
             if response.meta.get("configured"):
                 yield from self._feed_fallback(state)
             return
         self._inc("feed/parsed")
-        for url, date in entries:
-            req = self._entry(state, response.urljoin(url) if url else None, date, "feed")
+        for entry in feed.entries:
+            req = self._entry(state, entry.link, entry.date, "feed")
             if req:
                 yield req
 
-    def _feed_entries(self, response: Response) -> list[tuple[str | None, datetime | None]] | None:
-        body = response.body.lstrip()
-        if body[:1] == b"{":
-            try:
-                data = json.loads(body)
-            except ValueError:
-                return None
-            items = data.get("items") if isinstance(data, dict) else None
-            if not isinstance(items, list):
-                return None
-            return [
-                (item.get("url"), parse_date(item.get("date_published")))
-                for item in items
-                if isinstance(item, dict)
-            ]
-        root = self._xml_root(response, "feed")
-        if root is None:
-            return None
-        kind = _local(root.tag)
-        if kind not in ("rss", "feed", "rdf"):
-            return None
-        entries: list[tuple[str | None, datetime | None]] = []
-        for item in root.iter():
-            if _local(item.tag) not in ("item", "entry"):
-                continue
-            link: str | None = None
-            dates: dict[str, str] = {}
-            for node in item:
-                name = _local(node.tag)
-                if name == "link":
-                    href = node.get("href")
-                    rel = node.get("rel", "alternate")
-                    if href and rel == "alternate":
-                        link = link or href
-                    elif node.text and node.text.strip():
-                        link = link or node.text.strip()
-                elif name == "guid" and node.get("isPermaLink", "true") != "false":
-                    dates.setdefault("_guid", (node.text or "").strip())
-                elif name in ("pubdate", "published", "updated", "date", "issued", "modified"):
-                    dates.setdefault(name, (node.text or "").strip())
-            if link is None and item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"):
-                link = item.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about")
-            link = link or dates.get("_guid") or None
-            date = None
-            for key in ("pubdate", "published", "date", "issued", "updated", "modified"):
-                date = parse_date(dates.get(key))
-                if date:
-                    break
-            entries.append((link, date))
-        return entries
-
     # -- failures and fallbacks ------------------------------------------------------------
-    def _feed_fallback(self, state: SourceState) -> list:
+    def _feed_fallback(self, state: SourceState) -> list[scrapy.Request]:
         if state.feed_fallback:
             return []
         state.feed_fallback = True
         self._inc("feed/configured_failed")
         return self._probe_feeds(state, state.config.homepage)
 
-    def _sitemap_fallback(self, state: SourceState) -> list:
+    def _sitemap_fallback(self, state: SourceState) -> list[scrapy.Request]:
         if state.sitemap_fallback:
             return []
         state.sitemap_fallback = True
         self._inc("sitemap/configured_failed")
-        netloc = urlsplit(state.config.homepage).netloc.lower()
-        listed = self.robots_sitemaps.get(netloc)
-        urls = listed or [urljoin(state.config.homepage, p) for p in COMMON_SITEMAPS]
-        requests = []
-        for url in urls:
-            req = self._request(
-                state, url, self.parse_sitemap, role="sitemap", via="sitemap",
-                priority=PRIORITY_FEED, meta={"sitemap_depth": 0}, budget=False,
-                errback=self._probe_failed,
-            )  # fmt: skip
-            if req:
-                requests.append(req)
-        return requests
+        home = state.config.homepage
+        listed = self.robots_sitemaps.get(site_key(home))
+        return self._sitemap_requests(state, listed or common_sitemap_urls(home))
 
     def _failed(self, failure: Failure) -> None:
         url = failure.request.url
@@ -790,4 +686,4 @@ class NewsSpider(scrapy.Spider):
         if failure.check(RetryScheduled):
             return
         self._probe_failed(failure)
-        self.robots_sitemaps[urlsplit(failure.request.url).netloc.lower()] = []
+        self.robots_sitemaps[site_key(failure.request.url)] = []

@@ -45,9 +45,7 @@ def _pg_admin_conn():  # type: ignore[no-untyped-def]
         raise  # unreachable: skip/fail raise
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
+def _pg_schema_url() -> Iterator[str]:
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with _pg_admin_conn() as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
@@ -56,6 +54,18 @@ def pg_url() -> Iterator[str]:
     finally:
         with _pg_admin_conn() as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
+    yield from _pg_schema_url()
+
+
+@pytest.fixture(scope="session")
+def pg_session_url() -> Iterator[str]:
+    """Like ``pg_url``, for the whole test session: an archive built once and shared."""
+    yield from _pg_schema_url()
 
 
 @pytest.fixture

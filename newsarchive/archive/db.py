@@ -11,6 +11,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
@@ -20,10 +21,23 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
-from newsarchive.errors import ArchiveError, ConfigError, SchemaOutdatedError
+from newsarchive.errors import (
+    ArchiveError,
+    ArchiveUnavailableError,
+    ConfigError,
+    PageRejectedError,
+    SchemaOutdatedError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -67,7 +81,25 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: URL) -> Engine:
+def _sqlite_read_only_url(url: URL) -> URL:
+    """The file opened as a SQLite URI with ``mode=ro``: the driver itself refuses every write."""
+    return url.set(
+        database="file:" + quote(str(url.database)),
+        query={**url.query, "mode": "ro", "uri": "true"},
+    )
+
+
+def _pg_read_only(dbapi_conn: Any, _record: Any) -> None:
+    # a session default, so every transaction on this connection is READ ONLY in the server
+    autocommit = dbapi_conn.autocommit
+    dbapi_conn.autocommit = True
+    dbapi_conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    dbapi_conn.autocommit = autocommit
+
+
+def make_engine(url: URL, *, read_only: bool = False) -> Engine:
+    """An engine for ``url``; ``read_only`` makes the database refuse writes (a web server's
+    engine: a bug or an injected statement there cannot change the archive)."""
     try:
         if url.get_backend_name() == "sqlite":
             if url.database and url.database != ":memory:":
@@ -76,14 +108,20 @@ def make_engine(url: URL) -> Engine:
                     raise ArchiveError(
                         f"cannot open archive {url.database}: {parent} does not exist"
                     )
-            engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            engine_url = _sqlite_read_only_url(url) if read_only else url
+            engine = create_engine(
+                engine_url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            )
             event.listen(engine, "connect", _sqlite_pragmas)
             return engine
-        return create_engine(
+        engine = create_engine(
             url,
             pool_pre_ping=True,
             connect_args={"connect_timeout": 10, "application_name": "newsarchive"},
         )
+        if read_only:
+            event.listen(engine, "connect", _pg_read_only)
+        return engine
     except (NoSuchModuleError, ArgumentError) as exc:
         raise ConfigError(f"bad database URL {url.render_as_string()}: {exc}") from exc
 
@@ -175,25 +213,60 @@ def upgrade(archive: Archive, revision: str = "head") -> tuple[str | None, str]:
         return before, current_revision(archive.engine) or ""
 
 
+# SQLSTATEs of a server going away or not taking connections yet (restart, failover).
+UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03")
+
+
+def error_class(exc: DBAPIError) -> type[ArchiveError]:
+    """Which ArchiveError a driver error is: the server is away (wait for it), the data of one
+    page is refused (lose that page), or anything else (the archive is broken: stop).
+
+    psycopg reports a refused or dropped connection as an ``OperationalError`` without a
+    SQLSTATE; a server shutting down answers class 57P; refused data is class 22 (data
+    exception: ``\u0000`` in jsonb), 23 (integrity) or 54 (program limit: an index row over
+    the btree maximum), and a NUL in text is refused by psycopg itself as a ``DataError``.
+    """
+    orig = exc.orig
+    state = str(getattr(orig, "sqlstate", None) or "")
+    from_psycopg = type(orig).__module__.startswith("psycopg")
+    if exc.connection_invalidated or state.startswith("08") or state in UNAVAILABLE_SQLSTATES:
+        return ArchiveUnavailableError
+    if from_psycopg and not state and type(orig).__name__ == "OperationalError":
+        return ArchiveUnavailableError
+    if isinstance(exc, DataError | IntegrityError) or state.startswith(("22", "23", "54")):
+        return PageRejectedError
+    return ArchiveError
+
+
 @contextmanager
 def translate_errors(context: str) -> Iterator[None]:
     """Re-raise driver errors as one-line ArchiveErrors (the CLI shows them without traceback)."""
     try:
         yield
     except DBAPIError as exc:
-        raise ArchiveError(f"{context}: {_first_line(exc.orig)}") from exc
+        raise error_class(exc)(f"{context}: {_first_line(exc.orig)}") from exc
     except SQLAlchemyError as exc:
         raise ArchiveError(f"{context}: {_first_line(exc)}") from exc
+    except UnicodeEncodeError as exc:
+        # a lone surrogate the driver cannot encode: the data of this statement, not the archive
+        raise PageRejectedError(
+            f"{context}: text the archive cannot encode ({exc.reason})"
+        ) from exc
 
 
-def open_archive(value: str | URL | None = None, *, create: bool = True) -> Archive:
+def open_archive(
+    value: str | URL | None = None, *, create: bool = True, read_only: bool = False
+) -> Archive:
     """Open (and on first use create) an archive, refusing one at another schema version.
 
     A brand-new database is migrated to head; an existing one at an older revision is left alone
     and the caller is told to run ``newsarchive db upgrade`` — silently migrating a shared
-    production database from a crawl job is not ours to decide.
+    production database from a crawl job is not ours to decide. ``read_only`` (which implies
+    ``create=False``) opens SQLite with ``mode=ro`` and makes every PostgreSQL transaction
+    READ ONLY.
     """
     url = value if isinstance(value, URL) else resolve_db_url(value)
+    create = create and not read_only
     if (
         not create
         and url.get_backend_name() == "sqlite"
@@ -205,7 +278,7 @@ def open_archive(value: str | URL | None = None, *, create: bool = True) -> Arch
             f"no archive at {url.database} (crawl into it, or create it with "
             "`newsarchive db upgrade`)"
         )
-    archive = Archive(url, make_engine(url))
+    archive = Archive(url, make_engine(url, read_only=read_only))
     try:
         _check_schema(archive, create=create)
     except BaseException:

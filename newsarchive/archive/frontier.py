@@ -8,7 +8,8 @@ lost on a kill -9). States:
 - ``stored`` / ``not_article`` / ``failed``: written by :func:`newsarchive.archive.store.save_page`
   for every fetched page;
 - ``fetched``: a discovery document (feed, sitemap) we fetched, kept for its validators;
-- ``gone``: the server answered 4xx for good (kept so the URL is not re-enqueued forever).
+- ``gone``: the server answered 4xx for good (kept so the URL is not re-enqueued forever);
+- ``rejected``: the archive refused the page's data (one lost page, logged and counted).
 
 Every write here is idempotent (insert-or-ignore / conditional update), so replaying a batch
 after a crash, or two runs racing, never corrupts the state.
@@ -26,6 +27,7 @@ from sqlalchemy import func, or_, select, update
 from newsarchive.archive.db import dialect_insert
 from newsarchive.archive.models import Source, UrlState
 from newsarchive.archive.store import ensure_source
+from newsarchive.archive.textsafety import url_fits
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -39,7 +41,7 @@ PAGE = "page"
 # A pending URL re-enqueued this many times without ever being fetched is given up on: it is
 # filtered somewhere (offsite, robots.txt, depth) and would otherwise be retried forever.
 MAX_RESUME_ATTEMPTS = 3
-FETCHED_STATES = ("stored", "not_article", "failed", "fetched", "gone")
+FETCHED_STATES = ("stored", "not_article", "failed", "fetched", "gone", "rejected")
 
 
 @dataclass(slots=True)
@@ -135,6 +137,14 @@ def record_discovered(
     session: Session, entries: Sequence[Discovered], *, run_id: int | None = None
 ) -> int:
     """Persist scheduled URLs as ``discovered`` (known URLs keep their state); returns inserts."""
+    if not entries:
+        return 0
+    too_long = [e.url for e in entries if not url_fits(e.url)]
+    if too_long:
+        logger.warning(
+            "not recording %d URL(s) over the key limit, e.g. %s…", len(too_long), too_long[0][:120]
+        )
+        entries = [e for e in entries if url_fits(e.url)]
     if not entries:
         return 0
     ids = _source_ids(session, (e.source for e in entries))
@@ -287,6 +297,7 @@ def record_validators(
     session: Session, docs: Sequence[Validators], *, run_id: int | None = None
 ) -> None:
     """Upsert the validators of fetched discovery documents (feeds, sitemaps)."""
+    docs = [d for d in docs if url_fits(d.url)]
     if not docs:
         return
     ids = _source_ids(session, (d.source for d in docs))

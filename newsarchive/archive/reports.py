@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Date, cast, func, or_, select
@@ -47,6 +47,7 @@ class DuplicateView:
     source: str
     kind: str
     score: float
+    lang: str | None = None
 
 
 @dataclass(slots=True)
@@ -81,6 +82,14 @@ class ArticleView:
     copies: list[DuplicateView] = field(default_factory=list)
 
 
+def publisher_time(value: datetime | None, offset_minutes: int | None) -> datetime | None:
+    """A stored UTC time in the UTC offset the publisher's page gave (``published_offset``),
+    i.e. the wall-clock time the publisher wrote; UTC when the page gave no offset."""
+    if value is None or offset_minutes is None:
+        return value
+    return value.astimezone(timezone(timedelta(minutes=offset_minutes)))
+
+
 MAX_ID = 2**63 - 1  # both backends' integer keys are signed 64-bit
 
 
@@ -90,7 +99,7 @@ def find_article(session: Session, id_or_url: str | int) -> Article:
     key = str(id_or_url).strip()
     article: Article | None = None
     number = key.removeprefix("#")
-    if number.isdigit():
+    if number.isascii() and number.isdigit():  # "²" is a digit to str.isdigit, not to int()
         if int(number) <= MAX_ID:
             article = session.get(Article, int(number))
     else:
@@ -107,12 +116,12 @@ def find_article(session: Session, id_or_url: str | int) -> Article:
 
 
 def _dup_view(session: Session, article_id: int, kind: str, score: float) -> DuplicateView:
-    url, source = session.execute(
-        select(Article.canonical_url, Source.name)
+    url, source, lang = session.execute(
+        select(Article.canonical_url, Source.name, Article.lang)
         .join(Source, Source.id == Article.source_id)
         .where(Article.id == article_id)
     ).one()
-    return DuplicateView(article_id, url, source, kind, score)
+    return DuplicateView(article_id, url, source, kind, score, lang)
 
 
 def get_article(session: Session, id_or_url: str | int) -> ArticleView:

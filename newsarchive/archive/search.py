@@ -69,6 +69,8 @@ PG_CANDIDATES = 1000
 SNIPPET_TOKENS = 32
 HIGHLIGHT = ("[", "]")
 _CHECK_BATCH = 200
+ORDERS = ("relevance", "date")
+LATEST_SNIPPET_CHARS = 240
 
 
 @dataclass(slots=True)
@@ -128,6 +130,10 @@ class SearchHit:
     duplicate_of: int | None
 
 
+# How deep search pages may go (offset + limit); export streams the rest.
+MAX_RESULT_DEPTH = 10_000
+
+
 def parse_date_filter(value: str, *, end: bool = False) -> datetime:
     """``YYYY-MM-DD`` or an ISO 8601 datetime → aware UTC; naive times are read as UTC.
 
@@ -141,9 +147,15 @@ def parse_date_filter(value: str, *, end: bool = False) -> datetime:
         raise ConfigError(f"bad date {value!r}: use YYYY-MM-DD or an ISO 8601 date-time") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    if end and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        parsed += timedelta(days=1)
-    return parsed.astimezone(UTC)
+    try:
+        if end and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            parsed += timedelta(days=1)
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31 as an end date, or an offset that pushes year 1 before the calendar
+        if end:
+            return datetime.max.replace(tzinfo=UTC)
+        raise ConfigError(f"date {value!r} is out of range") from None
 
 
 def article_date() -> ColumnElement[datetime]:
@@ -215,16 +227,20 @@ def _pg_term(term: Term) -> Any:
 
 
 def pg_tsquery(query: SearchQuery) -> Any:
-    """The query as a tsquery built from bound words (``phraseto_tsquery``) and prefixes."""
-    combined: Any = None
-    for group in query.required:
-        alt: Any = None
-        for term in group.terms:
-            alt = _pg_term(term) if alt is None else func.tsquery_or(alt, _pg_term(term))
-        combined = alt if combined is None else func.tsquery_and(combined, alt)
-    for term in query.excluded:
-        combined = func.tsquery_and(combined, func.tsquery_not(_pg_term(term)))
-    return combined
+    """The query as a tsquery built from bound words (``phraseto_tsquery``) and prefixes.
+
+    Terms are combined as balanced trees, so the nesting grows with the logarithm of the number
+    of terms (a left-deep chain of ~90 OR'd terms overflowed the SQL compiler's recursion)."""
+    groups = [_balanced(func.tsquery_or, [_pg_term(t) for t in g.terms]) for g in query.required]
+    groups += [func.tsquery_not(_pg_term(t)) for t in query.excluded]
+    return _balanced(func.tsquery_and, groups)
+
+
+def _balanced(combine: Any, items: list[Any]) -> Any:
+    if len(items) == 1:
+        return items[0]
+    middle = len(items) // 2
+    return combine(_balanced(combine, items[:middle]), _balanced(combine, items[middle:]))
 
 
 _SEARCH_VECTOR = literal_column("articles.search_vector")
@@ -290,13 +306,25 @@ def search(
     offset: int = 0,
     *,
     highlight: tuple[str, str] = HIGHLIGHT,
+    order: str = "relevance",
 ) -> list[SearchHit]:
-    """Best matches first; raises QuerySyntaxError for a query the parser refuses."""
+    """Best matches first (``order="date"``: newest first); raises QuerySyntaxError for a query
+    the parser refuses."""
     parsed = parse_query(query) if isinstance(query, str) else query
     filters = filters or SearchFilters()
     limit, offset = max(0, limit), max(0, offset)
+    if offset + limit > MAX_RESULT_DEPTH:
+        # every row before the offset is ranked and checked: deep pages cost the whole match set
+        raise ConfigError(
+            f"results beyond the first {MAX_RESULT_DEPTH:,} are not listed: narrow the search "
+            "(filters, more words) or export it"
+        )
+    if order not in ORDERS:
+        raise ConfigError(f"unknown order {order!r}: use one of {', '.join(ORDERS)}")
     if limit == 0:
         return []
+    if order == "date":
+        return _search_by_date(session, parsed, filters, limit, offset, highlight)
     if session.get_bind().dialect.name == "sqlite":
         return _search_sqlite(session, parsed, filters, limit, offset, highlight)
     return _search_postgres(session, parsed, filters, limit, offset, highlight)
@@ -416,22 +444,86 @@ def _search_postgres(
         rows = _checked_page(((r, r.rank) for r in result), query, limit, offset)
     finally:
         result.close()
-    snippets: dict[int, str] = {}
-    if rows:
-        options = (
-            f'StartSel="{highlight[0]}", StopSel="{highlight[1]}", MaxWords=35, MinWords=15, '
-            'MaxFragments=2, FragmentDelimiter=" … "'
-        )
-        headline = func.ts_headline(
-            literal_column("'simple'::regconfig"), Article.body, tsq, literal(options)
-        )
-        snippets = {
-            int(i): str(s or "")
-            for i, s in session.execute(
-                select(Article.id, headline).where(Article.id.in_([r.id for r, _ in rows]))
-            )
-        }
+    snippets = _pg_snippets(session, tsq, [r.id for r, _ in rows], highlight)
     return [_hit(r, snippets.get(r.id, ""), float(rank)) for r, rank in rows]
+
+
+def _pg_snippets(
+    session: Session, tsq: Any, ids: list[int], highlight: tuple[str, str]
+) -> dict[int, str]:
+    if not ids:
+        return {}
+    options = (
+        f'StartSel="{highlight[0]}", StopSel="{highlight[1]}", MaxWords=35, MinWords=15, '
+        'MaxFragments=2, FragmentDelimiter=" … "'
+    )
+    headline = func.ts_headline(
+        literal_column("'simple'::regconfig"), Article.body, tsq, literal(options)
+    )
+    return {
+        int(i): str(s or "")
+        for i, s in session.execute(select(Article.id, headline).where(Article.id.in_(ids)))
+    }
+
+
+def _search_by_date(
+    session: Session,
+    query: SearchQuery,
+    filters: SearchFilters,
+    limit: int,
+    offset: int,
+    highlight: tuple[str, str],
+) -> list[SearchHit]:
+    """Matches newest first (publication date, else first seen); the score is 0.
+
+    The date index gives rows in order, so only as many candidates are checked as the page
+    needs; the rank is not computed at all.
+    """
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    stmt = (
+        select(*_hit_columns(), Article.body)
+        .join(Source, Source.id == Article.source_id)
+        .outerjoin(Duplicate, Duplicate.article_id == Article.id)
+        .where(match_clause(session, query), *filter_clauses(filters))
+        .order_by(article_date().desc(), Article.id.desc())
+        .execution_options(yield_per=_CHECK_BATCH)
+    )
+    result = session.execute(stmt)
+    try:
+        rows = _checked_page(((r, 0.0) for r in result), query, limit, offset)
+    finally:
+        result.close()
+    ids = [r.id for r, _ in rows]
+    if sqlite:
+        snippets = _fts5_snippets(session, query, ids, highlight)
+    else:
+        snippets = _pg_snippets(session, pg_tsquery(query), ids, highlight)
+    return [_hit(r, snippets.get(r.id, ""), 0.0) for r, _ in rows]
+
+
+def latest(
+    session: Session, filters: SearchFilters | None = None, limit: int = 20, offset: int = 0
+) -> list[SearchHit]:
+    """Articles under ``filters`` without a query, newest first; the snippet is the text's
+    beginning (or the page's description)."""
+    filters = filters or SearchFilters()
+    lead = func.substr(Article.body, 1, LATEST_SNIPPET_CHARS + 1).label("lead")
+    stmt = (
+        select(*_hit_columns(), Article.description, lead)
+        .join(Source, Source.id == Article.source_id)
+        .outerjoin(Duplicate, Duplicate.article_id == Article.id)
+        .where(*filter_clauses(filters))
+        .order_by(article_date().desc(), Article.id.desc())
+        .limit(max(0, limit))
+        .offset(max(0, offset))
+    )
+    hits = []
+    for row in session.execute(stmt):
+        text_ = row.description or row.lead or ""
+        if len(text_) > LATEST_SNIPPET_CHARS:
+            text_ = text_[:LATEST_SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
+        hits.append(_hit(row, text_, 0.0))
+    return hits
 
 
 def _checked_page(

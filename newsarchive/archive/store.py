@@ -37,6 +37,8 @@ from newsarchive.archive.models import (
     Source,
     UrlState,
 )
+from newsarchive.archive.textsafety import clean_text, clean_value, url_fits
+from newsarchive.errors import PageRejectedError
 from newsarchive.extraction import fingerprint
 from newsarchive.extraction.dates import as_utc
 
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# URL state of a page the archive refused (settled: not fetched again until it changes).
+REJECTED = "rejected"
 # Pages the validation stage refused: kept as captures with the reason, fetched again later.
 VALIDATION_DROPS = ("too_short", "no_title")
 KEPT_HEADERS = (
@@ -134,6 +138,11 @@ def save_page(
     run_id: int | None = None,
     fp: Fingerprint | None = None,
 ) -> SaveResult:
+    """Store one fetched page. Text the database cannot hold (NUL, lone surrogates) is cleaned
+    on the way in; a page whose URL cannot be a key at all raises PageRejectedError before
+    anything is written (the caller records it with :func:`record_rejected`)."""
+    if not url_fits(page.url):
+        raise PageRejectedError(f"URL longer than the archive's key limit: {page.url[:120]}…")
     source_id = ensure_source(session, page.source)
     article = page.article
     has_body = article is not None and bool(article.body.strip())
@@ -158,6 +167,12 @@ def save_page(
 
     fp = fp or fingerprint.fingerprint(article.body)
     canonical = article.canonical_url or article.url or page.url
+    if not url_fits(canonical):
+        # an attacker-sized canonical link cannot be the key: the fetched address is one
+        logger.warning(
+            "canonical URL of %s too long (%d chars): using the page URL", page.url, len(canonical)
+        )
+        canonical = page.url
     existing = _lock_article(session, canonical)
     if existing is None:
         new_id = session.scalar(
@@ -207,7 +222,7 @@ def _store_new(
 
 
 def _write_companies(session: Session, article_id: int, article: Article) -> None:
-    companies = sorted({c[:200] for c in article.companies if c.strip()})
+    companies = sorted({clean_text(c)[:200] for c in article.companies if c.strip()})
     if companies:
         session.execute(
             dialect_insert(session, ArticleCompany),
@@ -238,6 +253,26 @@ def _store_refetch(
             kind="url",
             score=1.0,
         )
+    if not revise_article(session, row, article, fp, seen=seen, previous_seen=previous_seen):
+        return SaveResult(status="unchanged", capture_id=capture_id, article_id=row.id)
+    return SaveResult(status="updated", capture_id=capture_id, article_id=row.id)
+
+
+def revise_article(
+    session: Session,
+    row: ArticleRow,
+    article: Article,
+    fp: Fingerprint,
+    *,
+    seen: datetime,
+    previous_seen: datetime,
+) -> bool:
+    """The revision rule of a refetch (and of a re-extraction): True if a version was recorded.
+
+    Only a real change of the text makes a version — a body that differs beyond timestamps,
+    counters and related links, or another title; the previous state then moves to
+    ``article_versions`` and the row takes every extracted field.
+    """
     body_changed = fp.content_sha256 != row.content_sha256 and not fingerprint.is_trivial_change(
         row.body, article.body
     )
@@ -245,7 +280,7 @@ def _store_refetch(
         row.title or ""
     )
     if not (body_changed or title_changed):
-        return SaveResult(status="unchanged", capture_id=capture_id, article_id=row.id)
+        return False
     session.add(
         ArticleVersion(
             article_id=row.id,
@@ -269,7 +304,58 @@ def _store_refetch(
         session, row.id, fp, linking.effective_day(article.published, row.first_seen)
     )
     logger.info("article %d changed: version %d", row.id, row.version)
-    return SaveResult(status="updated", capture_id=capture_id, article_id=row.id)
+    return True
+
+
+# Extracted fields an article row keeps (compared by re-extraction; identity fields excluded).
+EXTRACTED_FIELDS = (
+    "title",
+    "body",
+    "published",
+    "published_offset",
+    "modified",
+    "date_source",
+    "date_flags",
+    "authors",
+    "organisations",
+    "lang",
+    "description",
+    "image",
+    "section",
+    "tags",
+    "companies",
+    "word_count",
+)
+
+
+def changed_fields(row: ArticleRow, article: Article, fp: Fingerprint) -> list[str]:
+    """The extracted fields whose stored value differs from what ``article`` would store."""
+    values = _article_values(article, fp, row.source_id, row.last_seen, row.canonical_url)
+    changed = []
+    for name in EXTRACTED_FIELDS:
+        if name == "body":  # by the revision rule: a trivial change is no change
+            differs = fp.content_sha256 != row.content_sha256 and not (
+                fingerprint.is_trivial_change(row.body, article.body)
+            )
+        elif name == "title":
+            differs = fingerprint.normalise_text(row.title or "") != fingerprint.normalise_text(
+                article.title or ""
+            )
+        else:
+            differs = getattr(row, name) != values[name]
+        if differs:
+            changed.append(name)
+    return changed
+
+
+def refresh_metadata(session: Session, row: ArticleRow, article: Article, fp: Fingerprint) -> None:
+    """Store a new extraction's metadata in place (no version: the text did not change)."""
+    values = _article_values(article, fp, row.source_id, row.last_seen, row.canonical_url)
+    for name in EXTRACTED_FIELDS:
+        if name not in ("title", "body"):
+            setattr(row, name, values[name])
+    session.execute(delete(ArticleCompany).where(ArticleCompany.article_id == row.id))
+    _write_companies(session, row.id, article)
 
 
 def _lock_article(session: Session, canonical: str) -> ArticleRow | None:
@@ -286,7 +372,7 @@ def _article_values(
 ) -> dict[str, Any]:
     published = _utc(article.published)
     offset = article.published.utcoffset() if article.published is not None else None
-    return {
+    values = {
         "source_id": source_id,
         "url": article.url,
         "canonical_url": canonical,
@@ -311,6 +397,7 @@ def _article_values(
         "first_seen": _utc(seen),
         "last_seen": _utc(seen),
     }
+    return {key: clean_value(value) for key, value in values.items()}
 
 
 def _add_capture(
@@ -320,16 +407,16 @@ def _add_capture(
     capture = Capture(
         run_id=run_id,
         source_id=source_id,
-        url=page.requested_url or page.url,
-        final_url=page.url,
+        url=clean_value(page.requested_url or page.url),
+        final_url=clean_value(page.url),
         fetched_at=_utc(page.fetched_at) or datetime.now(UTC),
         status=page.status,
-        headers={k: headers[k][:2000] for k in KEPT_HEADERS if k in headers},
+        headers=clean_value({k: headers[k][:2000] for k in KEPT_HEADERS if k in headers}),
         html_gz=zlib.compress(page.body, HTML_COMPRESSION_LEVEL) if page.body else None,
-        encoding=_cut(page.encoding, 64),
+        encoding=clean_value(_cut(page.encoding, 64)),
         size=len(page.body),
         extraction_status=status,
-        extraction_error=page.extraction_error,
+        extraction_error=clean_value(page.extraction_error),
     )
     session.add(capture)
     session.flush()  # on SQLite this first write takes the write lock for the whole save
@@ -347,7 +434,7 @@ def _upsert_url_state(
     """Record the outcome for the fetched URL and, after a redirect, for the requested one."""
     headers = {k.lower(): v for k, v in page.headers.items()}
     fetched = _utc(page.fetched_at) or datetime.now(UTC)
-    urls = dict.fromkeys(u for u in (page.url, page.requested_url) if u)
+    urls = dict.fromkeys(u for u in (page.url, page.requested_url) if u and url_fits(u))
     for url in urls:
         values = {
             "url": url,
@@ -355,8 +442,8 @@ def _upsert_url_state(
             "kind": "page",
             "state": state,
             "lastmod": _utc(page.lastmod),
-            "etag": headers.get("etag"),
-            "last_modified": _cut(headers.get("last-modified"), 64),
+            "etag": clean_value(headers.get("etag")),
+            "last_modified": clean_value(_cut(headers.get("last-modified"), 64)),
             "content_hash": hashlib.sha256(page.body).hexdigest(),
             "last_status": page.status,
             "attempts": 1,
@@ -385,6 +472,40 @@ def _upsert_url_state(
                 },
             )
         )
+
+
+def record_rejected(session: Session, page: FetchedPage, *, run_id: int | None = None) -> int:
+    """Settle the URLs of a page the archive refused (state ``rejected``), so later runs do not
+    fetch it again and again; returns how many URLs were recorded (an over-long one cannot be)."""
+    source_id = ensure_source(session, page.source)
+    fetched = _utc(page.fetched_at) or datetime.now(UTC)
+    recorded = 0
+    for url in dict.fromkeys(u for u in (page.url, page.requested_url) if u and url_fits(u)):
+        stmt = dialect_insert(session, UrlState).values(
+            url=url,
+            source_id=source_id,
+            kind="page",
+            state=REJECTED,
+            last_status=page.status,
+            attempts=1,
+            first_seen=fetched,
+            last_fetched=fetched,
+            run_id=run_id,
+        )
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["url"],
+                set_={
+                    "state": REJECTED,
+                    "last_status": stmt.excluded.last_status,
+                    "attempts": UrlState.attempts + 1,
+                    "last_fetched": stmt.excluded.last_fetched,
+                    "run_id": func.coalesce(stmt.excluded.run_id, UrlState.run_id),
+                },
+            )
+        )
+        recorded += 1
+    return recorded
 
 
 def _utc(value: datetime | None) -> datetime | None:

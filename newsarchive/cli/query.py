@@ -5,18 +5,18 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
-from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from newsarchive.archive import open_archive
-from newsarchive.archive.reports import get_article, stats
-from newsarchive.archive.search import SearchFilters, search
-from newsarchive.cli import archive_session, cli, db_option, dumps
+from newsarchive.archive.reports import get_article, publisher_time, stats
+from newsarchive.archive.search import MAX_RESULT_DEPTH, SearchFilters, search
+from newsarchive.cli import archive_session, cli, db_option, dumps, terminal_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import datetime
 
     from sqlalchemy.orm import Session
 
@@ -63,14 +63,16 @@ def format_hit(hit: SearchHit) -> str:
     ]
     if hit.snippet:
         lines.append(f"  {hit.snippet}")
-    return "\n".join(lines)
+    return terminal_text("\n".join(lines))
 
 
 @cli.command("search", context_settings={"ignore_unknown_options": True})
 @click.argument("query", nargs=-1, required=True)
 @filter_options
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+@click.option(
+    "--offset", default=0, show_default=True, type=click.IntRange(0, MAX_RESULT_DEPTH - 1)
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of hits.")
 @db_option
 def search_cmd(
@@ -93,11 +95,8 @@ def search_cmd(
 
 def _local_time(value: datetime | None, offset_minutes: int | None) -> str:
     """A stored UTC time shown in the offset the page gave, as the publisher wrote it."""
-    if value is None:
-        return "-"
-    if offset_minutes is None:
-        return value.isoformat()
-    return value.astimezone(timezone(timedelta(minutes=offset_minutes))).isoformat()
+    local = publisher_time(value, offset_minutes)
+    return "-" if local is None else local.isoformat()
 
 
 def _format_article(view: ArticleView) -> str:
@@ -122,7 +121,7 @@ def _format_article(view: ArticleView) -> str:
         lines.append(f"copy:       #{c.id} {c.url} ({c.source}, {c.kind} {c.score:.2f})")
     for cap in view.captures:
         lines.append(f"capture:    {cap.fetched_at.isoformat()} HTTP {cap.status} {cap.final_url}")
-    return "\n".join([*lines, "", view.body])
+    return terminal_text("\n".join([*lines, "", view.body]))
 
 
 def _format_versions(session: Session, article_id: int) -> str:
@@ -135,7 +134,7 @@ def _format_versions(session: Session, article_id: int) -> str:
         for v in versions
     ]
     diffs = [version_diff(old, new) for old, new in itertools.pairwise(versions)]
-    return "\n".join([*lines, *diffs])
+    return terminal_text("\n".join([*lines, *diffs]))
 
 
 @cli.command("show")
@@ -166,7 +165,7 @@ def _format_stats(st: ArchiveStats) -> str:
         f"per day (last {st.days} days, by publication date, else first seen):",
         *(f"  {d.isoformat()}  {n:>6}" for d, n in st.per_day),
     ]
-    return "\n".join(lines)
+    return terminal_text("\n".join(lines))
 
 
 @cli.command("stats")
@@ -187,14 +186,30 @@ def stats_cmd(days: int, until: datetime | None, as_json: bool, db: str | None) 
 
 
 @cli.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also accept this Host header (a DNS name the server is reached by); repeatable.",
+)
+@click.option(
+    "--time-limit",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 600),
+    help="Seconds of database work allowed per request.",
+)
 @db_option
-def serve_cmd(host: str, port: int, db: str | None) -> None:
-    """Serve the web search page (read-only) until interrupted."""
-    from newsarchive.web import make_web_server, serve_until_interrupted
+def serve_cmd(
+    host: str, port: int, allow_hosts: tuple[str, ...], time_limit: float, db: str | None
+) -> None:
+    """Serve the analysts' web app and JSON API (read-only) until interrupted."""
+    from newsarchive.web import WebServer
 
-    with open_archive(db, create=False) as archive:
-        server = make_web_server(archive, host, port)
-        click.echo(f"serving http://{host}:{server.server_port}/ (Ctrl-C to stop)")
-        serve_until_interrupted(server)
+    with open_archive(db, read_only=True) as archive:
+        server = WebServer(archive, host, port, extra_hosts=allow_hosts, time_limit=time_limit)
+        click.echo(f"serving {server.url} (Ctrl-C to stop)")
+        server.serve()

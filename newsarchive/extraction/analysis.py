@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
+from newsarchive.discovery.feeds import feed_links
 from newsarchive.discovery.pagetype import PageVerdict, classify_tree, url_kind
 from newsarchive.discovery.urls import canonicalize_url, host_allowed, url_key
 from newsarchive.extraction import extract, extract_tree, parse_html
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FEED_TYPES = ("rss", "atom", "rdf", "feed+json")
 _NOT_LINKS = ("#", "mailto:", "javascript:", "tel:", "data:")
 
 
@@ -73,7 +73,7 @@ def analyse_page(
     if tree is None:
         return PageAnalysis(PageVerdict(False, -10.0, ["empty"]))
     base = _base_url(tree, url)
-    feeds = _feeds(tree, base)
+    feeds = feed_links(tree, base)
     canonical = _canonical(tree, base)
     verdict = classify_tree(deepcopy(tree), url)
     redirectable = verdict.is_article or "variant_of_canonical" in verdict.reasons
@@ -123,15 +123,6 @@ def _canonical(tree: HtmlElement, base: str) -> str | None:
     for href in tree.xpath('//link[@rel="canonical"]/@href'):
         return canonicalize_url(urljoin(base, str(href).strip()))
     return None
-
-
-def _feeds(tree: HtmlElement, base: str) -> list[str]:
-    feeds = []
-    for link in tree.xpath('//link[@rel="alternate"][@href]'):
-        ftype = (link.get("type") or "").lower()
-        if any(t in ftype for t in FEED_TYPES):
-            feeds.append(urljoin(base, link.get("href")))
-    return feeds
 
 
 def _links(hrefs: list[str], base: str) -> list[tuple[str, str]]:

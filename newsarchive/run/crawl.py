@@ -23,6 +23,7 @@ from twisted.internet import task
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.db import describe
+from newsarchive.archive.reconnect import DEFAULT_OUTAGE_LIMIT, WAITING_KEY, run_transaction
 from newsarchive.archive.runs import RunCounts, finish_run, last_unfinished_run, start_run
 from newsarchive.errors import ConfigError
 from newsarchive.run.joblock import crawl_lock
@@ -224,21 +225,23 @@ def _run_locked(archive: Archive, options: CrawlOptions) -> CrawlSummary:
         # a second Ctrl-C stops the reactor before the spider closes: still an interruption
         stats["finish_reason"] = "shutdown"
     summary = summarize(run_id, stats, seconds)
-    with archive.session() as session:
-        finish_run(
-            session,
-            run_id,
-            status=summary.status,
-            counts=RunCounts(
-                pages_fetched=summary.pages,
-                articles_new=summary.articles_new,
-                articles_updated=summary.articles_updated,
-                articles_duplicate=summary.duplicates,
-                errors=summary.errors,
-                errors_by_kind=summary.errors_by_kind,
-            ),
-            stats=_jsonable(stats),
-        )
+    counts = RunCounts(
+        pages_fetched=summary.pages,
+        articles_new=summary.articles_new,
+        articles_updated=summary.articles_updated,
+        articles_duplicate=summary.duplicates,
+        errors=summary.errors,
+        errors_by_kind=summary.errors_by_kind,
+    )
+    # the database may be restarting right now too: the run record is worth waiting for
+    run_transaction(
+        archive,
+        lambda session: finish_run(
+            session, run_id, status=summary.status, counts=counts, stats=_jsonable(stats)
+        ),
+        limit=float(options.settings.get("NEWSARCHIVE_DB_OUTAGE_LIMIT", DEFAULT_OUTAGE_LIMIT)),
+        what="run record",
+    )
     return summary
 
 
@@ -354,9 +357,15 @@ class Progress:
     def show(self) -> None:
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         summary = summarize(0, stats, time.monotonic() - self.started)
+        waiting_since = stats.get(WAITING_KEY)
+        waiting = (
+            f" | archive unreachable, waiting {time.time() - waiting_since:.0f} s"
+            if waiting_since
+            else ""
+        )
         sys.stderr.write(
             f"\r\033[Kpages {summary.pages} | articles {summary.articles_new} new, "
             f"{summary.articles_updated} updated, {summary.duplicates} dup | "
-            f"{summary.pages_per_second:.1f} pages/s | errors {summary.errors}"
+            f"{summary.pages_per_second:.1f} pages/s | errors {summary.errors}{waiting}"
         )
         sys.stderr.flush()

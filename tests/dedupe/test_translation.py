@@ -61,7 +61,10 @@ def pair_scores(archive: Archive, results: dict[str, SaveResult]) -> tuple[float
 def test_numbers_agree_across_number_formats() -> None:
     runs = fingerprint.anchor_runs("Sales rose by 3,200 units, or 3.5 percent, to 1 200 000.")
     assert runs == [["#3200"], ["#3.5"], ["#1200000"]]
-    assert fingerprint.anchor_runs("Le vendite: 3.200 unità, 3,5 per cento.") == [["#3200"], ["#3.5"]]
+    assert fingerprint.anchor_runs("Le vendite: 3.200 unità, 3,5 per cento.") == [
+        ["#3200"],
+        ["#3.5"],
+    ]
 
 
 def test_anchors_are_names_not_sentence_starts() -> None:

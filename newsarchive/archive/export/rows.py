@@ -12,9 +12,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, select, type_coerce
 
-from newsarchive.archive.export.schema import BY_NAME, Field
+from newsarchive.archive.export.schema import BY_NAME, Field, Kind
 from newsarchive.archive.models import Article, Duplicate, Source
 from newsarchive.archive.search import SearchFilters, article_date, filter_clauses, match_clause
 from newsarchive.archive.searchquery import matches, parse_query
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FETCH_BATCH = 500
+_UNDECODED = (Kind.TIMESTAMP, Kind.LIST)
 # Helper columns that are not export fields.
 _HELPERS: dict[str, Any] = {
     "effective_date": article_date,
@@ -49,6 +50,9 @@ class RowStream:
     query: str | None = None
     extras: tuple[str, ...] = ()
     where: tuple[ColumnElement[bool], ...] = ()
+    # Parquet reads timestamps and lists undecoded (SQLite text, JSON text) and converts a whole
+    # batch at once, which is several times cheaper than SQLAlchemy's per-value processing.
+    raw: bool = False
     names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -64,13 +68,16 @@ class RowStream:
         return self.names.index(name)
 
     def narrowed(self, *clauses: ColumnElement[bool]) -> RowStream:
-        return RowStream(self.fields, self.filters, self.query, self.extras, clauses)
+        return RowStream(self.fields, self.filters, self.query, self.extras, clauses, self.raw)
 
     def _columns(self) -> list[Any]:
-        return [
-            (BY_NAME[n].column() if n in BY_NAME else _HELPERS[n]()).label(f"c{i}")
-            for i, n in enumerate(self.names)
-        ]
+        columns = []
+        for i, name in enumerate(self.names):
+            column = BY_NAME[name].column() if name in BY_NAME else _HELPERS[name]()
+            if self.raw and i < len(self.fields) and self.fields[i].kind in _UNDECODED:
+                column = type_coerce(column, Text)
+            columns.append(column.label(f"c{i}"))
+        return columns
 
     def batches(
         self, session: Session, size: int = FETCH_BATCH
@@ -88,7 +95,7 @@ class RowStream:
         )
         if parsed is not None:
             stmt = stmt.where(match_clause(session, parsed))
-        result = session.execute(stmt)
+        result = session.connection().execute(stmt)
         try:
             title_at = self.pos("match_title") if parsed is not None else -1
             for part in result.partitions(size):

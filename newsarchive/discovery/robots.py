@@ -1,0 +1,37 @@
+"""robots.txt as discovery data: its ``Sitemap:`` lines, and the key under which a site's are kept.
+
+Whether a URL may be fetched is Scrapy's robots middleware's job (Protego, RFC 9309); this
+module only reads what robots.txt tells discovery. Pure functions over bytes or text.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urljoin, urlsplit
+
+logger = logging.getLogger(__name__)
+
+
+def robots_url(homepage: str) -> str:
+    """The robots.txt of ``homepage``'s site."""
+    return urljoin(homepage, "/robots.txt")
+
+
+def site_key(url: str) -> str:
+    """The key a site's robots.txt answers for: the URL's host and port, lower-case."""
+    return urlsplit(url).netloc.lower()
+
+
+def sitemap_urls(robots: bytes | str) -> list[str]:
+    """The non-empty ``Sitemap:`` values of a robots.txt body, in file order.
+
+    Bytes are read as UTF-8 with replacement (RFC 9309: robots.txt is UTF-8).
+    """
+    text = robots.decode("utf-8", "replace") if isinstance(robots, bytes) else robots
+    found = []
+    for line in text.splitlines():
+        if line.lower().startswith("sitemap:"):
+            value = line.split(":", 1)[1].strip()
+            if value:
+                found.append(value)
+    return found

@@ -1,0 +1,125 @@
+"""The JSON API: the same archive functions as the pages, as JSON (described in ``openapi.py``).
+
+Errors are ``{"error": message, "status": code}`` with the HTTP status of the pages (400 bad
+input, 404 unknown, 503 over the time limit, 500 archive failure).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import TYPE_CHECKING, Any
+
+from newsarchive.archive.coverage import company_coverage
+from newsarchive.archive.facets import facet_counts, timeline
+from newsarchive.archive.reports import publisher_time
+from newsarchive.archive.search import HIGHLIGHT
+from newsarchive.web.openapi import describe_api
+from newsarchive.web.params import PAGE_SIZE, SearchParams
+from newsarchive.web.runtime import ArchiveJSON, run_db
+from newsarchive.web.views import article_detail, result_page
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from newsarchive.archive.facets import Timeline
+    from newsarchive.web.views import ArticleDetail
+
+logger = logging.getLogger(__name__)
+
+
+def _params(request: Request) -> SearchParams:
+    return SearchParams.from_query(request.query_params)
+
+
+def timeline_json(tl: Timeline) -> dict[str, Any]:
+    return {
+        "bucket": tl.bucket,
+        "total": tl.total,
+        "sources": tl.sources,
+        "buckets": [dataclasses.asdict(b) for b in tl.buckets],
+    }
+
+
+async def search_api(request: Request) -> Response:
+    params = _params(request)
+    page = await run_db(request, lambda s: result_page(s, params, highlight=HIGHLIGHT))
+    return ArchiveJSON(
+        {
+            "query": params.q,
+            "filters": params.filters().describe(),
+            "sort": params.order,
+            "page": page.page,
+            "page_size": PAGE_SIZE,
+            "total": page.total,
+            "has_next": page.has_next,
+            "hits": page.hits,
+        }
+    )
+
+
+async def facets_api(request: Request) -> Response:
+    params = _params(request)
+    facets = await run_db(request, facet_counts, params.parsed(), params.filters())
+    return ArchiveJSON(facets)
+
+
+async def timeline_api(request: Request) -> Response:
+    params = _params(request)
+
+    def work(session: Session) -> Timeline:
+        return timeline(
+            session,
+            params.parsed(),
+            params.filters(),
+            bucket=params.bucket,
+            by_source=params.by_source,
+        )
+
+    return ArchiveJSON(timeline_json(await run_db(request, work)))
+
+
+def article_json(detail: ArticleDetail) -> dict[str, Any]:
+    view = detail.article
+    body = dataclasses.asdict(view)
+    body["published_local"] = publisher_time(view.published, view.published_offset)
+    body["versions"] = [
+        {
+            "version": v.version,
+            "title": v.title,
+            "content_sha256": v.content_sha256,
+            "captured_at": v.captured_at,
+            "current": v.current,
+        }
+        for v in detail.versions
+    ]
+    body["diffs"] = detail.diffs
+    return body
+
+
+async def article_api(request: Request) -> Response:
+    detail = await run_db(request, article_detail, int(request.path_params["article_id"]))
+    return ArchiveJSON(article_json(detail))
+
+
+async def company_api(request: Request) -> Response:
+    params = _params(request)
+    coverage = await run_db(
+        request,
+        lambda s: company_coverage(
+            s,
+            request.path_params["name"],
+            params.filters(),
+            bucket=params.bucket,
+            by_source=params.by_source,
+        ),
+    )
+    body = dataclasses.asdict(coverage)
+    body["timeline"] = timeline_json(coverage.timeline)
+    return ArchiveJSON(body)
+
+
+async def openapi_description(request: Request) -> Response:
+    return ArchiveJSON(describe_api(str(request.base_url).rstrip("/")))
