@@ -74,3 +74,5 @@ class FetchedPage:
     fingerprint: Any = None
     # The spider's page analysis already extracted it (article, error, fingerprint are final).
     extracted: bool = False
+    # ``body`` compressed for the archive (zlib), when the extraction worker already did it.
+    body_gz: bytes | None = None

@@ -72,6 +72,7 @@ ARTICLE_ROLE = "candidate"
 # Refused by the archive (``rejected``): fetching it again would only lose it again.
 SETTLED_STATES = ("stored", "not_article", "rejected")
 REFETCH = "newsarchive_refetch"  # meta: why a known article is fetched again
+LISTED_LINKS = "newsarchive_listed_links"  # meta: the spider followed this page's links
 FLUSH_INTERVAL = 0.5  # seconds between batched frontier writes
 EMPTY_DOCUMENTS = {
     "feed": (b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', b"application/json"),
@@ -379,7 +380,11 @@ class IncrementalSpiderMiddleware:
             or response.status != 200
         ):
             return
-        led_on = any(issubclass(kind, scrapy.Request) for kind in kinds)
+        # A listing whose links were all scheduled already (from a sitemap parsed first) is
+        # still a listing: the spider marks a page it took links from.
+        led_on = response.meta.get(LISTED_LINKS, False) or any(
+            issubclass(kind, scrapy.Request) for kind in kinds
+        )
         url = response.meta.get("redirect_urls", [response.url])[0]
         with self.frontier.lock:
             self.frontier.candidate_outcomes.append((url, "fetched" if led_on else "not_article"))

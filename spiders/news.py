@@ -53,6 +53,7 @@ from newsarchive.extraction.analysis import PageAnalysis, analyse_page
 from newsarchive.extraction.dates import as_utc, parse_structured
 from newsarchive.extraction.pool import ExtractorPool
 from newsarchive.items import FetchedPage
+from newsarchive.spiders.incremental import LISTED_LINKS
 from newsarchive.spiders.middlewares import RetryScheduled
 
 if TYPE_CHECKING:
@@ -484,6 +485,7 @@ class NewsSpider(scrapy.Spider):
             extraction_error=analysis.extraction_error if analysis else extraction_error,
             fingerprint=analysis.fingerprint if analysis is not None else None,
             extracted=True,
+            body_gz=analysis.body_gz if analysis is not None else None,
         )
 
     def _follow_links(
@@ -504,6 +506,8 @@ class NewsSpider(scrapy.Spider):
                 listings.append(url)
             else:
                 candidates.append((url, kind))
+        if candidates or listings:
+            response.meta[LISTED_LINKS] = True
         new_candidates = [u for u, _ in candidates if url_key(u) not in self.seen]
         barren = 0 if new_candidates else response.meta.get("barren", 0) + 1
         if barren >= self.max_barren:
