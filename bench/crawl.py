@@ -168,7 +168,9 @@ class BenchSite:
             return None
         links = "".join(f'<li><a href="{s.path}">Story</a></li>' for s in chunk)
         more = len(stories) > number * PER_LISTING
-        nxt = f'<a rel="next" href="/section/{section}/?page={number + 1}">Older</a>' if more else ""
+        nxt = (
+            f'<a rel="next" href="/section/{section}/?page={number + 1}">Older</a>' if more else ""
+        )
         html = (
             f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{section}, page "
             f"{number}</title></head><body><h1>{section}</h1><ul>{links}</ul>{nxt}</body></html>"
@@ -432,9 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"end-to-end      {e2e:7.2f} articles/s  ({wall:.1f} s wall, start-up included)")
     if bare is not None:
         bare_rate = bare[0] / bare[1]
-        print(
-            f"bare trafilatura {bare_rate:6.2f} pages/CPU-s ({bare[0]} pages in {bare[1]:.1f} s)"
-        )
+        print(f"bare trafilatura {bare_rate:6.2f} pages/CPU-s ({bare[0]} pages in {bare[1]:.1f} s)")
         print(f"ratio           {e2e / bare_rate:7.2f} x")
     biggest = max(sampler.procs.values(), key=lambda p: p.peak_rss)
     print(f"peak RSS        {biggest.peak_rss / 2**20:7.0f} MB largest ({biggest.label}), "

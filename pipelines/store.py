@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, TypeVar
 from scrapy import signals
 
 from newsarchive.archive import open_archive
+from newsarchive.archive.fieldcoverage import COVERAGE_PREFIX, coverage_counts
 from newsarchive.archive.reconnect import DEFAULT_OUTAGE_LIMIT, outage_reporter, run_transaction
 from newsarchive.archive.store import record_rejected, save_page
 from newsarchive.errors import ArchiveError, ArchiveUnavailableError, PageRejectedError
@@ -174,7 +175,19 @@ class StorePipeline:
         self.stats.inc_value(f"newsarchive/articles/{result.status}")
         if result.kind:
             self.stats.inc_value(f"newsarchive/duplicates/{result.kind}")
+        self._count_coverage(page, result.status)
         return page
+
+    def _count_coverage(self, page: FetchedPage, status: str) -> None:
+        """Per source: pages stored, and how many articles had each field (the layout alarm of
+        ``runs --health`` compares these with the source's own recent runs)."""
+        prefix = f"{COVERAGE_PREFIX}{page.source}/"
+        self.stats.inc_value(prefix + "pages")
+        article = page.article
+        if article is None or status in ("not_article", "failed"):
+            return
+        for name, count in coverage_counts(article).items():
+            self.stats.inc_value(prefix + name, count)
 
 
 def _settle(future: asyncio.Future[SaveResult], outcome: SaveResult | BaseException) -> None:

@@ -72,7 +72,7 @@ ARTICLE_ROLE = "candidate"
 # Refused by the archive (``rejected``): fetching it again would only lose it again.
 SETTLED_STATES = ("stored", "not_article", "rejected")
 REFETCH = "newsarchive_refetch"  # meta: why a known article is fetched again
-LISTED_LINKS = "newsarchive_listed_links"  # meta: the spider followed this page's links
+FOLLOWED_LINKS = "newsarchive_followed_links"  # meta: the spider read this page as a listing
 FLUSH_INTERVAL = 0.5  # seconds between batched frontier writes
 EMPTY_DOCUMENTS = {
     "feed": (b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', b"application/json"),
@@ -380,9 +380,7 @@ class IncrementalSpiderMiddleware:
             or response.status != 200
         ):
             return
-        # A listing whose links were all scheduled already (from a sitemap parsed first) is
-        # still a listing: the spider marks a page it took links from.
-        led_on = response.meta.get(LISTED_LINKS, False) or any(
+        led_on = response.meta.get(FOLLOWED_LINKS) or any(
             issubclass(kind, scrapy.Request) for kind in kinds
         )
         url = response.meta.get("redirect_urls", [response.url])[0]
@@ -472,4 +470,17 @@ class IncrementalDownloaderMiddleware:
         elif role == ARTICLE_ROLE and response.status >= 400:
             with frontier.lock:
                 frontier.gone.append((request.url, response.status))
+        if response.status >= 500 and request.meta.get("source"):
+            # a final answer (retries are over below the retry middleware): the exit-code policy
+            # tells a page that already failed in an earlier run from a new failure
+            source = request.meta["source"]
+            known = frontier.known.get(url_key(request.url))
+            self._count(f"source_failures/{source}")
+            if known is not None and known.state in ("failed", "gone"):
+                self._count(f"source_known_failures/{source}")
+                self._count("known_failures")
         return response
+
+    def _count(self, key: str) -> None:
+        if self.crawler.stats:
+            self.crawler.stats.inc_value(f"newsarchive/{key}")

@@ -53,7 +53,8 @@ from newsarchive.extraction.analysis import PageAnalysis, analyse_page
 from newsarchive.extraction.dates import as_utc, parse_structured
 from newsarchive.extraction.pool import ExtractorPool
 from newsarchive.items import FetchedPage
-from newsarchive.spiders.incremental import LISTED_LINKS
+from newsarchive.spiders.guards import RobotsUnavailable
+from newsarchive.spiders.incremental import FOLLOWED_LINKS
 from newsarchive.spiders.middlewares import RetryScheduled
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ class SourceState:
     config: SourceConfig
     hosts: tuple[str, ...]
     scheduled: int = 0
+    sitemaps: int = 0  # sitemap documents requested (bounded by NEWSARCHIVE_MAX_SITEMAPS)
     discovered: bool = False
     feed_fallback: bool = False
     sitemap_fallback: bool = False
@@ -174,6 +176,7 @@ class NewsSpider(scrapy.Spider):
         ) or 20
         spider.max_outlinks = s.getint("NEWSARCHIVE_MAX_OUTLINKS", 6000)
         spider.max_sitemap_urls = s.getint("NEWSARCHIVE_MAX_SITEMAP_URLS", 50000)
+        spider.max_sitemaps = s.getint("NEWSARCHIVE_MAX_SITEMAPS", 200)
         spider.max_per_template = s.getint("NEWSARCHIVE_MAX_PER_TEMPLATE", 50)
         spider.max_barren = s.getint("NEWSARCHIVE_MAX_BARREN", 3)
         spider.max_size = s.getint("DOWNLOAD_MAXSIZE")
@@ -305,12 +308,24 @@ class NewsSpider(scrapy.Spider):
             meta["configured"] = True
         requests = []
         for url in urls:
+            if state.sitemaps >= self.max_sitemaps:
+                # an index of indexes must not fan out past the source's sitemap budget
+                self._inc("sitemap/over_budget")
+                if state.sitemaps == self.max_sitemaps:
+                    state.sitemaps += 1  # log once per source
+                    self.logger.warning(
+                        "source %s: sitemap budget of %d documents reached, skipping the rest",
+                        state.config.name,
+                        self.max_sitemaps,
+                    )
+                continue
             req = self._request(
                 state, url, self.parse_sitemap, role="sitemap", via="sitemap",
                 priority=PRIORITY_FEED, meta=dict(meta), budget=False,
                 errback=self._sitemap_failed if configured else self._probe_failed,
             )  # fmt: skip
             if req:
+                state.sitemaps += 1
                 requests.append(req)
         return requests
 
@@ -429,6 +444,9 @@ class NewsSpider(scrapy.Spider):
         if role in ("home", "listing") or (
             role == "candidate" and response.meta["via"] in ("section", "start")
         ):
+            # a listing even when every link on it is already known this run: settled as a
+            # dead end it would never be visited again, and its new articles never found
+            response.meta[FOLLOWED_LINKS] = True
             for request in self._follow_links(response, state, analysis):
                 yield request
 
@@ -506,8 +524,6 @@ class NewsSpider(scrapy.Spider):
                 listings.append(url)
             else:
                 candidates.append((url, kind))
-        if candidates or listings:
-            response.meta[LISTED_LINKS] = True
         new_candidates = [u for u, _ in candidates if url_key(u) not in self.seen]
         barren = 0 if new_candidates else response.meta.get("barren", 0) + 1
         if barren >= self.max_barren:
@@ -662,7 +678,10 @@ class NewsSpider(scrapy.Spider):
             return  # the retry's answer starts discovery
         self._failed(failure)
         state = self.states[failure.request.meta["source"]]
-        if not failure.check(HttpError, IgnoreRequest):
+        if failure.check(RobotsUnavailable):
+            # robots.txt answered 5xx or not at all: the host is off limits (RFC 9309)
+            self._inc(f"source_errors/{state.config.name}")
+        if not failure.check(HttpError, IgnoreRequest) or failure.check(RobotsUnavailable):
             # the host did not answer at all (refused, DNS, timeout, after retries): probing a
             # dozen common feed/sitemap paths on it would only fail a dozen more times
             self._inc("skipped/unreachable_source")

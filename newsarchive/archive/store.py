@@ -24,19 +24,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
-from newsarchive.archive import linking
+from newsarchive.archive import linking, stories, tagging
 from newsarchive.archive.db import dialect_insert
 from newsarchive.archive.models import Article as ArticleRow
 from newsarchive.archive.models import (
-    ArticleCompany,
     ArticleVersion,
     Capture,
     Source,
     UrlState,
 )
-from newsarchive.archive.textsafety import clean_text, clean_value, url_fits
+from newsarchive.archive.textsafety import clean_value, url_fits
 from newsarchive.errors import PageRejectedError
 from newsarchive.extraction import fingerprint
 from newsarchive.extraction.analysis import compress_html
@@ -217,6 +216,16 @@ def _store_new(
     link = linking.link_new_article(
         session, article_id, fp, lang=article.lang, published=article.published, day=day
     )
+    copy_of = None if link is None else (link.replaced or link.original_id)
+    stories.assign_story(
+        session,
+        article_id,
+        title=article.title,
+        body=article.body,
+        lang=article.lang,
+        day=day,
+        copy_of=copy_of,
+    )
     if link is None:
         return SaveResult(status="new", capture_id=capture_id, article_id=article_id)
     return SaveResult(
@@ -230,12 +239,8 @@ def _store_new(
 
 
 def _write_companies(session: Session, article_id: int, article: Article) -> None:
-    companies = sorted({clean_text(c)[:200] for c in article.companies if c.strip()})
-    if companies:
-        session.execute(
-            dialect_insert(session, ArticleCompany),
-            [{"article_id": article_id, "company": c} for c in companies],
-        )
+    """Company and topic rows of the article's current text."""
+    tagging.write_tags(session, article_id, article.companies, article.topics)
 
 
 def _store_refetch(
@@ -305,11 +310,14 @@ def revise_article(
         if key not in ("first_seen", "last_seen", "version", "source_id", "url", "canonical_url"):
             setattr(row, key, value)
     row.version += 1
-    session.execute(delete(ArticleCompany).where(ArticleCompany.article_id == row.id))
+    tagging.clear_tags(session, [row.id])
     linking.unindex_article(session, row.id)
     _write_companies(session, row.id, article)
     linking.index_article(
         session, row.id, fp, linking.effective_day(article.published, row.first_seen)
+    )
+    stories.refresh_story_keys(
+        session, row.id, title=article.title, body=article.body, lang=article.lang
     )
     logger.info("article %d changed: version %d", row.id, row.version)
     return True
@@ -362,7 +370,7 @@ def refresh_metadata(session: Session, row: ArticleRow, article: Article, fp: Fi
     for name in EXTRACTED_FIELDS:
         if name not in ("title", "body"):
             setattr(row, name, values[name])
-    session.execute(delete(ArticleCompany).where(ArticleCompany.article_id == row.id))
+    tagging.clear_tags(session, [row.id])
     _write_companies(session, row.id, article)
 
 

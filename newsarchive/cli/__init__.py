@@ -172,5 +172,5 @@ def main() -> None:
 
 # Imported last for their side effect: each module adds its commands to ``cli`` and imports
 # the names above from this module.
-for _name in ("db", "crawl", "query", "export", "sources", "runs", "demo"):
+for _name in ("db", "crawl", "query", "export", "sources", "runs", "demo", "tags", "stories"):
     importlib.import_module(f"newsarchive.cli.{_name}")

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FILTER_OPTIONS = ("source", "since", "until", "lang", "company", "include_duplicates")
+FILTER_OPTIONS = ("source", "since", "until", "lang", "company", "topic", "include_duplicates")
 
 
 def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -34,7 +34,11 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--since", help="Published on/after (YYYY-MM-DD or ISO 8601; UTC if naive)."),
         click.option("--until", help="Published before; a bare date includes that whole day."),
         click.option("--lang", help="Language code; 'en' also matches 'en-GB'."),
-        click.option("--company", help="Articles naming this company (case-insensitive)."),
+        click.option(
+            "--company",
+            help="Articles naming this company (id, name or alias; a group includes its brands).",
+        ),
+        click.option("--topic", help="Articles tagged with this topic (see `newsarchive topics`)."),
         click.option(
             "--include-duplicates",
             is_flag=True,
@@ -99,6 +103,11 @@ def _local_time(value: datetime | None, offset_minutes: int | None) -> str:
     return "-" if local is None else local.isoformat()
 
 
+def _topics(view: ArticleView) -> str:
+    """``ev (electric car*, EV), batteries (batter*)``: each topic with the terms behind it."""
+    return ", ".join(f"{t.topic} ({', '.join(t.terms)})" for t in view.topics)
+
+
 def _format_article(view: ArticleView) -> str:
     dated_by = f" ({view.date_source})" if view.date_source else ""
     lines = [
@@ -110,6 +119,7 @@ def _format_article(view: ArticleView) -> str:
         f"authors:    {', '.join(view.authors) or '-'}",
         f"lang:       {view.lang or '-'}",
         f"companies:  {', '.join(view.companies) or '-'}",
+        f"topics:     {_topics(view) or '-'}",
         f"seen:       {view.first_seen.isoformat()} .. {view.last_seen.isoformat()}",
         f"version:    {view.version} ({view.previous_versions} earlier)",
         f"sha256:     {view.content_sha256}",
@@ -119,6 +129,12 @@ def _format_article(view: ArticleView) -> str:
         lines.append(f"copy of:    #{o.id} {o.url} ({o.source}, {o.kind} {o.score:.2f})")
     for c in view.copies:
         lines.append(f"copy:       #{c.id} {c.url} ({c.source}, {c.kind} {c.score:.2f})")
+    if view.story_id is not None:
+        lines.append(f"story:      {view.story_id} ({len(view.story_mates) + 1} articles)")
+    for m in view.story_mates:
+        lines.append(
+            f"story mate: #{m.id} {m.source} {m.lang or '-'} ({m.how}) {m.title or '(no title)'}"
+        )
     for cap in view.captures:
         lines.append(f"capture:    {cap.fetched_at.isoformat()} HTTP {cap.status} {cap.final_url}")
     return terminal_text("\n".join([*lines, "", view.body]))
@@ -202,14 +218,33 @@ def stats_cmd(days: int, until: datetime | None, as_json: bool, db: str | None) 
     type=click.FloatRange(0.1, 600),
     help="Seconds of database work allowed per request.",
 )
+@click.option(
+    "--cache-size",
+    default=256,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Answers kept while the archive is unchanged (0: compute every request).",
+)
 @db_option
 def serve_cmd(
-    host: str, port: int, allow_hosts: tuple[str, ...], time_limit: float, db: str | None
+    host: str,
+    port: int,
+    allow_hosts: tuple[str, ...],
+    time_limit: float,
+    cache_size: int,
+    db: str | None,
 ) -> None:
     """Serve the analysts' web app and JSON API (read-only) until interrupted."""
     from newsarchive.web import WebServer
 
     with open_archive(db, read_only=True) as archive:
-        server = WebServer(archive, host, port, extra_hosts=allow_hosts, time_limit=time_limit)
+        server = WebServer(
+            archive,
+            host,
+            port,
+            extra_hosts=allow_hosts,
+            time_limit=time_limit,
+            cache_size=cache_size,
+        )
         click.echo(f"serving {server.url} (Ctrl-C to stop)")
         server.serve()

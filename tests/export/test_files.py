@@ -179,3 +179,28 @@ def test_loaders_read_the_files(rich: Archive, tmp_path: Path) -> None:
     table = pads.dataset(ds, format="parquet", partitioning="hive").to_table()
     assert table.num_rows == 3
     assert duckdb.sql(f"SELECT count(*) FROM read_json('{tmp_path}/a.jsonl')").fetchall() == [(3,)]
+
+
+def test_pandas_and_hugging_face_datasets_read_the_files(
+    rich: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pandas and ``datasets.load_dataset("parquet", data_files=...)``, offline, as README shows."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    import pandas as pd
+    from datasets import load_dataset
+
+    with rich.session() as s:
+        export_to_file(s, "parquet", tmp_path / "ds", EVERY, partition_by="month")
+        export_to_file(s, "jsonl", tmp_path / "a.jsonl", EVERY)
+    frame = pd.read_json(tmp_path / "a.jsonl", lines=True)
+    assert len(frame) == 3
+    assert list(frame.columns)[:3] == ["id", "url", "canonical_url"]
+    loaded = load_dataset(
+        "parquet",
+        data_files=str(tmp_path / "ds" / "**" / "*.parquet"),
+        cache_dir=str(tmp_path / "hf-cache"),
+    )["train"]
+    assert loaded.num_rows == 3
+    assert str(loaded.features["published"].dtype) == "timestamp[us, tz=UTC]"
+    assert sorted(loaded["id"]) == sorted(frame["id"].tolist())

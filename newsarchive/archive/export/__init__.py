@@ -34,7 +34,12 @@ from sqlalchemy import text
 
 from newsarchive import __version__
 from newsarchive.archive.export.card import CARD_EXTRAS, CardStats, render_card
-from newsarchive.archive.export.rows import RowStream, distinct_values, effective_date_bounds
+from newsarchive.archive.export.rows import (
+    RowStream,
+    distinct_values,
+    effective_date_bounds,
+    prefetched,
+)
 from newsarchive.archive.export.schema import (
     DEFAULT_FIELDS,
     SCHEMA,
@@ -215,6 +220,8 @@ def _write_file(
 ) -> int | None:
     """One data file from ``stream``; None (and no file) when it has no rows and may be skipped."""
     batches = stream.batches(session)
+    if fmt == "parquet":
+        batches = prefetched(batches)
     try:
         if card is not None:
             batches = _observed(batches, stream, card)

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Text, select, type_coerce
+from sqlalchemy import BigInteger, Text, cast, func, select, type_coerce
 
 from newsarchive.archive.export.schema import BY_NAME, Field, Kind
 from newsarchive.archive.models import Article, Duplicate, Source
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FETCH_BATCH = 500
-_UNDECODED = (Kind.TIMESTAMP, Kind.LIST)
 # Helper columns that are not export fields.
 _HELPERS: dict[str, Any] = {
     "effective_date": article_date,
@@ -70,12 +69,18 @@ class RowStream:
     def narrowed(self, *clauses: ColumnElement[bool]) -> RowStream:
         return RowStream(self.fields, self.filters, self.query, self.extras, clauses, self.raw)
 
-    def _columns(self) -> list[Any]:
+    def _columns(self, dialect: str) -> list[Any]:
         columns = []
         for i, name in enumerate(self.names):
             column = BY_NAME[name].column() if name in BY_NAME else _HELPERS[name]()
-            if self.raw and i < len(self.fields) and self.fields[i].kind in _UNDECODED:
-                column = type_coerce(column, Text)
+            kind = self.fields[i].kind if i < len(self.fields) else None
+            if self.raw and kind is Kind.LIST:
+                column = cast(column, Text)  # JSON text: PostgreSQL's jsonb decoding is costly
+            elif self.raw and kind is Kind.TIMESTAMP and dialect == "postgresql":
+                # whole microseconds since the epoch: no datetime object per value
+                column = cast(func.extract("epoch", column) * 1_000_000, BigInteger)
+            elif self.raw and kind is Kind.TIMESTAMP:
+                column = type_coerce(column, Text)  # SQLite's text as stored, UTC
             columns.append(column.label(f"c{i}"))
         return columns
 
@@ -85,7 +90,7 @@ class RowStream:
         """Lists of up to ``size`` rows (tuples in ``names`` order), in id order."""
         parsed = parse_query(self.query) if self.query is not None else None
         stmt = (
-            select(*self._columns())
+            select(*self._columns(session.get_bind().dialect.name))
             .select_from(Article)
             .join(Source, Source.id == Article.source_id)
             .outerjoin(Duplicate, Duplicate.article_id == Article.id)
@@ -133,3 +138,56 @@ def distinct_values(session: Session, stream: RowStream, column: Any) -> Sequenc
     )
     values = list(session.scalars(stmt))
     return sorted(values, key=lambda v: (v is None, v or ""))
+
+
+_END = object()
+
+
+@dataclass(slots=True)
+class _Failure:
+    error: BaseException
+
+
+def prefetched(batches: Generator[list[tuple[Any, ...]]], depth: int = 4) -> Generator[list[Any]]:
+    """Read ``batches`` in a thread, up to ``depth`` ahead, so fetching overlaps writing.
+
+    The database driver and the Parquet encoder release the GIL while they work, so the next
+    batch arrives while the last one is compressed. Only the thread touches the cursor; closing
+    this generator stops the thread and closes ``batches`` there.
+    """
+    import queue
+    import threading
+
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    break
+        except Exception as exc:  # noqa: BLE001 - a thread boundary: the consumer re-raises it
+            put(_Failure(exc))
+        finally:
+            batches.close()
+            put(_END)
+
+    thread = threading.Thread(target=produce, name="export-prefetch", daemon=True)
+    thread.start()
+    try:
+        while (item := handoff.get()) is not _END:
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        thread.join()

@@ -161,7 +161,11 @@ def write_parquet(
     n = 0
     # dictionary encoding only where values repeat (source, language…), not for bodies and URLs
     repeated = [f.name for f in stream.fields if f.name in DICTIONARY_FIELDS]
-    with pq.ParquetWriter(out, schema, compression="zstd", use_dictionary=repeated) as writer:
+    # min/max statistics where a reader filters on them, not for bodies, URLs and hashes
+    stats = [f.name for f in stream.fields if f.kind is not Kind.STRING or f.name in repeated]
+    with pq.ParquetWriter(
+        out, schema, compression="zstd", use_dictionary=repeated, write_statistics=stats
+    ) as writer:
 
         def flush() -> None:
             columns = list(zip(*pending, strict=True)) if pending else [()] * len(stream.fields)
@@ -187,12 +191,16 @@ def _arrow_column(f: Field, values: Sequence[Any], arrow_type: pa.DataType) -> p
     import pyarrow as pa
 
     if f.kind is Kind.LIST:
-        if any(isinstance(v, str) for v in values):  # JSON text (SQLite): one parse per batch
+        if any(isinstance(v, str) for v in values):  # JSON text: one parse for the batch
             values = json.loads("[" + ",".join(v or "[]" for v in values) + "]")
-        values = [[str(a) for a in v] if v else [] for v in values]
-    elif f.kind is Kind.TIMESTAMP and any(isinstance(v, str) for v in values):
-        # SQLite's 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC: Arrow parses the whole column
-        return pa.array(values, pa.string()).cast(pa.timestamp("us")).cast(arrow_type)
+        else:
+            values = [[str(a) for a in v] if v else [] for v in values]
+    elif f.kind is Kind.TIMESTAMP:
+        sample = next((v for v in values if v is not None), None)
+        if isinstance(sample, str):  # SQLite's 'YYYY-MM-DD HH:MM:SS.ffffff', UTC
+            return pa.array(values, pa.string()).cast(pa.timestamp("us")).cast(arrow_type)
+        if isinstance(sample, int):  # PostgreSQL: microseconds since the epoch
+            return pa.array(values, pa.int64()).cast(arrow_type)
     elif f.kind is Kind.INTEGER and not f.nullable:
         values = [v or 0 for v in values]
     return pa.array(values, type=arrow_type)
