@@ -444,9 +444,6 @@ class NewsSpider(scrapy.Spider):
         if role in ("home", "listing") or (
             role == "candidate" and response.meta["via"] in ("section", "start")
         ):
-            # a listing even when every link on it is already known this run: settled as a
-            # dead end it would never be visited again, and its new articles never found
-            response.meta[FOLLOWED_LINKS] = True
             for request in self._follow_links(response, state, analysis):
                 yield request
 
@@ -524,6 +521,11 @@ class NewsSpider(scrapy.Spider):
                 listings.append(url)
             else:
                 candidates.append((url, kind))
+        if candidates or listings:
+            # a listing even when every link on it is already known this run: settled as a
+            # dead end it would never be visited again, and its new articles never found (a
+            # page without such links, a photo gallery, stays a dead end)
+            response.meta[FOLLOWED_LINKS] = True
         new_candidates = [u for u, _ in candidates if url_key(u) not in self.seen]
         barren = 0 if new_candidates else response.meta.get("barren", 0) + 1
         if barren >= self.max_barren:
