@@ -92,6 +92,7 @@ class SourceState:
     hosts: tuple[str, ...]
     scheduled: int = 0
     sitemaps: int = 0  # sitemap documents requested (bounded by NEWSARCHIVE_MAX_SITEMAPS)
+    feeds: int = 0  # feeds requested (bounded by NEWSARCHIVE_MAX_FEEDS)
     discovered: bool = False
     feed_fallback: bool = False
     sitemap_fallback: bool = False
@@ -177,6 +178,7 @@ class NewsSpider(scrapy.Spider):
         spider.max_outlinks = s.getint("NEWSARCHIVE_MAX_OUTLINKS", 6000)
         spider.max_sitemap_urls = s.getint("NEWSARCHIVE_MAX_SITEMAP_URLS", 50000)
         spider.max_sitemaps = s.getint("NEWSARCHIVE_MAX_SITEMAPS", 200)
+        spider.max_feeds = s.getint("NEWSARCHIVE_MAX_FEEDS", 50)
         spider.max_per_template = s.getint("NEWSARCHIVE_MAX_PER_TEMPLATE", 50)
         spider.max_barren = s.getint("NEWSARCHIVE_MAX_BARREN", 3)
         spider.max_size = s.getint("DOWNLOAD_MAXSIZE")
@@ -335,12 +337,16 @@ class NewsSpider(scrapy.Spider):
         """Requests for feeds; the one builder (a failed configured feed falls back to probing)."""
         requests = []
         for url in urls:
+            if state.feeds >= self.max_feeds:
+                self._inc("feed/over_budget")  # a page listing thousands of feeds
+                continue
             req = self._request(
                 state, url, self.parse_feed, role="feed", via="feed", priority=PRIORITY_FEED,
                 meta={"configured": True} if configured else None, budget=False,
                 errback=self._feed_failed if configured else self._probe_failed,
             )  # fmt: skip
             if req:
+                state.feeds += 1
                 requests.append(req)
         return requests
 

@@ -484,6 +484,7 @@ def _authors(
         page.itemprop_authors,
         page.rel_authors[:3],
         page.bylines[:1],
+        page.prefixed_bylines[:1],
         [byline.replace(";", ",")] if byline else [],
     ]
     first_orgs: list[str] = []
