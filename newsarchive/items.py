@@ -119,8 +119,13 @@ class FetchedPage:
     # Why the page is not an article or was dropped: the article rule's evidence, or the
     # validation rule that refused it. Kept with the capture, listed by ``pages --not-articles``.
     reason: str | None = None
-    # The page was not an article and the spider read its links (a listing): not settled, it is
+    # The page was not an article and had links to follow (a listing): not settled, it is
     # fetched again whenever discovery reaches it.
     followed_links: bool = False
-    # newsarchive.extraction.fingerprint.Fingerprint of the article body, set by the dedupe stage.
+    # newsarchive.extraction.fingerprint.Fingerprint of the article body, computed with the
+    # article (or by the dedupe stage for pages extracted elsewhere).
     fingerprint: Any = None
+    # The spider's page analysis already extracted it (article, error, fingerprint are final).
+    extracted: bool = False
+    # ``body`` compressed for the archive (zlib), when the extraction worker already did it.
+    body_gz: bytes | None = None

@@ -72,6 +72,7 @@ ARTICLE_ROLE = "candidate"
 # Refused by the archive (``rejected``): fetching it again would only lose it again.
 SETTLED_STATES = ("stored", "not_article", "rejected")
 REFETCH = "newsarchive_refetch"  # meta: why a known article is fetched again
+FOLLOWED_LINKS = "newsarchive_followed_links"  # meta: the spider read this page as a listing
 FLUSH_INTERVAL = 0.5  # seconds between batched frontier writes
 EMPTY_DOCUMENTS = {
     "feed": (b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', b"application/json"),
@@ -379,7 +380,9 @@ class IncrementalSpiderMiddleware:
             or response.status != 200
         ):
             return
-        led_on = any(issubclass(kind, scrapy.Request) for kind in kinds)
+        led_on = response.meta.get(FOLLOWED_LINKS) or any(
+            issubclass(kind, scrapy.Request) for kind in kinds
+        )
         url = response.meta.get("redirect_urls", [response.url])[0]
         with self.frontier.lock:
             self.frontier.candidate_outcomes.append((url, "fetched" if led_on else "not_article"))

@@ -438,12 +438,20 @@ def classify(html: bytes | str, url: str, *, listed: Listing | None = None) -> P
     paragraph, no text run of :data:`LISTED_MIN_TEXT` characters), whatever its URL or markup
     says; extraction and validation then judge the text itself.
     """
+    doc = _parse(html)
+    if doc is None:
+        return PageVerdict(False, -10.0, [_url_score(url)[1], "empty"])
+    return classify_tree(doc, url, listed=listed)
+
+
+def classify_tree(
+    doc: lxml.html.HtmlElement, url: str, *, listed: Listing | None = None
+) -> PageVerdict:
+    """:func:`classify` on a parsed page. It removes boilerplate from ``doc`` as it goes: pass
+    a copy if the tree is needed afterwards."""
     reasons: list[str] = []
     score, why = _url_score(url)
     reasons.append(why)
-    doc = _parse(html)
-    if doc is None:
-        return PageVerdict(False, -10.0, [*reasons, "empty"])
     if _is_variant_of_canonical(doc, url):
         return PageVerdict(False, -10.0, [*reasons, "variant_of_canonical"])
 

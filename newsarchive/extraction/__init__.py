@@ -72,7 +72,7 @@ from newsarchive.items import Article
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
-__all__ = ["extract"]
+__all__ = ["extract", "extract_tree", "parse_html"]
 
 logger = logging.getLogger(__name__)
 
@@ -89,16 +89,35 @@ def extract(
     lang_hint: str | None = None,
 ) -> Article | None:
     """Extract one article; None when the page has no article body (or is not HTML at all)."""
+    tree = parse_html(html, encoding)
+    if tree is None:
+        return None
+    return extract_tree(tree, url, fetched_at, lang_hint=lang_hint)
+
+
+def parse_html(html: bytes | str, encoding: str | None = None) -> HtmlElement | None:
+    """The page's tree (decoded by our charset rules), or None when it is not HTML at all."""
     text = decode_html(html, encoding)
     if text is None:
         return None
     from trafilatura.utils import load_html
 
-    tree = load_html(text)
-    if tree is None:
-        return None
+    tree: HtmlElement | None = load_html(text)
+    return tree
+
+
+def extract_tree(
+    tree: HtmlElement,
+    url: str,
+    fetched_at: datetime | None = None,
+    *,
+    lang_hint: str | None = None,
+    copy: bool = True,
+) -> Article | None:
+    """:func:`extract` on a parsed page. trafilatura rewrites the tree it works on: with
+    ``copy=False`` the caller hands the tree over (saves a deep copy when it needs it no more)."""
     page = collect(tree)
-    doc = _trafilatura(tree, url, fetched_at)
+    doc = _trafilatura(deepcopy(tree) if copy else tree, url, fetched_at)
     if doc is None or not doc.text or len(doc.text.strip()) < MIN_BODY_CHARS:
         return None
     body = _clean_body(doc.text)
@@ -119,7 +138,7 @@ def extract(
     if published is None:
         # htmldate's extensive search (free-text dates, dateparser over all languages) costs
         # more than the rest of the metadata: only for the minority of pages nothing else dates
-        deep = _extensive_date(tree, fetched_at)
+        deep = _extensive_date(tree, fetched_at, languages)
         if deep:
             published, source, flags = _published(page, deep, languages, fetched_at, url)
     modified = _modified(page, languages, fetched_at)
@@ -180,11 +199,19 @@ def _trafilatura(tree: HtmlElement, url: str, fetched_at: datetime | None):  # t
         )
 
 
-def _extensive_date(tree: HtmlElement, fetched_at: datetime | None) -> str | None:
+def _extensive_date(
+    tree: HtmlElement, fetched_at: datetime | None, languages: tuple[str, ...]
+) -> str | None:
+    """htmldate's extensive search, its dateparser told the page's languages.
+
+    Unhinted, htmldate's dateparser guesses among ~200 languages for every free-text date
+    (hundreds of milliseconds a call); :func:`dates.hinted_external_parser` swaps in a parser
+    limited to ``languages`` for the duration of the call.
+    """
     from htmldate import find_date
 
     max_date = (fetched_at or datetime.now()) + timedelta(days=1)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), dates.hinted_external_parser(languages):
         warnings.simplefilter("ignore")
         try:
             found = find_date(
@@ -461,6 +488,7 @@ def _authors(
         page.itemprop_authors,
         page.rel_authors[:3],
         page.bylines[:1],
+        page.prefixed_bylines[:1],
         [byline.replace(";", ",")] if byline else [],
     ]
     first_orgs: list[str] = []

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lxml import etree
+
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
@@ -52,17 +54,49 @@ _DATE_CLASS = (
     "posted",
     "publish",
 )
-_DATELINE_XPATH = "//*[self::span or self::p or self::div or self::time or self::small][{}]".format(
-    " or ".join(f'contains(@class, "{c}")' for c in _DATE_CLASS)
-)
+_DATE_TAGS = frozenset({"span", "p", "div", "time", "small"})
+_DATE_RE = re.compile("|".join(_DATE_CLASS))
 _BYLINE_CLASS = ("byline", "author", "autor", "auteur", "signature", "firma", "penulis", "writer")
-_BYLINE_XPATH = "//*[self::span or self::p or self::div or self::address or self::a][{}]".format(
-    " or ".join(f'contains(@class, "{c}")' for c in _BYLINE_CLASS)
+_BYLINE_TAGS = frozenset({"span", "p", "div", "address", "a"})
+_BYLINE_RE = re.compile("|".join(_BYLINE_CLASS))
+_HEADLINE_RE = re.compile("headline|Headline")
+_BYLINE_WORDS = (
+    "By",
+    "BY",
+    "by",
+    "Von",
+    "VON",
+    "von",
+    "Par",
+    "PAR",
+    "Di",
+    "Por",
+    "POR",
+    "Door",
+    "Av",
+    "Af",
+    "Oleh",
+    "Przez",
+    "Texte",
+    "Text:",
+    "Von:",
 )
-_HEADLINE_XPATH = (
-    '//*[not(self::meta) and not(self::script) and (@itemprop="headline" or '
-    'contains(@class, "headline") or contains(@class, "Headline"))]'
+_PREFIXED_XPATH = etree.XPath(
+    "//body//text()[string-length(normalize-space(.)) < 70 and ({})]".format(
+        " or ".join(f'starts-with(normalize-space(.), "{w} ")' for w in _BYLINE_WORDS)
+    )
 )
+# the line is the prefix and one to four capitalised words: "By Jane Doe", "Von Max Muster"
+_PREFIXED_RE = re.compile(
+    r"^(?:by|von|par|di|por|door|av|af|oleh|przez|texte?):?\s+"
+    r"[A-ZÀ-ÖØ-Þ][\w'’.-]+(?:\s+(?:[A-ZÀ-ÖØ-Þ][\w'’.-]+|de|da|van|von|der|del|la|le|and|und|et|y|e))"
+    r"{0,5}$",
+    re.IGNORECASE,
+)
+# "Written by" / "Geschrieben von" label of a twitter:dataN meta (WordPress SEO plugins)
+_WRITTEN_BY = re.compile(r"written|geschrieben|verfasst|écrit|escrito|scritto|autor|author|door")
+# one walk over the classed elements finds datelines, bylines and headline elements together
+_CLASSED_XPATH = "//*[@class or @itemprop='headline']"
 PAGE_TYPES = frozenset({"webpage", "itempage", "collectionpage"})
 # keys under which JSON-LD nests further nodes of the page
 NESTED_KEYS = ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement", "hasPart")
@@ -118,6 +152,7 @@ AUTHOR_KEYS = (
     "cxenseparse:author",
     "citation_author",
     "twitter:creator:name",
+    "twitter:written-by",
 )
 TITLE_KEYS = (
     "og:title",
@@ -165,6 +200,8 @@ class PageMeta:
     itemprop_published: list[str] = field(default_factory=list)
     datelines: list[str] = field(default_factory=list)
     bylines: list[str] = field(default_factory=list)
+    # short visible lines that open with a byline word: "By Jane Doe", "Von Max Muster"
+    prefixed_bylines: list[str] = field(default_factory=list)
     time_published: list[str] = field(default_factory=list)
     website_name: str | None = None
 
@@ -195,6 +232,11 @@ def collect(tree: HtmlElement) -> PageMeta:
             key = el.get(attr)
             if key:
                 page.meta.setdefault(key.strip().lower(), []).append(content)
+    for n in ("1", "2"):
+        label = " ".join(page.meta.get(f"twitter:label{n}", [""])[:1]).casefold()
+        data = page.meta.get(f"twitter:data{n}")
+        if data and _WRITTEN_BY.search(label):
+            page.meta.setdefault("twitter:written-by", []).extend(data)
     for el in tree.iter("link"):
         rel = (el.get("rel") or "").lower().split()
         if "canonical" in rel and el.get("href") and page.canonical is None:
@@ -203,10 +245,12 @@ def collect(tree: HtmlElement) -> PageMeta:
     if title is not None:
         page.title_tag = _text(title) or None
     page.h1 = [t for t in (_text(h) for h in tree.iter("h1")) if t][:3]
-    for el in tree.xpath(_HEADLINE_XPATH)[:10]:
-        value = _text(el)
-        if 3 <= len(value) <= 400 and value not in page.headlines and len(page.headlines) < 5:
-            page.headlines.append(value)
+    _read_classed(tree, page)
+    for node in _PREFIXED_XPATH(tree)[:20]:
+        parent = node.getparent()
+        value = _text(parent) if parent is not None else ""
+        if _PREFIXED_RE.match(value) and len(page.prefixed_bylines) < 2:
+            page.prefixed_bylines.append(value)
     for el in tree.xpath('//*[@itemprop="author" or @itemprop="creator"]'):
         if el.tag == "meta":
             continue
@@ -224,14 +268,6 @@ def collect(tree: HtmlElement) -> PageMeta:
         value = el.get("datetime") or el.get("content") or _text(el)
         if value:
             page.itemprop_published.append(value)
-    for el in tree.xpath(_DATELINE_XPATH)[:20]:
-        value = _text(el)
-        if 6 <= len(value) <= 80 and len(page.datelines) < 3:
-            page.datelines.append(value)
-    for el in tree.xpath(_BYLINE_XPATH)[:10]:
-        value = _text(el)
-        if 3 <= len(value) <= 100 and len(page.bylines) < 2:
-            page.bylines.append(value)
     for el in tree.xpath("//time[@datetime]"):
         page.time_published.append(el.get("datetime", ""))
     for script in tree.xpath(
@@ -239,6 +275,45 @@ def collect(tree: HtmlElement) -> PageMeta:
     ):
         _read_jsonld(script.text or "", page)
     return page
+
+
+def _read_classed(tree: HtmlElement, page: PageMeta) -> None:
+    """Datelines, bylines and headline elements, by class name, in document order.
+
+    The first 20 dateline, 10 byline and 10 headline elements are looked at, as by class
+    ``contains()`` tests in XPath, but in one pass over the classed elements.
+    """
+    datelines = bylines = headlines = 0
+    for el in tree.xpath(_CLASSED_XPATH):
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        cls = el.get("class") or ""
+        if (
+            headlines < 10
+            and tag not in ("meta", "script")
+            and (_HEADLINE_RE.search(cls) or el.get("itemprop") == "headline")
+        ):
+            headlines += 1
+            value = _text(el)
+            if 3 <= len(value) <= 400 and value not in page.headlines and len(page.headlines) < 5:
+                page.headlines.append(value)
+        if not cls:
+            continue
+        if datelines < 20 and tag in _DATE_TAGS and _DATE_RE.search(cls):
+            datelines += 1
+            if len(page.datelines) < 3:
+                value = _text(el)
+                if 6 <= len(value) <= 80:
+                    page.datelines.append(value)
+        if bylines < 10 and tag in _BYLINE_TAGS and _BYLINE_RE.search(cls):
+            bylines += 1
+            if len(page.bylines) < 2:
+                value = _text(el)
+                if 3 <= len(value) <= 100:
+                    page.bylines.append(value)
+        if datelines >= 20 and bylines >= 10 and headlines >= 10:
+            break
 
 
 def load_jsonld(raw: str) -> Any:
