@@ -61,7 +61,8 @@ def is_non_article(row: dict[str, str]) -> bool:
         return False
     path = urlsplit(url).path
     kind = url_kind(url)
-    return path in ("", "/") or kind == "utility" or (kind == "listing" and "title" not in known)
+    root = path in ("", "/") and not urlsplit(url).query  # "/?p=31228" is a WordPress article
+    return root or kind == "utility" or (kind == "listing" and "title" not in known)
 
 
 def load_corpus(root: Path, limit: int | None) -> tuple[list[StoryPage], set[str]]:

@@ -346,14 +346,21 @@ def repoint_group(
     record_rules(session, new_id, skip=old_id)
 
 
+def _copies(session: Session, original_id: int) -> list[int]:
+    """The content copies of a group (not other addresses of the same article, kind ``url``)."""
+    return list(
+        session.scalars(
+            select(Duplicate.article_id).where(
+                Duplicate.original_id == original_id, Duplicate.kind != "url"
+            )
+        )
+    )
+
+
 def record_rules(session: Session, original_id: int, *, skip: int | None = None) -> None:
     """Store on every link of a group the rule by which its original beats that copy
     (``group`` where the copy would win alone: it came along with its group)."""
-    copies = session.scalars(
-        select(Duplicate.article_id).where(
-            Duplicate.original_id == original_id, Duplicate.kind != "url"
-        )
-    ).all()
+    copies = _copies(session, original_id)
     claims = load_claims(session, [original_id, *copies])
     if original_id not in claims:
         return
@@ -707,11 +714,7 @@ def relink_groups(
 
 def _relink_one(session: Session, original_id: int) -> int:
     """Re-decide one group; returns its original now."""
-    copies = session.scalars(
-        select(Duplicate.article_id).where(
-            Duplicate.original_id == original_id, Duplicate.kind != "url"
-        )
-    ).all()
+    copies = _copies(session, original_id)
     members = [original_id, *copies]
     _backfill_claims(session, members)
     claims = load_claims(session, members)
