@@ -101,6 +101,7 @@ class Entity:
 class PlaceMatcher:
     pattern: re.Pattern[str]
     ids: dict[str, str]  # name -> place id
+    broad: frozenset[str] = frozenset()  # countries and regions
 
 
 @cache
@@ -124,7 +125,10 @@ def load_places() -> PlaceMatcher:
         rf"(?<![{_WORD_CHARS}])(?P<spaced>{_alternation(spaced)})(?![{_WORD_CHARS}])"
         f"|(?P<unspaced>{_alternation(unspaced)})"
     )
-    return PlaceMatcher(re.compile(pattern), ids)
+    broad = data.get("broad", [])
+    if not isinstance(broad, list) or not set(broad) <= set(ids.values()):
+        raise ConfigError(f"{origin}: 'broad' must list place ids")
+    return PlaceMatcher(re.compile(pattern), ids, frozenset(broad))
 
 
 def number_value(raw: str, scale: str | None) -> float | None:
