@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -39,6 +38,7 @@ from newsarchive.archive.models import (
 from newsarchive.archive.textsafety import clean_value, url_fits
 from newsarchive.errors import PageRejectedError
 from newsarchive.extraction import fingerprint
+from newsarchive.extraction.analysis import compress_html
 from newsarchive.extraction.dates import as_utc
 
 if TYPE_CHECKING:
@@ -79,7 +79,6 @@ MAX_TRANSLATION_CANDIDATES = 50
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Arbitrary constant naming the PostgreSQL advisory lock that serialises duplicate searches.
 DEDUPE_LOCK_KEY = 0x6E65_7773_6475_70  # "newsdup"
-HTML_COMPRESSION_LEVEL = 6
 
 
 @dataclass(slots=True)
@@ -110,12 +109,20 @@ def ensure_source(
     language: str | None = None,
     country: str | None = None,
 ) -> int:
-    """The id of source ``name``, created on first use; metadata given later fills gaps only."""
+    """The id of source ``name``, created on first use; metadata given later fills gaps only.
+
+    Ids are remembered for the session (one transaction of the crawl's writer may store many
+    pages of a source), so only the first page of a source in a transaction reads its row.
+    """
+    known: dict[str, int] = session.info.setdefault("newsarchive_source_ids", {})
+    if name in known and not (homepage or language or country):
+        return known[name]
     row = session.scalars(select(Source).where(Source.name == name)).first()
     if row is not None:
         for attr, value in (("homepage", homepage), ("language", language), ("country", country)):
             if value and getattr(row, attr) is None:
                 setattr(row, attr, value)
+        known[name] = row.id
         return row.id
     stmt = (
         dialect_insert(session, Source)
@@ -127,6 +134,7 @@ def ensure_source(
     if new_id is None:  # another writer created it between our select and insert
         new_id = session.scalar(select(Source.id).where(Source.name == name))
     assert new_id is not None
+    known[name] = new_id
     return new_id
 
 
@@ -420,7 +428,7 @@ def _add_capture(
         fetched_at=_utc(page.fetched_at) or datetime.now(UTC),
         status=page.status,
         headers=clean_value({k: headers[k][:2000] for k in KEPT_HEADERS if k in headers}),
-        html_gz=zlib.compress(page.body, HTML_COMPRESSION_LEVEL) if page.body else None,
+        html_gz=(page.body_gz or compress_html(page.body)) if page.body else None,
         encoding=clean_value(_cut(page.encoding, 64)),
         size=len(page.body),
         extraction_status=status,

@@ -69,7 +69,7 @@ from newsarchive.items import Article
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
-__all__ = ["extract"]
+__all__ = ["extract", "extract_tree", "parse_html"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,16 +86,35 @@ def extract(
     lang_hint: str | None = None,
 ) -> Article | None:
     """Extract one article; None when the page has no article body (or is not HTML at all)."""
+    tree = parse_html(html, encoding)
+    if tree is None:
+        return None
+    return extract_tree(tree, url, fetched_at, lang_hint=lang_hint)
+
+
+def parse_html(html: bytes | str, encoding: str | None = None) -> HtmlElement | None:
+    """The page's tree (decoded by our charset rules), or None when it is not HTML at all."""
     text = decode_html(html, encoding)
     if text is None:
         return None
     from trafilatura.utils import load_html
 
-    tree = load_html(text)
-    if tree is None:
-        return None
+    tree: HtmlElement | None = load_html(text)
+    return tree
+
+
+def extract_tree(
+    tree: HtmlElement,
+    url: str,
+    fetched_at: datetime | None = None,
+    *,
+    lang_hint: str | None = None,
+    copy: bool = True,
+) -> Article | None:
+    """:func:`extract` on a parsed page. trafilatura rewrites the tree it works on: with
+    ``copy=False`` the caller hands the tree over (saves a deep copy when it needs it no more)."""
     page = collect(tree)
-    doc = _trafilatura(tree, url, fetched_at)
+    doc = _trafilatura(deepcopy(tree) if copy else tree, url, fetched_at)
     if doc is None or not doc.text or len(doc.text.strip()) < MIN_BODY_CHARS:
         return None
     body = _clean_body(doc.text)
@@ -342,9 +361,15 @@ def _published(
     ]
     sources += [("meta", v) for _, v in page.all(PUBLISHED_KEYS)]
     sources += [("jsonld", a.published) for a in page.jsonld if not a.is_article]
-    sources += [("microdata", v) for v in page.itemprop_published[:2]]
-    # the first <time datetime> is usually the article's; later ones date comments and sidebars
-    sources += [("microdata", v) for v in page.time_published[:1]]
+    # the first <time datetime> is usually the article's; later ones date comments and sidebars.
+    # When the first three fall on different days, they are a list (comments, teasers) and the
+    # first one is as likely the list's as the article's: neither source is trusted then.
+    # (a list's first <time> still dates the article when nothing else does: see below)
+    if _one_day(page.itemprop_published):
+        sources += [("microdata", v) for v in page.itemprop_published[:2]]
+    listed_time = None if _one_day(page.time_published) else page.time_published[0]
+    if listed_time is None:
+        sources += [("microdata", v) for v in page.time_published[:1]]
     sources.append(("htmldate", htmldate_value))
     flags: list[str] = []
 
@@ -371,13 +396,19 @@ def _published(
     # datelines on several days date a list of teasers, not this article
     visible = seen[0] if seen and len({v.date() for v in seen}) == 1 else None
     url_day = dates.url_day(url)
+    listed = plausible(listed_time) if listed_time else None
     if structured:
         source, raw, value = structured[0]
-        value = dates.local_offset(value, [(r, v) for _, r, v in structured[1:]])
+        witnesses = [(r, v) for _, r, v in structured[1:]]
+        if listed is not None and listed_time:
+            witnesses.append((listed_time, listed))  # it may state the same instant locally
+        value = dates.local_offset(value, witnesses)
         value, source = _reconcile((source, raw, value), structured[1:], visible, htmldate, url_day)
         return value, source, flags
     if visible is not None:
         return visible, "byline", flags
+    if listed is not None:
+        return listed, "microdata", flags
     if htmldate is not None:
         return htmldate, "htmldate", flags
     if url_day is not None:
@@ -385,6 +416,11 @@ def _published(
         if dates.implausible(value, fetched_at) is None:
             return value, "url", flags
     return None, None, flags
+
+
+def _one_day(values: list[str]) -> bool:
+    """Whether the first three machine dates share their day (``YYYY-MM-DD`` prefix)."""
+    return len({v.strip()[:10] for v in values[:3]}) <= 1
 
 
 def _reconcile(
