@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-import tomllib
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -24,6 +23,7 @@ from newsarchive.extraction.companies import (
     _UNSPACED_SCRIPT,
     _WORD_CHARS,
     _alternation,
+    data_entries,
     find_mentions,
 )
 
@@ -108,12 +108,11 @@ class PlaceMatcher:
 def load_places() -> PlaceMatcher:
     source = resources.files("newsarchive").joinpath("data/places.toml")
     origin = "newsarchive/data/places.toml"
-    try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{origin}: invalid TOML: {exc}") from exc
+    data, entries = data_entries(source.read_text(encoding="utf-8"), origin, "place")
     ids: dict[str, str] = {}
-    for entry in data.get("place", []):
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{origin}: every [[place]] must be a table")
         place_id, names = entry.get("id"), entry.get("names")
         if not isinstance(place_id, str) or not isinstance(names, list) or not names:
             raise ConfigError(f"{origin}: every [[place]] needs an id and names")
