@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 from scrapy.utils.misc import load_object
 
+from newsarchive.contracts import Stat
 from newsarchive.errors import ExtractionError
 from newsarchive.extraction.pool import ExtractorPool
 
@@ -62,6 +63,6 @@ class ExtractPipeline:
             )
         except ExtractionError as exc:
             page.extraction_error = str(exc)
-            self.stats.inc_value("newsarchive/errors/extraction")
+            self.stats.inc_value(Stat.ERRORS_EXTRACTION)
             logger.warning("extraction failed for %s: %s", page.url, exc)
         return page

@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 
 from newsarchive.archive import open_archive
+from newsarchive.archive.frontier import record_rejected
 from newsarchive.archive.reconnect import DEFAULT_OUTAGE_LIMIT, outage_reporter, run_transaction
-from newsarchive.archive.store import record_rejected, save_page
+from newsarchive.archive.store import save_page
+from newsarchive.contracts import Stat, articles, duplicates
 from newsarchive.errors import ArchiveError, PageRejectedError
 
 if TYPE_CHECKING:
@@ -84,8 +86,8 @@ class StorePipeline:
         try:
             result = await loop.run_in_executor(self.writer, self._save, page)
         except PageRejectedError as exc:
-            self.stats.inc_value("newsarchive/errors/store")
-            self.stats.inc_value("newsarchive/store/rejected")
+            self.stats.inc_value(Stat.ERRORS_STORE)
+            self.stats.inc_value(Stat.STORE_REJECTED)
             logger.error("archive refused %s (page lost): %s", page.url, exc)
             try:
                 await loop.run_in_executor(self.writer, self._reject, page)
@@ -93,7 +95,7 @@ class StorePipeline:
                 logger.error("cannot record the refusal of %s: %s", page.url, again)
             return page
         except ArchiveError as exc:
-            self.stats.inc_value("newsarchive/errors/store")
+            self.stats.inc_value(Stat.ERRORS_STORE)
             logger.error("cannot store %s: %s", page.url, exc)
             if self.crawler.engine is not None and self.closing is None:
                 # Not awaited: closing waits for in-flight items, this one included.
@@ -103,11 +105,11 @@ class StorePipeline:
             return page
         except Exception:
             # a bug or a page the archive cannot take: count it so the run is not reported ok
-            self.stats.inc_value("newsarchive/errors/store")
+            self.stats.inc_value(Stat.ERRORS_STORE)
             logger.exception("cannot store %s", page.url)
             return page
-        self.stats.inc_value("newsarchive/pages_stored")
-        self.stats.inc_value(f"newsarchive/articles/{result.status}")
+        self.stats.inc_value(Stat.PAGES_STORED)
+        self.stats.inc_value(articles(result.status))
         if result.kind:
-            self.stats.inc_value(f"newsarchive/duplicates/{result.kind}")
+            self.stats.inc_value(duplicates(result.kind))
         return page

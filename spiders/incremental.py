@@ -49,6 +49,18 @@ from newsarchive.archive.frontier import (
     revisit_due,
 )
 from newsarchive.archive.reconnect import DEFAULT_OUTAGE_LIMIT, outage_reporter, run_transaction
+from newsarchive.contracts import (
+    DISCOVERY_ROLES,
+    SETTLED_STATES,
+    FrontierState,
+    PageRole,
+    RefetchReason,
+    Stat,
+    Via,
+    conditional,
+    not_modified,
+    refetch,
+)
 from newsarchive.discovery.urls import url_key
 from newsarchive.errors import ArchiveUnavailableError, PageRejectedError
 from newsarchive.items import FetchedPage
@@ -65,17 +77,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DISCOVERY_ROLES = ("feed", "sitemap")
-ARTICLE_ROLE = "candidate"
-# Fetched URLs a recrawl leaves alone (until a newer lastmod or the revisit interval): stored
-# articles, and candidates that turned out not to be articles. Failed ones are tried again.
-# Refused by the archive (``rejected``): fetching it again would only lose it again.
-SETTLED_STATES = ("stored", "not_article", "rejected")
+# Fetched URLs a recrawl leaves alone (contracts.SETTLED_STATES, until a newer lastmod or the
+# revisit interval): stored articles, and candidates that turned out not to be articles. Failed
+# ones are tried again. Refused by the archive (``rejected``): fetching it again would only lose
+# it again.
 REFETCH = "newsarchive_refetch"  # meta: why a known article is fetched again
 FLUSH_INTERVAL = 0.5  # seconds between batched frontier writes
 EMPTY_DOCUMENTS = {
-    "feed": (b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', b"application/json"),
-    "sitemap": (
+    PageRole.FEED: (
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": []}',
+        b"application/json",
+    ),
+    PageRole.SITEMAP: (
         b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>',
         b"text/xml",
     ),
@@ -105,7 +118,7 @@ class Frontier:
         self.discovered: list[Discovered] = []
         self.not_modified: list[str] = []
         self.gone: list[tuple[str, int]] = []
-        self.candidate_outcomes: list[tuple[str, str]] = []  # (url, state)
+        self.candidate_outcomes: list[tuple[str, FrontierState]] = []
         self.validators: dict[str, Validators] = {}
         self.loop: task.LoopingCall | None = None
         self.opened = False
@@ -138,7 +151,7 @@ class Frontier:
         with self.archive.session() as session:
             known = load_known(session, sources=self.sources or None)
         self.known = {url_key(k.url): k for k in known.values()}
-        self.inc("known_urls", len(self.known))
+        self.inc(Stat.INCREMENTAL_KNOWN_URLS, len(self.known))
         logger.info("frontier: %d known URLs for %s", len(self.known), ", ".join(self.sources))
 
     def spider_opened(self, spider: Spider) -> None:
@@ -151,7 +164,7 @@ class Frontier:
             self.loop.stop()
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         # Only a complete pass over a feed/sitemap makes its 304 mean "nothing we lack".
-        clean = reason == "finished" and not stats.get("newsarchive/skipped/max_pages")
+        clean = reason == "finished" and not stats.get(Stat.SKIPPED_MAX_PAGES)
         if not clean or getattr(spider, "since", None) is not None:
             self.validators.clear()
         self.flush(final=True)
@@ -164,11 +177,11 @@ class Frontier:
     # -- buffers ---------------------------------------------------------------------------
     def inc(self, key: str, count: int = 1) -> None:
         if self.crawler.stats:
-            self.crawler.stats.inc_value(f"newsarchive/incremental/{key}", count)
+            self.crawler.stats.inc_value(key, count)
 
     def request_scheduled(self, request: scrapy.Request, spider: Spider) -> None:
         meta = request.meta
-        if meta.get("role") != ARTICLE_ROLE or not meta.get("source"):
+        if meta.get("role") != PageRole.CANDIDATE or not meta.get("source"):
             return
         key = url_key(request.url)
         if key in self.known:
@@ -208,7 +221,7 @@ class Frontier:
         discovered: list[Discovered],
         not_modified: list[str],
         gone: list[tuple[str, int]],
-        outcomes: list[tuple[str, str]],
+        outcomes: list[tuple[str, FrontierState]],
         validators: list[Validators],
     ) -> None:
         """Write one batch, waiting out an outage of the archive. A batch the archive refuses
@@ -263,7 +276,7 @@ class Frontier:
         try:
             self._transaction(work)
         except PageRejectedError as exc:
-            self.inc("rejected")
+            self.inc(Stat.INCREMENTAL_REJECTED)
             logger.error("frontier: the archive refused %s: %s", what, exc)
 
     # -- decisions -------------------------------------------------------------------------
@@ -271,7 +284,7 @@ class Frontier:
         hours = self.revisit_by_source.get(source, self.revisit_default)
         return timedelta(hours=hours) if hours > 0 else None
 
-    def refetch_reason(self, request: scrapy.Request) -> str | bool | None:
+    def refetch_reason(self, request: scrapy.Request) -> RefetchReason | bool | None:
         """False: skip this known article; None: not known (fetch); else why to refetch."""
         known = self.known.get(url_key(request.url))
         if known is None:
@@ -282,12 +295,12 @@ class Frontier:
         if isinstance(lastmod, datetime):
             reference = known.lastmod or known.last_fetched
             if reference is None or lastmod > reference:
-                return "lastmod"
+                return RefetchReason.LASTMOD
         interval = self.revisit_interval(known.source or request.meta.get("source", ""))
         if interval is not None and (
             known.last_fetched is None or known.last_fetched + interval <= datetime.now(UTC)
         ):
-            return "revisit"
+            return RefetchReason.REVISIT
         return False
 
 
@@ -323,11 +336,13 @@ class IncrementalSpiderMiddleware:
         # Database work: on a thread, or every download waits for it.
         pending, due = await maybe_deferred_to_future(threads.deferToThread(self._load_resume))
         for p in pending:
-            yield make(p.url, p.source, via="resume", meta={"lastmod": p.lastmod})
+            yield make(p.url, p.source, via=Via.RESUME, meta={"lastmod": p.lastmod})
         for k in due:
-            yield make(k.url, k.source or "", via="revisit", meta={REFETCH: "revisit"})
-        frontier.inc("resumed", len(pending))
-        frontier.inc("revisits_due", len(due))
+            yield make(
+                k.url, k.source or "", via=Via.REVISIT, meta={REFETCH: RefetchReason.REVISIT}
+            )
+        frontier.inc(Stat.INCREMENTAL_RESUMED, len(pending))
+        frontier.inc(Stat.INCREMENTAL_REVISITS_DUE, len(due))
         if pending:
             logger.info("resuming %d URLs left pending by earlier runs", len(pending))
 
@@ -375,27 +390,28 @@ class IncrementalSpiderMiddleware:
             response is None
             or FetchedPage in kinds
             or not self.frontier.enabled
-            or response.meta.get("role") != ARTICLE_ROLE
+            or response.meta.get("role") != PageRole.CANDIDATE
             or response.status != 200
         ):
             return
         led_on = any(issubclass(kind, scrapy.Request) for kind in kinds)
         url = response.meta.get("redirect_urls", [response.url])[0]
         with self.frontier.lock:
-            self.frontier.candidate_outcomes.append((url, "fetched" if led_on else "not_article"))
+            outcome = FrontierState.FETCHED if led_on else FrontierState.NOT_ARTICLE
+            self.frontier.candidate_outcomes.append((url, outcome))
 
     def _keep(self, item: Any) -> bool:
         if not isinstance(item, scrapy.Request) or not self.frontier.enabled:
             return True
-        if item.meta.get("role") != ARTICLE_ROLE or item.meta.get(REFETCH):
+        if item.meta.get("role") != PageRole.CANDIDATE or item.meta.get(REFETCH):
             return True
         reason = self.frontier.refetch_reason(item)
         if reason is False:
-            self.frontier.inc("skipped_known")
+            self.frontier.inc(Stat.INCREMENTAL_SKIPPED_KNOWN)
             return False
         if reason:
             item.meta[REFETCH] = reason
-            self.frontier.inc(f"refetch/{reason}")
+            self.frontier.inc(refetch(reason))
         return True
 
 
@@ -422,7 +438,7 @@ class IncrementalDownloaderMiddleware:
         known = frontier.known.get(url_key(request.url))
         if known is None:
             return None
-        if role in DISCOVERY_ROLES and known.state != "fetched":
+        if role in DISCOVERY_ROLES and known.state != FrontierState.FETCHED:
             return None
         if known.etag and b"If-None-Match" not in request.headers:
             request.headers[b"If-None-Match"] = known.etag
@@ -430,7 +446,7 @@ class IncrementalDownloaderMiddleware:
             request.headers[b"If-Modified-Since"] = known.last_modified
         if known.etag or known.last_modified:
             request.meta["newsarchive_conditional"] = True
-            frontier.inc(f"conditional/{role}")
+            frontier.inc(conditional(role))
         return None
 
     def process_response(
@@ -442,10 +458,10 @@ class IncrementalDownloaderMiddleware:
         role = request.meta.get("role")
         if response.status == 304 and request.meta.get("newsarchive_conditional"):
             if role in DISCOVERY_ROLES:
-                frontier.inc(f"not_modified/{role}")
+                frontier.inc(not_modified(role))
                 body, ctype = EMPTY_DOCUMENTS[role]
                 return response.replace(status=200, body=body, headers={b"Content-Type": ctype})
-            frontier.inc("not_modified/page")
+            frontier.inc(Stat.INCREMENTAL_NOT_MODIFIED_PAGE)
             with frontier.lock:
                 frontier.not_modified.append(request.url)
             raise IgnoreRequest(f"not modified: {request.url}")
@@ -464,7 +480,7 @@ class IncrementalDownloaderMiddleware:
                     content_hash=hashlib.sha256(response.body).hexdigest(),
                     fetched_at=datetime.now(UTC),
                 )
-        elif role == ARTICLE_ROLE and response.status >= 400:
+        elif role == PageRole.CANDIDATE and response.status >= 400:
             with frontier.lock:
                 frontier.gone.append((request.url, response.status))
         return response

@@ -22,6 +22,8 @@ from scrapy.http import HtmlResponse, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.response import get_base_url
 
+from newsarchive import contracts
+from newsarchive.contracts import DocKind, PageRole, Stat, UrlKind, Via
 from newsarchive.discovery.feeds import (
     COMMON_PATHS as COMMON_FEEDS,
 )
@@ -53,7 +55,7 @@ from newsarchive.discovery.urls import (
 from newsarchive.errors import ConfigError
 from newsarchive.extraction.dates import as_utc, parse_structured
 from newsarchive.items import FetchedPage
-from newsarchive.spiders.middlewares import RetryScheduled
+from newsarchive.spiders.middlewares import SEEN_KEY, RetryScheduled, SeenUrls
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable, Iterator
@@ -138,7 +140,7 @@ class NewsSpider(scrapy.Spider):
             self.since = as_utc(parse_structured(since)) if since else None
             if since and self.since is None:
                 raise ConfigError(f"since: not an ISO date or datetime: {since!r}")
-        self.seen: set[str] = set()
+        self.seen = SeenUrls()  # replaced by the crawler's own in from_crawler
         self.robots_sitemaps: dict[str, list[str]] = {}
 
     # -- setup -----------------------------------------------------------------------------
@@ -158,6 +160,7 @@ class NewsSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
         spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
+        spider.seen = SeenUrls.of(crawler)
         s = crawler.settings
         spider.max_pages = spider._max_pages_arg or s.getint("NEWSARCHIVE_MAX_PAGES", 5000)
         spider.max_depth = (
@@ -181,7 +184,7 @@ class NewsSpider(scrapy.Spider):
 
     def _inc(self, key: str, count: int = 1) -> None:
         if self.crawler.stats:
-            self.crawler.stats.inc_value(f"newsarchive/{key}", count)
+            self.crawler.stats.inc_value(key, count)
 
     # -- requests --------------------------------------------------------------------------
     def _request(
@@ -190,8 +193,8 @@ class NewsSpider(scrapy.Spider):
         url: str,
         callback: Any,
         *,
-        role: str,
-        via: str,
+        role: PageRole,
+        via: Via,
         priority: int,
         meta: dict[str, Any] | None = None,
         errback: Any = None,
@@ -205,18 +208,24 @@ class NewsSpider(scrapy.Spider):
         if key in self.seen:
             return None
         if not host_allowed(url, state.hosts):
-            self._inc("skipped/offsite")
+            self._inc(Stat.SKIPPED_OFFSITE)
             return None
         reason = trap_reason(url)
         if reason:
-            self._inc(f"skipped/trap/{reason}")
+            self._inc(contracts.trap(reason))
             return None
         if budget and state.scheduled >= self.max_pages:
-            self._inc("skipped/max_pages")
+            self._inc(Stat.SKIPPED_MAX_PAGES)
             return None
         self.seen.add(key)
         state.scheduled += 1
-        full_meta = {"source": state.config.name, "role": role, "via": via, **(meta or {})}
+        full_meta = {
+            "source": state.config.name,
+            "role": role,
+            "via": via,
+            SEEN_KEY: key,
+            **(meta or {}),
+        }
         return scrapy.Request(
             url,
             callback=callback,
@@ -226,24 +235,34 @@ class NewsSpider(scrapy.Spider):
         )
 
     def resume_request(
-        self, url: str, source: str, *, via: str, meta: dict[str, Any] | None = None
+        self, url: str, source: str, *, via: Via, meta: dict[str, Any] | None = None
     ) -> scrapy.Request:
         """An article request for a URL the archive says is owed (a resume, a revisit, a URL
         recovered from a dead worker).
 
-        It is fetched even when already in ``seen`` or over the page budget: the archive, not
-        this run's discovery, decided it; it still counts towards the budget of its source.
+        It is fetched even when over the page budget: the archive, not this run's discovery,
+        decided it; it still counts towards the budget of its source. A URL this run already
+        scheduled is not fetched twice (the dupefilter drops it).
         """
         state = self.states.get(source)
         if state is not None:
             state.scheduled += 1
-        self.seen.add(url_key(url))
+        key = url_key(url)
+        # Already scheduled by this run: no SEEN_KEY, so the dupefilter drops the second request.
+        vetted = {} if key in self.seen else {SEEN_KEY: key}
+        self.seen.add(key)
         return scrapy.Request(
             url,
             callback=self.parse_page,
             errback=self._failed,
             priority=PRIORITY_ARTICLE,
-            meta={"source": source, "role": "candidate", "via": via, **(meta or {})},
+            meta={
+                "source": source,
+                "role": PageRole.CANDIDATE,
+                "via": via,
+                **vetted,
+                **(meta or {}),
+            },
         )
 
     async def start(self) -> AsyncIterator[Any]:
@@ -257,8 +276,8 @@ class NewsSpider(scrapy.Spider):
             state,
             config.homepage,
             self.parse_page,
-            role="home",
-            via="start",
+            role=PageRole.HOME,
+            via=Via.START,
             priority=PRIORITY_FEED,
             errback=self._home_failed,
             budget=False,
@@ -269,8 +288,8 @@ class NewsSpider(scrapy.Spider):
         yield from self._sitemap_requests(state, config.sitemaps, configured=True)
         if not self.obey_robots:
             req = self._request(
-                state, robots_url(config.homepage), self.parse_robots, role="robots",
-                via="sitemap", priority=PRIORITY_FEED, errback=self._robots_failed, budget=False,
+                state, robots_url(config.homepage), self.parse_robots, role=PageRole.ROBOTS,
+                via=Via.SITEMAP, priority=PRIORITY_FEED, errback=self._robots_failed, budget=False,
             )  # fmt: skip
             if req:
                 yield req
@@ -288,7 +307,7 @@ class NewsSpider(scrapy.Spider):
         requests = []
         for url in urls:
             req = self._request(
-                state, url, self.parse_sitemap, role="sitemap", via="sitemap",
+                state, url, self.parse_sitemap, role=PageRole.SITEMAP, via=Via.SITEMAP,
                 priority=PRIORITY_FEED, meta=dict(meta), budget=False,
                 errback=self._sitemap_failed if configured else self._probe_failed,
             )  # fmt: skip
@@ -303,7 +322,7 @@ class NewsSpider(scrapy.Spider):
         requests = []
         for url in urls:
             req = self._request(
-                state, url, self.parse_feed, role="feed", via="feed", priority=PRIORITY_FEED,
+                state, url, self.parse_feed, role=PageRole.FEED, via=Via.FEED, priority=PRIORITY_FEED,
                 meta={"configured": True} if configured else None, budget=False,
                 errback=self._feed_failed if configured else self._probe_failed,
             )  # fmt: skip
@@ -312,11 +331,11 @@ class NewsSpider(scrapy.Spider):
         return requests
 
     def _candidate_request(
-        self, state: SourceState, url: str, *, via: str, meta: dict[str, Any]
+        self, state: SourceState, url: str, *, via: Via, meta: dict[str, Any]
     ) -> scrapy.Request | None:
         """A request for a page that may be an article (counted against the page budget)."""
         return self._request(
-            state, url, self.parse_page, role="candidate", via=via,
+            state, url, self.parse_page, role=PageRole.CANDIDATE, via=via,
             priority=PRIORITY_ARTICLE, meta=meta,
         )  # fmt: skip
 
@@ -331,12 +350,12 @@ class NewsSpider(scrapy.Spider):
             return []
         else:
             urls = common_sitemap_urls(base)
-            self._inc("sitemap/probed_common", len(urls))
+            self._inc(Stat.SITEMAP_PROBED_COMMON, len(urls))
         return self._sitemap_requests(state, urls)
 
     def _probe_feeds(self, state: SourceState, base: str) -> list[scrapy.Request]:
         urls = common_feed_urls(base)
-        self._inc("feed/probed_common", len(urls))
+        self._inc(Stat.FEED_PROBED_COMMON, len(urls))
         return self._feed_requests(state, urls)
 
     def _homepage_discovery(
@@ -349,7 +368,8 @@ class NewsSpider(scrapy.Spider):
         requests = self._discover_sitemaps(state, base, self.robots_sitemaps.get(site_key(base)))
         feeds: list[str] = []
         if isinstance(response, TextResponse):
-            feeds = feed_links(response.text, get_base_url(response))
+            # the selector's tree: parsed once for the page type, canonical link and links too
+            feeds = feed_links(response.selector.root, get_base_url(response))
         requests.extend(self._feed_requests(state, feeds))
         if not feeds and not state.config.feeds:
             requests.extend(self._probe_feeds(state, base))
@@ -364,17 +384,17 @@ class NewsSpider(scrapy.Spider):
     def parse_page(self, response: Response) -> Iterator[Any]:
         state = self.states[response.meta["source"]]
         role = response.meta["role"]
-        if role == "home":
+        if role == PageRole.HOME:
             yield from self._homepage_discovery(state, response)
         if len(response.body) > self.max_page_bytes:
             # a page this big is an accident or an attack; parsing it would stall the reactor
-            self._inc("skipped/too_large")
+            self._inc(Stat.SKIPPED_TOO_LARGE)
             self.logger.warning("not parsing %s: %d bytes", response.url, len(response.body))
             return
         if not response.body.strip():
-            self._inc("skipped/empty_body")
+            self._inc(Stat.SKIPPED_EMPTY_BODY)
             self.logger.warning("empty body (HTTP %d): %s", response.status, response.url)
-            if role == "candidate":
+            if role == PageRole.CANDIDATE:
                 yield self._page(response, state)  # recorded as an empty capture
             return
         ctype = (response.headers.get(b"Content-Type") or b"text/html").lower()
@@ -383,10 +403,10 @@ class NewsSpider(scrapy.Spider):
             # HTML served as application/octet-stream (or another non-HTML type)
             response = HtmlResponse(response.url, body=response.body, request=response.request)
         if not isinstance(response, TextResponse) or (b"html" not in ctype and not sniffed):
-            self._inc("skipped/not_html")
+            self._inc(Stat.SKIPPED_NOT_HTML)
             return
         if not host_allowed(response.url, state.hosts):
-            self._inc("skipped/offsite")
+            self._inc(Stat.SKIPPED_OFFSITE)
             return
         verdict = classify(response.body, response.url)
         canonical = response.xpath('//link[@rel="canonical"]/@href').get()
@@ -397,7 +417,7 @@ class NewsSpider(scrapy.Spider):
                 and urlsplit(canonical).path not in ("", "/")
                 and host_allowed(canonical, state.hosts)
             ):
-                self._inc("skipped/non_canonical")
+                self._inc(Stat.SKIPPED_NON_CANONICAL)
                 req = self._candidate_request(
                     state, canonical, via=response.meta["via"],
                     meta={"lastmod": response.meta.get("lastmod")},
@@ -406,13 +426,13 @@ class NewsSpider(scrapy.Spider):
                     yield req
                 return
         if verdict.is_article:
-            self._inc(f"yielded/{response.meta['via']}")
+            self._inc(contracts.yielded(response.meta["via"]))
             yield self._page(response, state)
             return
-        self._inc("skipped/not_article")
+        self._inc(Stat.SKIPPED_NOT_ARTICLE)
         self.logger.debug("not an article (%s): %s", verdict.score, response.url)
-        if role in ("home", "listing") or (
-            role == "candidate" and response.meta["via"] in ("section", "start")
+        if role in (PageRole.HOME, PageRole.LISTING) or (
+            role == PageRole.CANDIDATE and response.meta["via"] in (Via.SECTION, Via.START)
         ):
             yield from self._follow_links(response, state)
 
@@ -442,11 +462,11 @@ class NewsSpider(scrapy.Spider):
     def _follow_links(self, response: TextResponse, state: SourceState) -> Iterator[Any]:
         depth = response.meta.get("depth", 0)
         if depth >= self.max_depth:
-            self._inc("skipped/max_depth")
+            self._inc(Stat.SKIPPED_MAX_DEPTH)
             return
         hrefs = response.xpath("//a/@href | //link[@rel='next']/@href").getall()
         if len(hrefs) > self.max_outlinks:
-            self._inc("skipped/outlinks_capped", len(hrefs) - self.max_outlinks)
+            self._inc(Stat.SKIPPED_OUTLINKS_CAPPED, len(hrefs) - self.max_outlinks)
             hrefs = hrefs[: self.max_outlinks]
         candidates: list[tuple[str, str]] = []
         listings: list[str] = []
@@ -456,19 +476,19 @@ class NewsSpider(scrapy.Spider):
                 continue
             url = canonicalize_url(response.urljoin(href))
             kind = url_kind(url)
-            if kind in ("media", "utility", "variant"):
-                self._inc(f"skipped/{kind}_url")
-            elif kind in ("listing", "root"):
+            if kind in (UrlKind.MEDIA, UrlKind.UTILITY, UrlKind.VARIANT):
+                self._inc(contracts.skipped_url(kind))
+            elif kind in (UrlKind.LISTING, UrlKind.ROOT):
                 listings.append(url)
             else:
                 candidates.append((url, kind))
         new_candidates = [u for u, _ in candidates if url_key(u) not in self.seen]
         barren = 0 if new_candidates else response.meta.get("barren", 0) + 1
         if barren >= self.max_barren:
-            self._inc("skipped/trap/barren_listing")
+            self._inc(Stat.TRAP_BARREN_LISTING)
             return
         for url in new_candidates:
-            req = self._candidate_request(state, url, via="section", meta={"barren": barren})
+            req = self._candidate_request(state, url, via=Via.SECTION, meta={"barren": barren})
             if req:
                 yield req
         for url in listings:
@@ -477,10 +497,10 @@ class NewsSpider(scrapy.Spider):
             template = url_template(url)
             used = state.templates.get(template, 0)
             if used >= self.max_per_template:
-                self._inc("skipped/trap/template_budget")
+                self._inc(Stat.TRAP_TEMPLATE_BUDGET)
                 continue
             req = self._request(
-                state, url, self.parse_page, role="listing", via="section",
+                state, url, self.parse_page, role=PageRole.LISTING, via=Via.SECTION,
                 priority=PRIORITY_LISTING, meta={"barren": barren},
             )  # fmt: skip
             if req:
@@ -489,30 +509,30 @@ class NewsSpider(scrapy.Spider):
 
     # -- sitemaps and feeds ----------------------------------------------------------------
     def _read_report(
-        self, what: str, url: str, gzipped: bool, gzip_error: str | None, error: str | None
+        self, what: DocKind, url: str, gzipped: bool, gzip_error: str | None, error: str | None
     ) -> None:
         """Count and log how an XML body read: gzipped, undecompressable, recovered."""
         if gzip_error is not None:
-            self._inc(f"{what}/bad_gzip")
+            self._inc(contracts.xml_read(what, "bad_gzip"))
             self.logger.warning("cannot gunzip %s %s: %s", what, url, gzip_error)
             return
         if gzipped:
-            self._inc(f"{what}/gzipped")
+            self._inc(contracts.xml_read(what, "gzipped"))
         if error is not None:
-            self._inc(f"{what}/recovered")
+            self._inc(contracts.xml_read(what, "recovered"))
             self.logger.info("malformed %s %s, recovered what parses: %s", what, url, error)
 
     def _entry(
-        self, state: SourceState, url: str | None, date: datetime | None, via: str
+        self, state: SourceState, url: str | None, date: datetime | None, via: Via
     ) -> scrapy.Request | None:
         if not url:
             return None
         if self.since and date and date < self.since:
-            self._inc("skipped/old")
+            self._inc(Stat.SKIPPED_OLD)
             return None
         url = canonicalize_url(url.strip())
-        if url_kind(url) != "other":
-            self._inc("skipped/listing_url")
+        if url_kind(url) != UrlKind.OTHER:
+            self._inc(Stat.SKIPPED_LISTING_URL)
             return None
         return self._candidate_request(state, url, via=via, meta={"lastmod": date})
 
@@ -521,16 +541,16 @@ class NewsSpider(scrapy.Spider):
         sitemap = Sitemap(response.body, max_size=self.max_size, max_entries=self.max_sitemap_urls)
         if sitemap.kind is None:
             self._read_report(
-                "sitemap", response.url, sitemap.gzipped, sitemap.gzip_error, sitemap.error
+                DocKind.SITEMAP, response.url, sitemap.gzipped, sitemap.gzip_error, sitemap.error
             )
-            self._inc("sitemap/not_sitemap")
+            self._inc(Stat.SITEMAP_NOT_SITEMAP)
             if response.meta.get("configured"):
                 yield from self._sitemap_fallback(state)
             return
         nesting = response.meta.get("sitemap_depth", 0)
         for entry in sitemap:
             if sitemap.kind == URLSET:
-                req = self._entry(state, entry.loc, entry.date, "sitemap")
+                req = self._entry(state, entry.loc, entry.date, Via.SITEMAP)
                 if req:
                     yield req
                 continue
@@ -538,35 +558,35 @@ class NewsSpider(scrapy.Spider):
             if not entry.loc:
                 continue
             if url_key(entry.loc) == url_key(response.url):
-                self._inc("sitemap/self_reference")
+                self._inc(Stat.SITEMAP_SELF_REFERENCE)
                 continue
             if nesting >= MAX_SITEMAP_NESTING:
-                self._inc("sitemap/too_deep")
+                self._inc(Stat.SITEMAP_TOO_DEEP)
                 continue
             if self.since and entry.date and entry.date < self.since:
-                self._inc("skipped/old_sitemap")
+                self._inc(Stat.SKIPPED_OLD_SITEMAP)
                 continue
             yield from self._sitemap_requests(state, [entry.loc], depth=nesting + 1)
         if sitemap.capped:
-            self._inc("sitemap/capped")
+            self._inc(Stat.SITEMAP_CAPPED)
             self.logger.info("sitemap %s capped at %d entries", response.url, self.max_sitemap_urls)
         self._read_report(
-            "sitemap", response.url, sitemap.gzipped, sitemap.gzip_error, sitemap.error
+            DocKind.SITEMAP, response.url, sitemap.gzipped, sitemap.gzip_error, sitemap.error
         )
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         state = self.states[response.meta["source"]]
         feed = parse_feed(response.body, response.url, max_size=self.max_size)
         gzip_error = None if isinstance(feed, Feed) else feed.gzip_error
-        self._read_report("feed", response.url, feed.gzipped, gzip_error, feed.error)
+        self._read_report(DocKind.FEED, response.url, feed.gzipped, gzip_error, feed.error)
         if not isinstance(feed, Feed):
-            self._inc("feed/not_feed")
+            self._inc(Stat.FEED_NOT_FEED)
             if response.meta.get("configured"):
                 yield from self._feed_fallback(state)
             return
-        self._inc("feed/parsed")
+        self._inc(Stat.FEED_PARSED)
         for entry in feed.entries:
-            req = self._entry(state, entry.link, entry.date, "feed")
+            req = self._entry(state, entry.link, entry.date, Via.FEED)
             if req:
                 yield req
 
@@ -575,14 +595,14 @@ class NewsSpider(scrapy.Spider):
         if state.feed_fallback:
             return []
         state.feed_fallback = True
-        self._inc("feed/configured_failed")
+        self._inc(Stat.FEED_CONFIGURED_FAILED)
         return self._probe_feeds(state, state.config.homepage)
 
     def _sitemap_fallback(self, state: SourceState) -> list[scrapy.Request]:
         if state.sitemap_fallback:
             return []
         state.sitemap_fallback = True
-        self._inc("sitemap/configured_failed")
+        self._inc(Stat.SITEMAP_CONFIGURED_FAILED)
         home = state.config.homepage
         listed = self.robots_sitemaps.get(site_key(home))
         return self._sitemap_requests(state, listed or common_sitemap_urls(home))
@@ -591,24 +611,24 @@ class NewsSpider(scrapy.Spider):
         url = failure.request.url
         if failure.check(HttpError):
             status = failure.value.response.status
-            self._inc(f"fetch_failed/http_{status}")
+            self._inc(contracts.http_failed(status))
             self.logger.info("failed %s: HTTP %d", url, status)
             return
         message = failure.getErrorMessage() or failure.type.__name__
         if failure.check(IgnoreRequest) and "DOWNLOAD_MAXSIZE" not in message:
             # deliberate skips (robots.txt, 304 on a revisit, offsite) are counted where decided
             return
-        self._inc("fetch_failed")
+        self._inc(Stat.FETCH_FAILED)
         source = failure.request.meta.get("source")
         if source:
             # per source, so the health report tells a dead source apart in a many-source run
-            self._inc(f"source_errors/{source}")
+            self._inc(contracts.source_errors(source))
         self.logger.info("failed %s: %s", url, message)
 
     def _probe_failed(self, failure: Failure) -> None:
         if failure.check(RetryScheduled):
             return
-        self._inc("probe_failed")
+        self._inc(Stat.PROBE_FAILED)
         self.logger.debug("probe failed %s: %s", failure.request.url, failure.getErrorMessage())
 
     def _home_failed(self, failure: Failure) -> Iterator[Any]:
@@ -619,7 +639,7 @@ class NewsSpider(scrapy.Spider):
         if not failure.check(HttpError, IgnoreRequest):
             # the host did not answer at all (refused, DNS, timeout, after retries): probing a
             # dozen common feed/sitemap paths on it would only fail a dozen more times
-            self._inc("skipped/unreachable_source")
+            self._inc(Stat.SKIPPED_UNREACHABLE_SOURCE)
             self.logger.warning(
                 "source %s unreachable (%s): no discovery",
                 state.config.name,

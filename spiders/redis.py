@@ -28,13 +28,12 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task, threads
 
+from newsarchive.contracts import Stat, Via, WorkerStatus
 from newsarchive.discovery.urls import url_key
 from newsarchive.errors import NewsArchiveError
 from newsarchive.run.scaleout import (
-    BUSY,
     DEFAULT_IDLE_SECONDS,
     DEFAULT_WORKER_TTL,
-    IDLE,
     JobKeys,
     connect,
     describe_redis,
@@ -57,7 +56,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.5  # seconds between checks of an idle worker for new work in the queue
-RECOVERED_VIA = "recovered"
 
 
 def request_fingerprint(crawler: Crawler | None, request: scrapy.Request) -> str:
@@ -135,7 +133,7 @@ class DistributedWorker:
         self.client = connect(s.get("REDIS_URL"), check=False)
         self.id = worker_id(crawler)
         self.idle_since: float | None = None
-        self.status = BUSY
+        self.status: WorkerStatus = WorkerStatus.BUSY
         self.beat_loop: task.LoopingCall | None = None
         self.poll_loop: task.LoopingCall | None = None
         self.archive: Archive | None = None
@@ -157,7 +155,7 @@ class DistributedWorker:
 
     def inc(self, key: str, count: int = 1) -> None:
         if self.crawler.stats:
-            self.crawler.stats.inc_value(f"newsarchive/distributed/{key}", count)
+            self.crawler.stats.inc_value(key, count)
 
     # -- lifecycle -------------------------------------------------------------------------
     def spider_opened(self, spider: Spider) -> None:
@@ -208,7 +206,7 @@ class DistributedWorker:
         pipe.expire(self.keys.popped(self.id), self.ttl)
         pipe.execute()
 
-    def set_status(self, status: str) -> None:
+    def set_status(self, status: WorkerStatus) -> None:
         if status != self.status:
             self.status = status
             self.beat()
@@ -230,7 +228,7 @@ class DistributedWorker:
         if not idle:
             if self.idle_since is not None:
                 self.idle_since = None
-                self.set_status(BUSY)
+                self.set_status(WorkerStatus.BUSY)
             _wake(engine)  # a no-op while the downloader is full
         elif self.idle_since is not None and self.idle_for() >= self.idle_seconds:
             _wake(engine)
@@ -242,7 +240,7 @@ class DistributedWorker:
         if self.idle_since is None:
             self.idle_since = time.monotonic()
             self.idle_recovered = False
-            self.set_status(IDLE)
+            self.set_status(WorkerStatus.IDLE)
         if self.recovery is not None:
             raise DontCloseSpider  # its requests are about to be scheduled
         if self.client.zcard(self.keys.queue):
@@ -250,7 +248,7 @@ class DistributedWorker:
         if self.idle_for() < self.idle_seconds:
             raise DontCloseSpider
         peers = {w: s for w, s in live_workers(self.client, self.keys).items() if w != self.id}
-        if any(s == BUSY for s in peers.values()):
+        if any(s == WorkerStatus.BUSY for s in peers.values()):
             raise DontCloseSpider  # a busy peer may still schedule work
         if not self.idle_recovered and self.start_recovery(spider, idle=True):
             raise DontCloseSpider  # recover what dead peers lost before leaving
@@ -305,11 +303,11 @@ class DistributedWorker:
             # Their fingerprints are released: a live peer recovers them.
             return 0
         for p in lost:
-            engine.crawl(make(p.url, p.source, via=RECOVERED_VIA, meta={"lastmod": p.lastmod}))
-        self.inc("recovered", len(lost))
+            engine.crawl(make(p.url, p.source, via=Via.RECOVERED, meta={"lastmod": p.lastmod}))
+        self.inc(Stat.DISTRIBUTED_RECOVERED, len(lost))
         if lost:
             self.idle_since = None
-            self.set_status(BUSY)
+            self.set_status(WorkerStatus.BUSY)
         elif idle:
             self.idle_recovered = True
             _wake(engine)  # closes now instead of at the next heartbeat
@@ -326,7 +324,7 @@ class DistributedWorker:
             failure.getErrorMessage(),
             exc_info=(failure.type, failure.value, failure.getTracebackObject()),
         )
-        self.inc("recovery_failed")
+        self.inc(Stat.DISTRIBUTED_RECOVERY_FAILED)
         return 0
 
 

@@ -21,10 +21,12 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from twisted.internet import task
 
+from newsarchive import contracts
 from newsarchive.archive import open_archive
 from newsarchive.archive.db import describe
-from newsarchive.archive.reconnect import DEFAULT_OUTAGE_LIMIT, WAITING_KEY, run_transaction
+from newsarchive.archive.reconnect import DEFAULT_OUTAGE_LIMIT, run_transaction
 from newsarchive.archive.runs import RunCounts, finish_run, last_unfinished_run, start_run
+from newsarchive.contracts import LinkKind, RunStatus, SaveOutcome, Stat, articles, duplicates
 from newsarchive.errors import ConfigError
 from newsarchive.run.joblock import crawl_lock
 
@@ -69,7 +71,7 @@ class CrawlOptions:
 @dataclass(slots=True)
 class CrawlSummary:
     run_id: int
-    status: str
+    status: RunStatus
     finish_reason: str
     pages: int
     articles_new: int
@@ -256,8 +258,8 @@ def errors_by_kind(stats: dict[str, Any]) -> dict[str, int]:
     """Failures that cost us content. 404s of probed sitemap/feed locations are not errors."""
     kinds = {
         "gave_up_after_retries": stats.get("retry/max_reached", 0),
-        "extraction": stats.get("newsarchive/errors/extraction", 0),
-        "store": stats.get("newsarchive/errors/store", 0),
+        "extraction": stats.get(Stat.ERRORS_EXTRACTION, 0),
+        "store": stats.get(Stat.ERRORS_STORE, 0),
         "spider": stats.get("spider_exceptions/count", 0),
         "http_5xx": sum(
             v for k, v in stats.items() if k.startswith("httperror/response_ignored_status_count/5")
@@ -283,18 +285,18 @@ def summarize(run_id: int, stats: dict[str, Any], seconds: float) -> CrawlSummar
     pages = int(stats.get("response_received_count", 0))
     if reason in FAILED_REASONS or "finish_reason" not in stats:
         # no finish reason: the crawler never ran (it failed to start; the error was logged)
-        status = "failed"
+        status = RunStatus.FAILED
     elif reason in INTERRUPTED_REASONS:
-        status = "interrupted"
+        status = RunStatus.INTERRUPTED
     elif errors and not pages:
-        status = "failed"
+        status = RunStatus.FAILED
     elif errors:
-        status = "partial"
+        status = RunStatus.PARTIAL
     else:
-        status = "ok"
+        status = RunStatus.OK
 
-    def count(key: str) -> int:
-        return int(stats.get(f"newsarchive/articles/{key}", 0))
+    def count(outcome: SaveOutcome) -> int:
+        return contracts.count(stats, articles(outcome))
 
     return CrawlSummary(
         run_id=run_id,
@@ -303,11 +305,11 @@ def summarize(run_id: int, stats: dict[str, Any], seconds: float) -> CrawlSummar
         pages=pages,
         # every stored article row is new, syndicated copies included; ``duplicates`` counts the
         # copy→original links made (a newcomer that predates an original re-links the group)
-        articles_new=count("new") + count("duplicate"),
-        articles_updated=count("updated"),
-        articles_unchanged=count("unchanged"),
-        duplicates=sum(int(v) for k, v in stats.items() if k.startswith("newsarchive/duplicates/")),
-        not_articles=count("not_article") + count("failed"),
+        articles_new=count(SaveOutcome.NEW) + count(SaveOutcome.DUPLICATE),
+        articles_updated=count(SaveOutcome.UPDATED),
+        articles_unchanged=count(SaveOutcome.UNCHANGED),
+        duplicates=sum(contracts.count(stats, duplicates(kind)) for kind in LinkKind),
+        not_articles=count(SaveOutcome.NOT_ARTICLE) + count(SaveOutcome.FAILED),
         errors=errors,
         errors_by_kind=by_kind,
         seconds=round(seconds, 2),
@@ -357,7 +359,7 @@ class Progress:
     def show(self) -> None:
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         summary = summarize(0, stats, time.monotonic() - self.started)
-        waiting_since = stats.get(WAITING_KEY)
+        waiting_since = stats.get(Stat.ARCHIVE_WAITING_SINCE)
         waiting = (
             f" | archive unreachable, waiting {time.time() - waiting_since:.0f} s"
             if waiting_since
