@@ -3,9 +3,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from syndication import FIXTURES, entries, manifest
 
 from newsarchive.extraction import fingerprint
+
+from .syndication import FIXTURES, entries, manifest
 
 
 def test_normalise_text_ignores_case_punctuation_and_unicode_variants() -> None:
@@ -19,7 +20,9 @@ def test_normalise_text_ignores_case_punctuation_and_unicode_variants() -> None:
 
 
 def test_normalise_text_keeps_figures() -> None:
-    assert fingerprint.normalise_text("cut 3,200 jobs") != fingerprint.normalise_text("cut 3,400 jobs")
+    assert fingerprint.normalise_text("cut 3,200 jobs") != fingerprint.normalise_text(
+        "cut 3,400 jobs"
+    )
 
 
 def test_fingerprint_is_deterministic_and_layout_independent() -> None:
@@ -57,9 +60,14 @@ def test_minhash_estimates_jaccard_of_shingles() -> None:
     """128 permutations: standard error <= 0.045, so 0.15 is more than three of them."""
     texts = [e.body for e in entries()]
     for x, y in itertools.combinations(texts, 2):
-        sx, sy = fingerprint.shingles(fingerprint.tokens(x)), fingerprint.shingles(fingerprint.tokens(y))
+        sx, sy = (
+            fingerprint.shingles(fingerprint.tokens(x)),
+            fingerprint.shingles(fingerprint.tokens(y)),
+        )
         exact = len(sx & sy) / len(sx | sy)
-        estimate = fingerprint.similarity(fingerprint.fingerprint(x).minhash, fingerprint.fingerprint(y).minhash)
+        estimate = fingerprint.similarity(
+            fingerprint.fingerprint(x).minhash, fingerprint.fingerprint(y).minhash
+        )
         assert abs(estimate - exact) < 0.15
 
 
@@ -68,9 +76,9 @@ def test_every_reworked_copy_scores_above_threshold_and_other_stories_below() ->
     fps = {e.file: fingerprint.fingerprint(e.body) for e in items}
     for e in items:
         if e.story == "kessenich" and e.file != "wire-original.txt":
-            assert fingerprint.similarity(fps[e.file].minhash, fps["wire-original.txt"].minhash) >= (
-                fingerprint.NEAR_THRESHOLD
-            ), e.file
+            assert fingerprint.similarity(
+                fps[e.file].minhash, fps["wire-original.txt"].minhash
+            ) >= (fingerprint.NEAR_THRESHOLD), e.file
     for x, y in itertools.combinations(items, 2):
         if x.story != y.story:
             assert fingerprint.similarity(fps[x.file].minhash, fps[y.file].minhash) < 0.1, (x, y)

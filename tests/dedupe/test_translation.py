@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
-from syndication import Entry, entries, entry_page, make_page
 
 from newsarchive.archive.linking import backfill_anchors
 from newsarchive.archive.models import AnchorBand, ArticleAnchor, Duplicate
 from newsarchive.archive.store import SaveResult, save_page
 from newsarchive.archive.versions import duplicate_group
 from newsarchive.extraction import fingerprint
+
+from .syndication import Entry, entries, entry_page, make_page
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -61,7 +62,10 @@ def pair_scores(archive: Archive, results: dict[str, SaveResult]) -> tuple[float
 def test_numbers_agree_across_number_formats() -> None:
     runs = fingerprint.anchor_runs("Sales rose by 3,200 units, or 3.5 percent, to 1 200 000.")
     assert runs == [["#3200"], ["#3.5"], ["#1200000"]]
-    assert fingerprint.anchor_runs("Le vendite: 3.200 unità, 3,5 per cento.") == [["#3200"], ["#3.5"]]
+    assert fingerprint.anchor_runs("Le vendite: 3.200 unità, 3,5 per cento.") == [
+        ["#3200"],
+        ["#3.5"],
+    ]
 
 
 def test_anchors_are_names_not_sentence_starts() -> None:
