@@ -328,7 +328,11 @@ def run_translation_sweep() -> None:
     same_lang_max = 0.0
     for (i, (sa, la, _)), (j, (sb, lb, _)) in itertools.combinations(enumerate(docs), 2):
         score = fingerprint.anchor_similarity(texts[i], texts[j])
-        if la is None or lb is None or fingerprint.primary_language(la) == fingerprint.primary_language(lb):
+        if (
+            la is None
+            or lb is None
+            or fingerprint.primary_language(la) == fingerprint.primary_language(lb)
+        ):
             if sa != sb:
                 same_lang_max = max(same_lang_max, score)
             continue

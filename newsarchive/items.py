@@ -16,6 +16,16 @@ if TYPE_CHECKING:
 
 
 @dataclass(slots=True)
+class TopicTag:
+    """A topic an article is about, with the evidence: the rule terms that matched and the score
+    they added up to (see ``newsarchive/data/topics.toml``)."""
+
+    topic: str
+    score: int
+    terms: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class Article:
     """What extraction recovers from one article page.
 
@@ -42,6 +52,7 @@ class Article:
     tags: list[str] = field(default_factory=list)
     site_name: str | None = None
     companies: list[str] = field(default_factory=list)
+    topics: list[TopicTag] = field(default_factory=list)
 
     @property
     def word_count(self) -> int:

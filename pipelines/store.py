@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 
 from newsarchive.archive import open_archive
+from newsarchive.archive.fieldcoverage import COVERAGE_PREFIX, coverage_counts
 from newsarchive.archive.frontier import record_rejected
 from newsarchive.archive.reconnect import DEFAULT_OUTAGE_LIMIT, outage_reporter, run_transaction
 from newsarchive.archive.store import save_page
-from newsarchive.contracts import Stat, articles, duplicates
+from newsarchive.contracts import SaveOutcome, Stat, articles, duplicates
 from newsarchive.errors import ArchiveError, PageRejectedError
 
 if TYPE_CHECKING:
@@ -112,4 +113,16 @@ class StorePipeline:
         self.stats.inc_value(articles(result.status))
         if result.kind:
             self.stats.inc_value(duplicates(result.kind))
+        self._count_coverage(page, result.status)
         return page
+
+    def _count_coverage(self, page: FetchedPage, status: str) -> None:
+        """Per source: pages stored, and how many articles had each field (the layout alarm of
+        ``runs --health`` compares these with the source's own recent runs)."""
+        prefix = f"{COVERAGE_PREFIX}{page.source}/"
+        self.stats.inc_value(prefix + "pages")
+        article = page.article
+        if article is None or status in (SaveOutcome.NOT_ARTICLE, SaveOutcome.FAILED):
+            return
+        for name, count in coverage_counts(article).items():
+            self.stats.inc_value(prefix + name, count)

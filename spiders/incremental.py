@@ -483,4 +483,17 @@ class IncrementalDownloaderMiddleware:
         elif role == PageRole.CANDIDATE and response.status >= 400:
             with frontier.lock:
                 frontier.gone.append((request.url, response.status))
+        if response.status >= 500 and request.meta.get("source"):
+            # a final answer (retries are over below the retry middleware): the exit-code policy
+            # tells a page that already failed in an earlier run from a new failure
+            source = request.meta["source"]
+            known = frontier.known.get(url_key(request.url))
+            self._count(f"source_failures/{source}")
+            if known is not None and known.state in ("failed", "gone"):
+                self._count(f"source_known_failures/{source}")
+                self._count("known_failures")
         return response
+
+    def _count(self, key: str) -> None:
+        if self.crawler.stats:
+            self.crawler.stats.inc_value(f"newsarchive/{key}")

@@ -34,11 +34,12 @@ def test_every_command_is_documented_with_an_example(command: str) -> None:
 
 
 def test_readme_export_fields_match_the_exporter() -> None:
-    from newsarchive.archive.export import FIELDS
+    """README's field table is the export schema: every field, its type, default, meaning."""
+    from newsarchive.archive.export import SCHEMA
 
     text = README.read_text(encoding="utf-8")
-    table = re.findall(r"^\| `(\w+)` \|", text, flags=re.MULTILINE)
-    assert table == [name for name, _type in FIELDS]
+    table = re.findall(r"^\| `(\w+)` \| (.+?) \| (yes)? \| (.+) \|$", text, flags=re.MULTILINE)
+    assert table == [(f.name, f.type_label, "yes" if f.default else "", f.meaning) for f in SCHEMA]
 
 
 def test_readme_exit_codes_match_the_cli() -> None:

@@ -151,7 +151,8 @@ def _relink_group(
         if sha == fp.content_sha256:
             link = (LinkKind.EXACT, 1.0)
         elif translated:
-            link = (LinkKind.TRANSLATION, fingerprint.anchor_similarity(fp.anchors, anchors or ""))
+            score = fingerprint.translation_score(fp.anchors, anchors or "", lang, member_lang)
+            link = (LinkKind.TRANSLATION, score)
         else:
             link = (LinkKind.NEAR, fingerprint.similarity(fp.minhash, minhash) if minhash else 0.0)
         if member_id == old_id:
@@ -233,7 +234,11 @@ def _find_translation(
     ).all()
     best = _best(
         (
-            (fingerprint.anchor_similarity(fp.anchors, anchors), cand_id, original_id)
+            (
+                fingerprint.translation_score(fp.anchors, anchors, lang, cand_lang),
+                cand_id,
+                original_id,
+            )
             for cand_id, anchors, cand_lang, original_id in rows
             if fingerprint.primary_language(cand_lang) not in (None, own_lang)
         ),

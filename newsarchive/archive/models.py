@@ -255,3 +255,60 @@ class UrlState(Base):
     last_fetched: Mapped[datetime | None]
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"))
+
+
+class ArticleTopic(Base):
+    """A topic of an article (``extraction/topics.py`` rules) with the terms that matched."""
+
+    __tablename__ = "article_topics"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+    score: Mapped[int] = mapped_column(Integer)
+    terms: Mapped[list[str]] = mapped_column(default=list)
+
+
+class Story(Base):
+    """Articles about one event, across outlets and languages (``archive/stories.py``).
+
+    ``first_day``/``last_day`` are the members' effective days (days since 1970-01-01 UTC);
+    ``size`` is the number of members, kept up to date as articles join and stories merge.
+    """
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_day: Mapped[int] = mapped_column(Integer)
+    last_day: Mapped[int] = mapped_column(Integer, index=True)
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class StoryMember(Base):
+    """An article's story; ``how`` is ``seed`` (it started the story), ``copy`` (it is a copy of
+    a member) or ``event`` (it matched on shared entities), ``keys`` its event keys."""
+
+    __tablename__ = "story_members"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    day: Mapped[int] = mapped_column(Integer)
+    how: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    keys: Mapped[str] = mapped_column(Text)
+
+
+class StoryKey(Base):
+    """One event key (hashed) of an article on its day: candidates for a new article are the
+    articles sharing a key within the story window, one index range per key."""
+
+    __tablename__ = "story_keys"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

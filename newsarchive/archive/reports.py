@@ -7,16 +7,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Date, cast, func, or_, select
+from sqlalchemy import func, or_, select
 
+from newsarchive.archive.localtime import MAX_OFFSET, article_local_day, as_date
 from newsarchive.archive.models import (
     Article,
+    ArticleTopic,
     ArticleVersion,
     Capture,
     Duplicate,
     Source,
 )
 from newsarchive.archive.search import article_date
+from newsarchive.archive.stories import story_mates
 from newsarchive.discovery.urls import canonicalize_url
 from newsarchive.errors import ArchiveError
 
@@ -51,6 +54,22 @@ class DuplicateView:
 
 
 @dataclass(slots=True)
+class TopicView:
+    topic: str
+    score: int
+    terms: list[str]
+
+
+@dataclass(slots=True)
+class StoryMateView:
+    id: int
+    source: str
+    lang: str | None
+    title: str | None
+    how: str  # seed / copy / event: how the mate joined the story
+
+
+@dataclass(slots=True)
 class ArticleView:
     id: int
     url: str
@@ -80,6 +99,9 @@ class ArticleView:
     captures: list[CaptureView] = field(default_factory=list)
     original: DuplicateView | None = None
     copies: list[DuplicateView] = field(default_factory=list)
+    topics: list[TopicView] = field(default_factory=list)
+    story_id: int | None = None
+    story_mates: list[StoryMateView] = field(default_factory=list)
 
 
 def publisher_time(value: datetime | None, offset_minutes: int | None) -> datetime | None:
@@ -99,7 +121,7 @@ def find_article(session: Session, id_or_url: str | int) -> Article:
     key = str(id_or_url).strip()
     article: Article | None = None
     number = key.removeprefix("#")
-    if number.isdigit():
+    if number.isascii() and number.isdigit():  # "²" is a digit to str.isdigit, not to int()
         if int(number) <= MAX_ID:
             article = session.get(Article, int(number))
     else:
@@ -145,6 +167,7 @@ def get_article(session: Session, id_or_url: str | int) -> ArticleView:
     previous = session.scalar(
         select(func.count()).select_from(ArticleVersion).where(ArticleVersion.article_id == art.id)
     )
+    story_id, mates = story_mates(session, art.id)
     return ArticleView(
         id=art.id,
         url=art.url,
@@ -174,6 +197,12 @@ def get_article(session: Session, id_or_url: str | int) -> ArticleView:
         captures=captures,
         original=original,
         copies=copies,
+        topics=[
+            TopicView(t.topic, t.score, list(t.terms or []))
+            for t in session.scalars(select(ArticleTopic).where(ArticleTopic.article_id == art.id))
+        ],
+        story_id=story_id,
+        story_mates=[StoryMateView(*m) for m in mates],
     )
 
 
@@ -205,18 +234,12 @@ class ArchiveStats:
         }
 
 
-def _day(session: Session) -> Any:
-    """The UTC calendar day of an article's date, on either backend."""
-    if session.get_bind().dialect.name == "sqlite":
-        return func.date(article_date())
-    return cast(func.timezone("UTC", article_date()), Date)
-
-
 def stats(session: Session, days: int = 30, today: date | None = None) -> ArchiveStats:
     """Totals, and counts per source, language and day (publication date, else first seen).
 
     ``per_day`` covers the ``days`` days ending ``today`` (UTC), zeros included, so that a gap in
-    crawling shows as a gap.
+    crawling shows as a gap. Each article counts on its publisher's calendar day (see
+    :mod:`newsarchive.archive.localtime`).
     """
     if days < 1:
         raise ArchiveError("--days must be at least 1")
@@ -244,15 +267,17 @@ def stats(session: Session, days: int = 30, today: date | None = None) -> Archiv
             .order_by(func.count().desc(), Article.lang)
         )
     ]
-    start = datetime.combine(today - timedelta(days=days - 1), datetime.min.time(), UTC)
-    end = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC)
-    day = _day(session)
+    first_day = today - timedelta(days=days - 1)
+    start = datetime.combine(first_day, datetime.min.time(), UTC) - MAX_OFFSET
+    end = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC) + MAX_OFFSET
+    day = article_local_day()
     counted: dict[date, int] = {}
     for value, n in session.execute(
         select(day, func.count()).where(article_date() >= start, article_date() < end).group_by(day)
     ):
-        key = value if isinstance(value, date) else date.fromisoformat(str(value))
-        counted[key] = int(n)
+        key = as_date(value)
+        if first_day <= key <= today:
+            counted[key] = int(n)
     per_day = [
         (d, counted.get(d, 0)) for d in (today - timedelta(days=i) for i in range(days - 1, -1, -1))
     ]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 
+from newsarchive.archive.fieldcoverage import BASELINE_RUNS, RunCoverage, judge_coverage
 from newsarchive.archive.models import Article, Capture, CrawlRun, Source, UrlState
 from newsarchive.archive.types import utcnow
 from newsarchive.contracts import ExtractionStatus, FrontierState, RunStatus, count, source_errors
@@ -186,8 +187,9 @@ class SourceHealth:
     """How a source did over its last runs; ``problems`` empty means healthy.
 
     Problems: ``nothing_new`` (none of the last N runs found a new article: the site moved,
-    changed layout, or blocks us), ``mostly_errors`` (at least half of the fetches failed), and
-    ``last_run_<status>`` when the latest run failed or crashed.
+    changed layout, or blocks us), ``mostly_errors`` (at least half of the fetches failed),
+    ``last_run_<status>`` when the latest run failed or crashed, and the layout alarms of
+    :mod:`.fieldcoverage` (``coverage_drop/FIELD``, ``body_shrank``, ``count_drop``).
     """
 
     source: str
@@ -199,6 +201,8 @@ class SourceHealth:
     last_run_at: datetime | None
     last_status: str | None
     problems: list[str]
+    # the layout alarm: the latest judged run's field coverage against the source's median
+    coverage: dict[str, Any] = field(default_factory=dict)
 
     @property
     def healthy(self) -> bool:
@@ -234,12 +238,17 @@ def source_health(
         )
     )
     per_source: dict[str, list[CrawlRun]] = {}
+    coverage: dict[str, list[RunCoverage]] = {}
     for run in runs:
         for name in run.sources or []:
             if sources is None or name in sources:
                 bucket = per_source.setdefault(name, [])
                 if len(bucket) < last_n:
                     bucket.append(run)
+                history = coverage.setdefault(name, [])
+                judged = RunCoverage.from_stats(run.id, run.stats or {}, name)
+                if judged is not None and len(history) <= BASELINE_RUNS:
+                    history.append(judged)
     ids: dict[str, int] = dict(session.execute(select(Source.name, Source.id)).all())
     report: list[SourceHealth] = []
     for name in sorted(set(per_source) | set(sources or ())):
@@ -260,6 +269,8 @@ def source_health(
             problems.append(f"last_run_{recent[0].status}")
         if not recent:
             problems.append("never_crawled")
+        verdict = judge_coverage(coverage.get(name, []))
+        problems.extend(verdict.problems)
         report.append(
             SourceHealth(
                 source=name,
@@ -271,6 +282,7 @@ def source_health(
                 last_run_at=recent[0].started_at if recent else None,
                 last_status=recent[0].status if recent else None,
                 problems=problems,
+                coverage=verdict.as_json(),
             )
         )
     return report

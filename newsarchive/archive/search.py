@@ -15,7 +15,7 @@ The query language is in ``query.py``. How each backend runs it:
   and body and would let a phrase run from one into the other.
 
 Filters: ``source`` (source name), ``lang`` (``en`` also matches ``en-GB``), ``company``
-(case-insensitive), ``since``/``until`` on the publication date, or the first-seen date when the
+(case-insensitive; a gazetteer group includes its brands), ``topic`` (a topic id), ``since``/``until`` on the publication date, or the first-seen date when the
 page gave none (``since`` inclusive, ``until`` exclusive). By default a story appears once: copies
 listed in ``duplicates`` are hidden and counted on their original (``duplicate_count``);
 ``include_duplicates`` lists every row and sets ``duplicate_of`` on copies.
@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -45,7 +45,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from newsarchive.archive.models import Article, ArticleCompany, Duplicate, Source
+from newsarchive.archive.localtime import MAX_OFFSET, article_local_day
+from newsarchive.archive.models import Article, ArticleCompany, ArticleTopic, Duplicate, Source
 from newsarchive.archive.searchquery import (
     SearchQuery,
     Term,
@@ -55,6 +56,8 @@ from newsarchive.archive.searchquery import (
     tsquery_lexeme,
 )
 from newsarchive.errors import ConfigError
+from newsarchive.extraction.companies import load_gazetteer
+from newsarchive.extraction.topics import topic_ids
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -80,7 +83,12 @@ class SearchFilters:
     until: datetime | None = None
     lang: str | None = None
     company: str | None = None
+    topic: str | None = None
     include_duplicates: bool = False
+    # Set when since/until were given as bare days: they then count in the publisher's day
+    # (``until_day`` exclusive), and since/until only bound the UTC column for the index.
+    since_day: date | None = None
+    until_day: date | None = None
 
     @classmethod
     def from_params(
@@ -91,6 +99,7 @@ class SearchFilters:
         until: str | None = None,
         lang: str | None = None,
         company: str | None = None,
+        topic: str | None = None,
         include_duplicates: bool = False,
     ) -> SearchFilters:
         """Filters from user text (CLI options, form fields): empty means unset, dates are read
@@ -99,8 +108,11 @@ class SearchFilters:
             source=source or None,
             since=parse_date_filter(since) if since else None,
             until=parse_date_filter(until, end=True) if until else None,
+            since_day=_bare_day(since),
+            until_day=_next_day(_bare_day(until)),
             lang=lang or None,
             company=company or None,
+            topic=check_topic(topic) if topic else None,
             include_duplicates=bool(include_duplicates),
         )
 
@@ -111,6 +123,7 @@ class SearchFilters:
             "until": self.until.isoformat() if self.until else None,
             "lang": self.lang,
             "company": self.company,
+            "topic": self.topic,
             "include_duplicates": self.include_duplicates,
         }
 
@@ -130,6 +143,10 @@ class SearchHit:
     duplicate_of: int | None
 
 
+# How deep search pages may go (offset + limit); export streams the rest.
+MAX_RESULT_DEPTH = 10_000
+
+
 def parse_date_filter(value: str, *, end: bool = False) -> datetime:
     """``YYYY-MM-DD`` or an ISO 8601 datetime → aware UTC; naive times are read as UTC.
 
@@ -143,9 +160,45 @@ def parse_date_filter(value: str, *, end: bool = False) -> datetime:
         raise ConfigError(f"bad date {value!r}: use YYYY-MM-DD or an ISO 8601 date-time") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    if end and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        parsed += timedelta(days=1)
-    return parsed.astimezone(UTC)
+    try:
+        if end and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            parsed += timedelta(days=1)
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31 as an end date, or an offset that pushes year 1 before the calendar
+        if end:
+            return datetime.max.replace(tzinfo=UTC)
+        raise ConfigError(f"date {value!r} is out of range") from None
+
+
+def company_names(value: str) -> list[str]:
+    """The stored company names ``--company VALUE`` selects: a gazetteer company (by id, name
+    or alias) with every company below it, so a group includes its brands; an unknown name
+    selects itself (articles stored with an older gazetteer keep their names)."""
+    company = load_gazetteer().resolve(value)
+    if company is None:
+        return [value]
+    return [c.name for c in load_gazetteer().descendants(company.id)]
+
+
+def check_topic(value: str) -> str:
+    """A topic id from user text; ConfigError listing the known ones otherwise."""
+    wanted = value.strip().casefold()
+    known = topic_ids()
+    if wanted not in known:
+        raise ConfigError(f"unknown topic {value!r} (topics: {', '.join(known)})")
+    return wanted
+
+
+def _bare_day(value: str | None) -> date | None:
+    value = (value or "").strip()
+    return date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
+
+
+def _next_day(day: date | None) -> date | None:
+    if day is None or day == date.max:
+        return None
+    return day + timedelta(days=1)
 
 
 def article_date() -> ColumnElement[datetime]:
@@ -153,26 +206,47 @@ def article_date() -> ColumnElement[datetime]:
     return func.coalesce(Article.published, Article.first_seen)
 
 
+def _shift(value: datetime | None, delta: timedelta) -> datetime:
+    assert value is not None  # set together with the day by from_params
+    try:
+        return value + delta
+    except OverflowError:
+        return value
+
+
 def filter_clauses(filters: SearchFilters) -> list[ColumnElement[bool]]:
     """WHERE clauses for ``filters`` over ``articles`` (joined to ``sources``); all values bound."""
     clauses: list[ColumnElement[bool]] = []
     if filters.source:
         clauses.append(Source.name == filters.source)
-    if filters.since:
+    if filters.since_day:
+        clauses.append(article_date() >= _shift(filters.since, -MAX_OFFSET))
+        clauses.append(article_local_day() >= filters.since_day)
+    elif filters.since:
         clauses.append(article_date() >= filters.since)
-    if filters.until:
+    if filters.until_day:
+        clauses.append(article_date() < _shift(filters.until, MAX_OFFSET))
+        clauses.append(article_local_day() < filters.until_day)
+    elif filters.until:
         clauses.append(article_date() < filters.until)
     if filters.lang:
         lang = filters.lang.lower()
         lowered = func.lower(Article.lang)
         clauses.append(or_(lowered == lang, lowered.startswith(lang + "-", autoescape=True)))
     if filters.company:
+        names = company_names(filters.company)
         clauses.append(
             exists()
             .where(
                 ArticleCompany.article_id == Article.id,
-                func.lower(ArticleCompany.company) == filters.company.lower(),
+                func.lower(ArticleCompany.company).in_([n.lower() for n in names]),
             )
+            .correlate(Article)
+        )
+    if filters.topic:
+        clauses.append(
+            exists()
+            .where(ArticleTopic.article_id == Article.id, ArticleTopic.topic == filters.topic)
             .correlate(Article)
         )
     if not filters.include_duplicates:
@@ -217,16 +291,20 @@ def _pg_term(term: Term) -> Any:
 
 
 def pg_tsquery(query: SearchQuery) -> Any:
-    """The query as a tsquery built from bound words (``phraseto_tsquery``) and prefixes."""
-    combined: Any = None
-    for group in query.required:
-        alt: Any = None
-        for term in group.terms:
-            alt = _pg_term(term) if alt is None else func.tsquery_or(alt, _pg_term(term))
-        combined = alt if combined is None else func.tsquery_and(combined, alt)
-    for term in query.excluded:
-        combined = func.tsquery_and(combined, func.tsquery_not(_pg_term(term)))
-    return combined
+    """The query as a tsquery built from bound words (``phraseto_tsquery``) and prefixes.
+
+    Terms are combined as balanced trees, so the nesting grows with the logarithm of the number
+    of terms (a left-deep chain of ~90 OR'd terms overflowed the SQL compiler's recursion)."""
+    groups = [_balanced(func.tsquery_or, [_pg_term(t) for t in g.terms]) for g in query.required]
+    groups += [func.tsquery_not(_pg_term(t)) for t in query.excluded]
+    return _balanced(func.tsquery_and, groups)
+
+
+def _balanced(combine: Any, items: list[Any]) -> Any:
+    if len(items) == 1:
+        return items[0]
+    middle = len(items) // 2
+    return combine(_balanced(combine, items[:middle]), _balanced(combine, items[middle:]))
 
 
 _SEARCH_VECTOR = literal_column("articles.search_vector")
@@ -299,6 +377,12 @@ def search(
     parsed = parse_query(query) if isinstance(query, str) else query
     filters = filters or SearchFilters()
     limit, offset = max(0, limit), max(0, offset)
+    if offset + limit > MAX_RESULT_DEPTH:
+        # every row before the offset is ranked and checked: deep pages cost the whole match set
+        raise ConfigError(
+            f"results beyond the first {MAX_RESULT_DEPTH:,} are not listed: narrow the search "
+            "(filters, more words) or export it"
+        )
     if order not in ORDERS:
         raise ConfigError(f"unknown order {order!r}: use one of {', '.join(ORDERS)}")
     if limit == 0:

@@ -41,6 +41,11 @@ from newsarchive.errors import QuerySyntaxError
 logger = logging.getLogger(__name__)
 
 MIN_PREFIX = 2
+# Terms in one query (words and phrases, OR'd or not). The backends nest one expression per
+# term: PostgreSQL's nested tsquery overflowed Python's recursion limit near 90 OR'd terms and
+# SQLite's expression depth (1,000) near 1,000; no real search needs more than a few dozen.
+MAX_TERMS = 64
+MAX_QUERY_CHARS = 2000
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -149,6 +154,8 @@ def parse_query(text: str) -> SearchQuery:
     """Parse a user query; raise QuerySyntaxError saying what is wrong and where (1-based)."""
     if not text or not text.strip():
         raise QuerySyntaxError("empty query: type at least one word to search for")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QuerySyntaxError(f"query too long: at most {MAX_QUERY_CHARS} characters")
     required: list[list[Term]] = []
     excluded: list[Term] = []
     pending_or: _Token | None = None
@@ -192,6 +199,9 @@ def parse_query(text: str) -> SearchQuery:
         last_was_term = True
     if pending_or is not None:
         raise QuerySyntaxError(f"OR at position {pending_or.pos + 1} has no term after it")
+    terms = sum(len(group) for group in required) + len(excluded)
+    if terms > MAX_TERMS:
+        raise QuerySyntaxError(f"too many terms ({terms}): a query takes at most {MAX_TERMS}")
     if not required:
         if excluded:
             raise QuerySyntaxError(

@@ -24,18 +24,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from newsarchive.archive import linking
+from newsarchive.archive import linking, stories, tagging
 from newsarchive.archive.db import dialect_insert
 from newsarchive.archive.frontier import ensure_source, record_fetched
 from newsarchive.archive.models import Article as ArticleRow
 from newsarchive.archive.models import (
-    ArticleCompany,
     ArticleVersion,
     Capture,
 )
-from newsarchive.archive.textsafety import clean_text, clean_value, cut, url_fits
+from newsarchive.archive.textsafety import clean_value, cut, url_fits
 from newsarchive.archive.types import as_utc_logged
 from newsarchive.contracts import (
     VALIDATION_DROPS,
@@ -187,6 +186,16 @@ def _store_new(
     link = linking.link_new_article(
         session, article_id, fp, lang=article.lang, published=article.published, day=day
     )
+    copy_of = None if link is None else (link.replaced or link.original_id)
+    stories.assign_story(
+        session,
+        article_id,
+        title=article.title,
+        body=article.body,
+        lang=article.lang,
+        day=day,
+        copy_of=copy_of,
+    )
     if link is None:
         return SaveResult(status=SaveOutcome.NEW, capture_id=capture_id, article_id=article_id)
     return SaveResult(
@@ -200,12 +209,8 @@ def _store_new(
 
 
 def _write_companies(session: Session, article_id: int, article: Article) -> None:
-    companies = sorted({clean_text(c)[:200] for c in article.companies if c.strip()})
-    if companies:
-        session.execute(
-            dialect_insert(session, ArticleCompany),
-            [{"article_id": article_id, "company": c} for c in companies],
-        )
+    """Company and topic rows of the article's current text."""
+    tagging.write_tags(session, article_id, article.companies, article.topics)
 
 
 def _store_refetch(
@@ -231,6 +236,26 @@ def _store_refetch(
             kind=LinkKind.URL,
             score=1.0,
         )
+    if not revise_article(session, row, article, fp, seen=seen, previous_seen=previous_seen):
+        return SaveResult(status=SaveOutcome.UNCHANGED, capture_id=capture_id, article_id=row.id)
+    return SaveResult(status=SaveOutcome.UPDATED, capture_id=capture_id, article_id=row.id)
+
+
+def revise_article(
+    session: Session,
+    row: ArticleRow,
+    article: Article,
+    fp: Fingerprint,
+    *,
+    seen: datetime,
+    previous_seen: datetime,
+) -> bool:
+    """The revision rule of a refetch (and of a re-extraction): True if a version was recorded.
+
+    Only a real change of the text makes a version — a body that differs beyond timestamps,
+    counters and related links, or another title; the previous state then moves to
+    ``article_versions`` and the row takes every extracted field.
+    """
     body_changed = fp.content_sha256 != row.content_sha256 and not fingerprint.is_trivial_change(
         row.body, article.body
     )
@@ -238,7 +263,7 @@ def _store_refetch(
         row.title or ""
     )
     if not (body_changed or title_changed):
-        return SaveResult(status=SaveOutcome.UNCHANGED, capture_id=capture_id, article_id=row.id)
+        return False
     session.add(
         ArticleVersion(
             article_id=row.id,
@@ -255,14 +280,68 @@ def _store_refetch(
         if key not in ("first_seen", "last_seen", "version", "source_id", "url", "canonical_url"):
             setattr(row, key, value)
     row.version += 1
-    session.execute(delete(ArticleCompany).where(ArticleCompany.article_id == row.id))
+    tagging.clear_tags(session, [row.id])
     linking.unindex_article(session, row.id)
     _write_companies(session, row.id, article)
     linking.index_article(
         session, row.id, fp, linking.effective_day(article.published, row.first_seen)
     )
+    stories.refresh_story_keys(
+        session, row.id, title=article.title, body=article.body, lang=article.lang
+    )
     logger.info("article %d changed: version %d", row.id, row.version)
-    return SaveResult(status=SaveOutcome.UPDATED, capture_id=capture_id, article_id=row.id)
+    return True
+
+
+# Extracted fields an article row keeps (compared by re-extraction; identity fields excluded).
+EXTRACTED_FIELDS = (
+    "title",
+    "body",
+    "published",
+    "published_offset",
+    "modified",
+    "date_source",
+    "date_flags",
+    "authors",
+    "organisations",
+    "lang",
+    "description",
+    "image",
+    "section",
+    "tags",
+    "companies",
+    "word_count",
+)
+
+
+def changed_fields(row: ArticleRow, article: Article, fp: Fingerprint) -> list[str]:
+    """The extracted fields whose stored value differs from what ``article`` would store."""
+    values = _article_values(article, fp, row.source_id, row.last_seen, row.canonical_url)
+    changed = []
+    for name in EXTRACTED_FIELDS:
+        if name == "body":  # by the revision rule: a trivial change is no change
+            differs = fp.content_sha256 != row.content_sha256 and not (
+                fingerprint.is_trivial_change(row.body, article.body)
+            )
+        elif name == "title":
+            differs = fingerprint.normalise_text(row.title or "") != fingerprint.normalise_text(
+                article.title or ""
+            )
+        else:
+            differs = getattr(row, name) != values[name]
+        if differs:
+            changed.append(name)
+    return changed
+
+
+def refresh_metadata(session: Session, row: ArticleRow, article: Article, fp: Fingerprint) -> None:
+    """Store a new extraction's metadata in place (no version: the text did not change)."""
+    values = _article_values(article, fp, row.source_id, row.last_seen, row.canonical_url)
+    for name in EXTRACTED_FIELDS:
+        if name not in ("title", "body"):
+            setattr(row, name, values[name])
+    tagging.clear_tags(session, [row.id])
+    _write_companies(session, row.id, article)
 
 
 def _lock_article(session: Session, canonical: str) -> ArticleRow | None:

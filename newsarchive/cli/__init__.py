@@ -11,6 +11,7 @@ import dataclasses
 import importlib
 import json
 import logging
+import re
 import sys
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -37,6 +38,28 @@ EXIT_LOCKED = 3  # another run holds the lock
 EXIT_INTERRUPTED = 4  # SIGINT/SIGTERM: in-flight items finished, run recorded as interrupted
 
 
+# Characters that drive a terminal instead of printing: C0 controls but tab and newline (ESC
+# starts the sequences that move the cursor, retitle the window or rewrite the screen; CR
+# overwrites the line), DEL, C1 controls (U+009B is a one-byte CSI on some terminals), and the
+# bidirectional overrides that make text read differently from what it is.
+_TERMINAL_CONTROLS = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+# The ones JSON may carry raw (it escapes C0 itself): written as \uXXXX escapes instead.
+_JSON_RAW_CONTROLS = re.compile(r"[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_text(text: str) -> str:
+    """``text`` without the control characters a crawled page could use against the terminal
+    that prints it (every text output of the CLI goes through this)."""
+    return _TERMINAL_CONTROLS.sub("", text)
+
+
+def echo(text: str = "", *, err: bool = False) -> None:
+    """``click.echo`` of crawled or user-given text, made safe for a terminal first."""
+    click.echo(terminal_text(text), err=err)
+
+
 class ArchiveGroup(click.Group):
     """Turns NewsArchiveError into a one-line message instead of a traceback."""
 
@@ -51,7 +74,7 @@ class NewsArchiveClickError(click.ClickException):
     exit_code = EXIT_FATAL
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        echo(f"error: {self.format_message()}", err=True)
 
 
 db_option = click.option(
@@ -77,7 +100,9 @@ class OneLineFormatter(logging.Formatter):
             exc = record.exc_info[1]
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             text += f" ({type(exc).__name__}{': ' + detail if detail else ''})"
-        record_copy = logging.makeLogRecord({**record.__dict__, "msg": text, "args": None})
+        record_copy = logging.makeLogRecord(
+            {**record.__dict__, "msg": terminal_text(text), "args": None}
+        )
         record_copy.exc_info = record_copy.exc_text = None
         record_copy.stack_info = None
         return super().format(record_copy)
@@ -130,8 +155,11 @@ def dumps(value: Any, *, compact: bool = False) -> str:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = dataclasses.asdict(value)
     if compact:
-        return json.dumps(value, default=_json_default, ensure_ascii=False, sort_keys=True)
-    return json.dumps(value, default=_json_default, ensure_ascii=False, indent=2)
+        text = json.dumps(value, default=_json_default, ensure_ascii=False, sort_keys=True)
+    else:
+        text = json.dumps(value, default=_json_default, ensure_ascii=False, indent=2)
+    # such characters only occur inside JSON strings, where an escape means the same
+    return _JSON_RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _register() -> None:
@@ -144,5 +172,5 @@ def main() -> None:
 
 # Imported last for their side effect: each module adds its commands to ``cli`` and imports
 # the names above from this module.
-for _name in ("db", "crawl", "query", "export", "sources", "runs", "demo"):
+for _name in ("db", "crawl", "query", "export", "sources", "runs", "demo", "tags", "stories"):
     importlib.import_module(f"newsarchive.cli.{_name}")

@@ -91,6 +91,10 @@ def print_summary(summary: CrawlSummary) -> None:
     click.echo(f"  not articles   {summary.not_articles}")
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(summary.errors_by_kind.items()))
     click.echo(f"  errors         {summary.errors}" + (f" ({kinds})" if kinds else ""))
+    if summary.known_failures:
+        click.echo(f"  still failing  {summary.known_failures} (failed in earlier runs too)")
+    if summary.failed_sources:
+        click.echo(f"  failed wholly  {', '.join(summary.failed_sources)}")
 
 
 def resolve_sources(
@@ -164,6 +168,12 @@ def resolve_sources(
     help="Override a Scrapy setting (repeatable), e.g. -s CLOSESPIDER_TIMEOUT=3600.",
 )
 @click.option(
+    "--metrics-file",
+    type=click.Path(dir_okay=False),
+    help="After the run, write its outcome and per-source health as a Prometheus textfile "
+    "(node_exporter textfile collector).",
+)
+@click.option(
     "--redis",
     metavar="URL",
     help="Share the frontier of --job with other workers through Redis (scale-out).",
@@ -199,6 +209,7 @@ def crawl(
     full: bool,
     lock_dir: str | None,
     overrides: tuple[str, ...],
+    metrics_file: str | None,
     redis: str | None,
     redis_idle: float | None,
     reset_queue: bool,
@@ -246,6 +257,7 @@ def crawl(
         redis=redis,
         redis_idle=redis_idle,
         settings=parse_overrides(overrides),
+        metrics_file=metrics_file,
     )
     try:
         summary = run_crawl(options)

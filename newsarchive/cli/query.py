@@ -11,8 +11,8 @@ import click
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.reports import get_article, publisher_time, stats
-from newsarchive.archive.search import SearchFilters, search
-from newsarchive.cli import archive_session, cli, db_option, dumps
+from newsarchive.archive.search import MAX_RESULT_DEPTH, SearchFilters, search
+from newsarchive.cli import archive_session, cli, db_option, dumps, terminal_text
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FILTER_OPTIONS = ("source", "since", "until", "lang", "company", "include_duplicates")
+FILTER_OPTIONS = ("source", "since", "until", "lang", "company", "topic", "include_duplicates")
 
 
 def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -34,7 +34,11 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--since", help="Published on/after (YYYY-MM-DD or ISO 8601; UTC if naive)."),
         click.option("--until", help="Published before; a bare date includes that whole day."),
         click.option("--lang", help="Language code; 'en' also matches 'en-GB'."),
-        click.option("--company", help="Articles naming this company (case-insensitive)."),
+        click.option(
+            "--company",
+            help="Articles naming this company (id, name or alias; a group includes its brands).",
+        ),
+        click.option("--topic", help="Articles tagged with this topic (see `newsarchive topics`)."),
         click.option(
             "--include-duplicates",
             is_flag=True,
@@ -63,14 +67,16 @@ def format_hit(hit: SearchHit) -> str:
     ]
     if hit.snippet:
         lines.append(f"  {hit.snippet}")
-    return "\n".join(lines)
+    return terminal_text("\n".join(lines))
 
 
 @cli.command("search", context_settings={"ignore_unknown_options": True})
 @click.argument("query", nargs=-1, required=True)
 @filter_options
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+@click.option(
+    "--offset", default=0, show_default=True, type=click.IntRange(0, MAX_RESULT_DEPTH - 1)
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of hits.")
 @db_option
 def search_cmd(
@@ -97,6 +103,11 @@ def _local_time(value: datetime | None, offset_minutes: int | None) -> str:
     return "-" if local is None else local.isoformat()
 
 
+def _topics(view: ArticleView) -> str:
+    """``ev (electric car*, EV), batteries (batter*)``: each topic with the terms behind it."""
+    return ", ".join(f"{t.topic} ({', '.join(t.terms)})" for t in view.topics)
+
+
 def _format_article(view: ArticleView) -> str:
     dated_by = f" ({view.date_source})" if view.date_source else ""
     lines = [
@@ -108,6 +119,7 @@ def _format_article(view: ArticleView) -> str:
         f"authors:    {', '.join(view.authors) or '-'}",
         f"lang:       {view.lang or '-'}",
         f"companies:  {', '.join(view.companies) or '-'}",
+        f"topics:     {_topics(view) or '-'}",
         f"seen:       {view.first_seen.isoformat()} .. {view.last_seen.isoformat()}",
         f"version:    {view.version} ({view.previous_versions} earlier)",
         f"sha256:     {view.content_sha256}",
@@ -117,9 +129,15 @@ def _format_article(view: ArticleView) -> str:
         lines.append(f"copy of:    #{o.id} {o.url} ({o.source}, {o.kind} {o.score:.2f})")
     for c in view.copies:
         lines.append(f"copy:       #{c.id} {c.url} ({c.source}, {c.kind} {c.score:.2f})")
+    if view.story_id is not None:
+        lines.append(f"story:      {view.story_id} ({len(view.story_mates) + 1} articles)")
+    for m in view.story_mates:
+        lines.append(
+            f"story mate: #{m.id} {m.source} {m.lang or '-'} ({m.how}) {m.title or '(no title)'}"
+        )
     for cap in view.captures:
         lines.append(f"capture:    {cap.fetched_at.isoformat()} HTTP {cap.status} {cap.final_url}")
-    return "\n".join([*lines, "", view.body])
+    return terminal_text("\n".join([*lines, "", view.body]))
 
 
 def _format_versions(session: Session, article_id: int) -> str:
@@ -132,7 +150,7 @@ def _format_versions(session: Session, article_id: int) -> str:
         for v in versions
     ]
     diffs = [version_diff(old, new) for old, new in itertools.pairwise(versions)]
-    return "\n".join([*lines, *diffs])
+    return terminal_text("\n".join([*lines, *diffs]))
 
 
 @cli.command("show")
@@ -163,7 +181,7 @@ def _format_stats(st: ArchiveStats) -> str:
         f"per day (last {st.days} days, by publication date, else first seen):",
         *(f"  {d.isoformat()}  {n:>6}" for d, n in st.per_day),
     ]
-    return "\n".join(lines)
+    return terminal_text("\n".join(lines))
 
 
 @cli.command("stats")
@@ -205,11 +223,9 @@ def serve_cmd(
     host: str, port: int, allow_hosts: tuple[str, ...], time_limit: float, db: str | None
 ) -> None:
     """Serve the analysts' web app and JSON API (read-only) until interrupted."""
-    from newsarchive.archive.limits import install_time_limits
     from newsarchive.web import WebServer
 
     with open_archive(db, read_only=True) as archive:
-        install_time_limits(archive.engine)
         server = WebServer(archive, host, port, extra_hosts=allow_hosts, time_limit=time_limit)
         click.echo(f"serving {server.url} (Ctrl-C to stop)")
         server.serve()

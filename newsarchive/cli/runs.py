@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from newsarchive.archive.runs import HEALTH_RUNS, list_runs, source_health
-from newsarchive.cli import EXIT_PARTIAL, archive_session, cli, db_option, dumps
+from newsarchive.cli import EXIT_PARTIAL, archive_session, cli, db_option, dumps, echo
 
 
 @cli.command()
@@ -43,7 +43,7 @@ def runs(
         f"{'upd':>4}  {'dup':>4}  {'err':>4}  sources"
     )
     for v in views:
-        click.echo(
+        echo(
             f"{v.id:>4}  {v.started_at:%Y-%m-%d %H:%M:%S}  {v.status:11}  {v.pages_fetched:>6}  "
             f"{v.articles_new:>5}  {v.articles_updated:>4}  {v.articles_duplicate:>4}  "
             f"{v.errors:>4}  {', '.join(v.sources)[:60]}"
@@ -60,7 +60,7 @@ def show_health(db: str | None, last_n: int, as_json: bool) -> None:
         click.echo(f"{'source':30}  {'runs':>4}  {'pages':>6}  {'new':>5}  {'err':>4}  health")
         for h in report:
             verdict = "ok" if h.healthy else ", ".join(h.problems)
-            click.echo(
+            echo(
                 f"{h.source[:30]:30}  {h.runs:>4}  {h.pages:>6}  {h.articles_new:>5}  "
                 f"{h.errors:>4}  {verdict}"
             )

@@ -32,7 +32,7 @@ import logging
 import re
 import warnings
 from copy import deepcopy
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
@@ -55,6 +55,15 @@ from newsarchive.extraction.metadata import (
     PageMeta,
     collect,
 )
+from newsarchive.extraction.text import (
+    NAME_MAX_CHARS,
+    TITLE_MAX_CHARS,
+    URL_MAX_CHARS,
+    clean_line,
+    clean_text,
+    clean_url,
+)
+from newsarchive.extraction.topics import tag_topics
 from newsarchive.items import Article
 
 if TYPE_CHECKING:
@@ -103,15 +112,26 @@ def extract(
     if len(body) < MIN_BODY_CHARS:
         return None
     languages = dates.language_list(lang, lang_hint)
-    published, source, flags = _published(page, doc.date, languages, fetched_at)
+    published, source, flags = _published(page, doc.date, languages, fetched_at, url)
+    if published is None:
+        # htmldate's extensive search (free-text dates, dateparser over all languages) costs
+        # more than the rest of the metadata: only for the minority of pages nothing else dates
+        deep = _extensive_date(tree, fetched_at)
+        if deep:
+            published, source, flags = _published(page, deep, languages, fetched_at, url)
     modified = _modified(page, languages, fetched_at)
-    people, orgs = _authors(page, doc.author)
+    publishers = [
+        v
+        for v in (site_name, page.website_name, doc.sitename, *(a.publisher for a in page.jsonld))
+        if v
+    ]
+    people, orgs = _authors(page, doc.author, publishers, url)
     description = _first(a.description for a in page.jsonld) or page.first(DESCRIPTION_KEYS)
     article = Article(
         url=url,
         canonical_url=_canonical(page, url),
         title=title,
-        body=body,
+        body=body,  # cleaned by _clean_body
         published=published,
         modified=modified,
         date_source=source,
@@ -119,15 +139,19 @@ def extract(
         authors=people,
         organisations=orgs,
         lang=_short_lang(lang),
-        description=description or doc.description or None,
-        image=_image(page, url) or doc.image or None,
-        section=_first(a.section for a in page.jsonld)
-        or page.first(SECTION_KEYS)
-        or (doc.categories[0] if doc.categories else None),
+        description=clean_line(description or doc.description),
+        image=clean_url(_image(page, url) or doc.image),
+        section=clean_line(
+            _first(a.section for a in page.jsonld)
+            or page.first(SECTION_KEYS)
+            or (doc.categories[0] if doc.categories else None),
+            NAME_MAX_CHARS,
+        ),
         tags=_tags(page, doc.tags),
-        site_name=site_name,
+        site_name=clean_line(site_name, NAME_MAX_CHARS),
     )
     article.companies = find_companies(title, body)
+    article.topics = tag_topics(title, body, article.companies)
     return article
 
 
@@ -138,18 +162,37 @@ def _trafilatura(tree: HtmlElement, url: str, fetched_at: datetime | None):  # t
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return trafilatura.bare_extraction(
-            deepcopy(tree),
+            tree,
             url=url,
             include_comments=False,
             include_tables=True,
             with_metadata=True,
             deduplicate=False,
             date_extraction_params={
-                "extensive_search": True,
+                "extensive_search": False,
                 "original_date": True,
                 "max_date": max_date.strftime("%Y-%m-%d"),
             },
         )
+
+
+def _extensive_date(tree: HtmlElement, fetched_at: datetime | None) -> str | None:
+    from htmldate import find_date
+
+    max_date = (fetched_at or datetime.now()) + timedelta(days=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            found = find_date(
+                deepcopy(tree),
+                extensive_search=True,
+                original_date=True,
+                max_date=max_date.strftime("%Y-%m-%d"),
+            )
+        except (ValueError, TypeError) as exc:
+            logger.debug("htmldate failed: %s", exc)
+            return None
+    return str(found) if found else None
 
 
 KICKER_MAX_LINES = 2
@@ -157,7 +200,7 @@ KICKER_MAX_WORDS = 4
 
 
 def _clean_body(text: str) -> str:
-    lines = [" ".join(line.split()) for line in text.splitlines()]
+    lines = [" ".join(line.split()) for line in clean_text(text).splitlines()]
     return "\n".join(line for line in lines if line)
 
 
@@ -225,25 +268,51 @@ def _strip_site(title: str, site_name: str | None, url: str) -> str:
     head, tail = parts[0], parts[-1]
     if is_site(tail) and not is_site(head):
         cut = title.rfind(tail)
-        return _TITLE_SEPARATORS.sub("", title[:cut].rstrip(), count=0).strip() or title
+        return _trim_separator(title[:cut]) or title
     if is_site(head) and not is_site(tail):
         return title[len(head) :].lstrip(" |-–—:·»•/").strip() or title
     return title
 
 
 def _title(page: PageMeta, traf_title: str | None, site_name: str | None, url: str) -> str | None:
-    candidates = [a.headline for a in page.jsonld if a.is_article]
-    candidates += [page.first(TITLE_KEYS), traf_title, page.title_tag]
-    for candidate in candidates:
-        if candidate and candidate.strip():
-            title = " ".join(candidate.split())
-            stripped = _strip_site(title, site_name, url)
-            return _trim_separator(stripped)
-    return None
+    """The headline readers saw: the metadata title that agrees with a visible headline.
+
+    JSON-LD ``headline``, ``og:title`` and the other title meta, trafilatura's title and the
+    ``<title>`` tag often disagree (an SEO headline, a social headline, a kicker prefixed, the
+    site name appended). A candidate equal to a visible headline (``<h1>``, ``itemprop=headline``,
+    an element classed as a headline) wins, in the precedence order; else a visible ``<h1>``
+    contained in a candidate (the candidate is that headline plus a kicker or the site name);
+    else the first candidate.
+    """
+    raw = [a.headline for a in page.jsonld if a.is_article]
+    raw += [v for _, v in page.all(TITLE_KEYS)] + [traf_title, page.title_tag]
+    candidates: list[str] = []
+    for value in raw:
+        line = clean_line(value, TITLE_MAX_CHARS)
+        if line:
+            title = _trim_separator(_strip_site(line, site_name, url))
+            if title and title not in candidates:
+                candidates.append(title)
+    visible = [v for v in (clean_line(h, TITLE_MAX_CHARS) for h in page.h1 + page.headlines) if v]
+    by_key = {_norm(v): v for v in reversed(visible)}
+    by_key.pop("", None)
+    for title in candidates:
+        seen = by_key.get(_norm(title))
+        if seen is not None:
+            # as printed (its dashes and quotes), unless the page's markup lost punctuation
+            return seen if len(seen) >= len(title) else title
+    for heading in visible[: len(page.h1)]:
+        key = _norm(heading)
+        if len(key) >= 10 and any(key in _norm(c) for c in candidates):
+            return heading
+    return candidates[0] if candidates else None
 
 
 def _trim_separator(title: str) -> str:
-    return re.sub(r"\s+[|\-–—:·»•/]{1,2}\s*$", "", title).strip()
+    trimmed = re.sub(r"\s+[|\-–—:·»•/]{1,2}\s*$", "", title).strip()
+    if trimmed.endswith("»") is False and title.rstrip().endswith("»") and "«" in trimmed:
+        return title.strip()  # the closing guillemet of a quotation, not a separator
+    return trimmed
 
 
 def _published(
@@ -251,7 +320,15 @@ def _published(
     htmldate_value: str | None,
     languages: tuple[str, ...],
     fetched_at: datetime | None,
+    url: str,
 ) -> tuple[datetime | None, str | None, list[str]]:
+    """The publication time, its source and the flags of the dates refused on the way.
+
+    Structured dates come first in the documented order, but a visible dateline (not an
+    "updated" one) that disagrees with them is weighed against independent evidence by
+    :func:`_reconcile`. Without a structured date the page's own visible dateline is preferred
+    to htmldate's reading, which is preferred to a bare URL date.
+    """
     sources: list[tuple[str, str | None]] = [
         ("jsonld", a.published) for a in page.jsonld if a.is_article
     ]
@@ -261,26 +338,95 @@ def _published(
     # the first <time datetime> is usually the article's; later ones date comments and sidebars
     sources += [("microdata", v) for v in page.time_published[:1]]
     sources.append(("htmldate", htmldate_value))
-    # visible datelines: human dates in the page language, relative ones against fetched_at
-    sources += [("byline", v) for v in page.datelines]
     flags: list[str] = []
-    parsed: list[tuple[str, str, datetime]] = []
-    for source, raw in sources:
+
+    def plausible(raw: str | None) -> datetime | None:
         value = dates.parse_date(raw, languages, fetched_at)
-        if raw is None or value is None:
-            continue
+        if value is None:
+            return None
         flag = dates.implausible(value, fetched_at)
         if flag:
             if flag not in flags:
                 flags.append(flag)
-            continue
-        parsed.append((source, raw, value))
-    if not parsed:
-        return None, None, flags
-    source, _, value = parsed[0]
-    if source != "htmldate":
-        value = dates.local_offset(value, [(raw, v) for s, raw, v in parsed[1:] if s != "htmldate"])
-    return value, source, flags
+            return None
+        return value
+
+    parsed = [(s, raw, v) for s, raw in sources if raw and (v := plausible(raw)) is not None]
+    structured = [p for p in parsed if p[0] != "htmldate"]
+    htmldate = next((v for s, _, v in parsed if s == "htmldate"), None)
+    # visible datelines: human dates in the page language, relative ones against fetched_at
+    # a relative one ("vor 2 Stunden") only counts when nothing better dates the page
+    lines = [line for line in page.datelines if not dates.is_update_line(line)]
+    if htmldate is not None:
+        lines = [line for line in lines if not dates.is_relative(line)]
+    seen = [v for line in lines[:3] if (v := plausible(line)) is not None]
+    # datelines on several days date a list of teasers, not this article
+    visible = seen[0] if seen and len({v.date() for v in seen}) == 1 else None
+    url_day = dates.url_day(url)
+    if structured:
+        source, raw, value = structured[0]
+        value = dates.local_offset(value, [(r, v) for _, r, v in structured[1:]])
+        value, source = _reconcile((source, raw, value), structured[1:], visible, htmldate, url_day)
+        return value, source, flags
+    if visible is not None:
+        return visible, "byline", flags
+    if htmldate is not None:
+        return htmldate, "htmldate", flags
+    if url_day is not None:
+        value = datetime(url_day.year, url_day.month, url_day.day, tzinfo=UTC)
+        if dates.implausible(value, fetched_at) is None:
+            return value, "url", flags
+    return None, None, flags
+
+
+def _reconcile(
+    chosen: tuple[str, str, datetime],
+    others: list[tuple[str, str, datetime]],
+    visible: datetime | None,
+    htmldate: datetime | None,
+    url_day: date | None,
+) -> tuple[datetime, str]:
+    """Overrule the first structured date when independent evidence agrees on another day.
+
+    * A visible publication dateline on another day wins when the URL states that day too, or,
+      for a structured date given in UTC, when htmldate agrees and the dateline is one day off
+      (a UTC instant past the publisher's midnight) or another structured date gives that day.
+    * A URL day on which htmldate agrees, where the page shows no dateline, wins the same way.
+
+    A UTC instant moved one day keeps its instant, in the offset that reaches the stated day;
+    otherwise the structured candidate on that day is used, else the evidence itself.
+    """
+    source, raw, value = chosen
+    day = value.date()
+    in_utc = dates.states_utc(raw)
+    htmldate_day = htmldate.date() if htmldate else None
+    target: date | None = None
+    evidence: tuple[str, datetime] | None = None
+    if visible is not None and visible.date() != day:
+        seen = visible.date()
+        one_off = abs((seen - day).days) == 1
+        backed = any(v.date() == seen for _, _, v in others)
+        if seen == url_day or (in_utc and seen == htmldate_day and (one_off or backed)):
+            target, evidence = seen, ("byline", visible)
+    elif (
+        visible is None
+        and url_day is not None
+        and url_day != day
+        and url_day == htmldate_day
+        and (abs((url_day - day).days) > 1 or in_utc)
+    ):
+        target = url_day
+        evidence = ("url", datetime(url_day.year, url_day.month, url_day.day, tzinfo=UTC))
+    if target is None or evidence is None:
+        return value, source
+    for other_source, _, other in others:
+        if other.date() == target:
+            return other, other_source
+    if in_utc and abs((target - day).days) == 1:
+        shifted = dates.shift_to_day(value, target)
+        if shifted is not None:
+            return shifted, source
+    return evidence[1], evidence[0]
 
 
 def _modified(
@@ -294,7 +440,16 @@ def _modified(
     return None
 
 
-def _authors(page: PageMeta, byline: str | None) -> tuple[list[str], list[str]]:
+def _authors(
+    page: PageMeta, byline: str | None, publishers: list[str], url: str
+) -> tuple[list[str], list[str]]:
+    """People from the first source naming one; the publisher's own name is never a person.
+
+    CMSs fill JSON-LD ``author`` and the author meta with the site's name ("Example Times",
+    "EXAMPLE.de") when an article has no personal byline: such a value is no person, so the next
+    source is tried and a visible byline naming a person still wins; only when no source names
+    one is the site's name kept, in organisations.
+    """
     meta_authors = [v for _, v in page.all(AUTHOR_KEYS) if not re.match(r"https?://", v)]
     sources: list[list[str]] = [
         [n for a in page.jsonld if a.is_article for n in a.authors],
@@ -306,12 +461,29 @@ def _authors(page: PageMeta, byline: str | None) -> tuple[list[str], list[str]]:
     ]
     first_orgs: list[str] = []
     for raw in sources:
-        people, orgs = split_authors(raw)
+        cleaned = [v for v in (clean_line(r, NAME_MAX_CHARS * 2) for r in raw) if v]
+        people, orgs = split_authors(cleaned)
+        own = [p for p in people if _is_publisher(p, publishers, url)]
+        people = [p for p in people if p not in own]
+        orgs = own + [o for o in orgs if o not in own]
         if people:
             return people, orgs
         if orgs and not first_orgs:
             first_orgs = orgs
     return [], first_orgs
+
+
+def _is_publisher(name: str, publishers: list[str], url: str) -> bool:
+    """Whether ``name`` is the site's name: its site/publisher name, or (one word) its domain."""
+    key = _norm(name)
+    if not key:
+        return False
+    if any(key == _norm(p) for p in publishers if p):
+        return True
+    if " " in name.strip():
+        return False
+    domain = registered_domain(url) or ""
+    return key in (_norm(domain), _norm(domain.split(".")[0]))
 
 
 def _same_site(candidate: str, url: str) -> bool:
@@ -324,11 +496,15 @@ def _same_site(candidate: str, url: str) -> bool:
 def _canonical(page: PageMeta, url: str) -> str:
     candidates = [page.canonical, page.first(("og:url",))] + [a.url for a in page.jsonld]
     for candidate in candidates:
-        if not candidate:
+        cleaned = clean_url(candidate)
+        if not cleaned:
             continue
-        absolute = urljoin(url, candidate.strip())
-        if _same_site(absolute, url):
-            return canonicalize_url(absolute)
+        absolute = urljoin(url, cleaned)
+        if (
+            _same_site(absolute, url)
+            and len(canonical := canonicalize_url(absolute)) <= URL_MAX_CHARS
+        ):
+            return canonical
     return canonicalize_url(url)
 
 
@@ -343,8 +519,8 @@ def _tags(page: PageMeta, traf_tags: list[str] | None) -> list[str]:
         raw.extend(re.split(r"[,;]", value) if "," in value or ";" in value else [value])
     raw.extend(k for tag in traf_tags or [] for k in re.split(r"[,;]", tag))
     seen: dict[str, str] = {}
-    for tag in raw:
-        tag = " ".join(tag.split()).strip(" #")
+    for value in raw:
+        tag = (clean_line(value) or "").strip(" #")
         if tag and len(tag) <= 60 and tag.casefold() not in seen:
             seen[tag.casefold()] = tag
     return list(seen.values())[:30]

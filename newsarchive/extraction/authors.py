@@ -89,6 +89,9 @@ _PREFIX = re.compile(
     r"^(?:(?:written|posted|reported|published|text|words|story|photos?|fotos?|edited)\s+by|"
     r"by|par|von|di|de|da|por|oleh|door|av|af|przez|от|автор|author|authors|autor|autore|"
     r"auteur|text|texte|testo|texto|reporter|redakteur|verfasser|written)\s*[:\-–—]?\s+|"
+    r"^(?:(?:zum\s+profil|ein\s+beitrag|gastbeitrag|beitrag|kommentar|analyse|interview|"
+    r"a\s+cura|escrito|publicado|écrit|scritto|geschrieben)\s*(?:von|by|par|di|por|de)?"
+    r"\s*[:\-–—]?\s*)+|"
     r"^(?:作者|记者|記者|编辑|文|筆者|著者|글|기자)\s*[:：/／|]?\s*",
     re.IGNORECASE,
 )
@@ -106,8 +109,31 @@ _EMAIL = re.compile(r"\S+@\S+\.\w+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _HANDLE = re.compile(r"\(?@\w{1,30}\)?")
 _DATEISH = re.compile(
-    r"(?:\b(?:updated|published|aktualisiert|veröffentlicht|mis à jour|publié le|"
-    r"pubblicato|actualizado|diperbarui)\b.*$)|(?:\d.*$)",
+    r"(?:\b(?:updated|published|posted|aktualisiert|veröffentlicht|publiziert|gepostet|"
+    r"erstellt|mis à jour|publié le|pubblicato|aggiornato|actualizado|publicado|atualizado|"
+    r"diperbarui|bijgewerkt|gepubliceerd)\b.*$)|(?:\d.*$)",
+    re.IGNORECASE,
+)
+# a word left dangling once the date after it is gone: "Jane Doe am", "Jean Dupont le", "Fr"
+_DATE_LEAD = re.compile(
+    r"(?:\s+|^)(?:am|um|le|on|el|il|em|op|den|vom|du|del|at|stand|mo|di|mi|do|fr|sa|so|"
+    r"mon|tue|wed|thu|fri|sat|sun|lun|mar|mer|jeu|ven|sam|dim|lunes|martes)\.?,?$",
+    re.IGNORECASE,
+)
+# "Jane Doe says", "Max sagt": the author of a comment under the article, not of the article
+_SPEECH = re.compile(
+    r"(?:says|said|wrote|writes|sagt|schreibt|meint|dit|écrit|dice|scrive|disse|escribe|"
+    r"schreef|zegt)\s*:?$",
+    re.IGNORECASE,
+)
+# a photo credit printed in the byline box is not the article's author
+_PHOTO_CREDIT = re.compile(
+    r"^\W*(?:fotos?|photos?|bild|bilder|image|credit|crédit|©)\b", re.IGNORECASE
+)
+_UNCLOSED = re.compile(r"[(\[][^)\]]*$")
+_ROLE_COMPOUND = re.compile(
+    r"-(?:experte|expertin|autor|autorin|redakteur|redakteurin|korrespondent|korrespondentin|"
+    r"reporter|reporterin|kolumnist|kolumnistin)$",
     re.IGNORECASE,
 )
 _SPLIT = re.compile(
@@ -117,7 +143,7 @@ _SPLIT = re.compile(
 _NON_NAME = re.compile(
     r"^(?:share|follow|comments?|home|news|more|view|all|posts?|profile|about|"
     r"the|a|an|and|email|twitter|facebook|linkedin|subscribe|contact|unknown|anonymous|"
-    r"none|null|guest|user)$",
+    r"none|null|guest|user|name|author|no author|posted|posted on|by|von|par)$",
     re.IGNORECASE,
 )
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
@@ -140,11 +166,32 @@ def organisation(name: str) -> str | None:
     return None
 
 
+def _undate(text: str) -> str:
+    """``text`` without a trailing date and the word that introduced it ("am", "le", "Fr")."""
+    undated = _DATEISH.sub("", text)
+    if undated == text:
+        return text
+    return _DATE_LEAD.sub("", undated.rstrip(" -–—:·|,"))
+
+
 def _clean_piece(piece: str) -> str:
-    piece = _PARENS.sub(" ", piece)
-    piece = _PREFIX.sub("", piece.strip(" -–—:·|"))
-    piece = _DATEISH.sub("", piece)
-    return " ".join(piece.split()).strip(" -–—:·|.,'\"")
+    piece = _UNCLOSED.sub(" ", _PARENS.sub(" ", piece))
+    piece = _undate(_PREFIX.sub("", piece.strip(" -–—:·|")))
+    piece = " ".join(piece.split()).strip(" -–—:·|,'\"*")
+    # a final dot ends an initial or an abbreviation ("Jr.", "Juan Muñoz C."): keep it
+    last = piece.rsplit(" ", 1)[-1]
+    if piece.endswith(".") and not (" " in piece and len(last) <= 3):
+        piece = piece.rstrip(".").rstrip()
+    return piece
+
+
+def _strip_leading_roles(words: list[str]) -> list[str]:
+    """Drop a role before a name ("FOCUS-Online-Experte Jane Doe", "Senior Editor Jane Doe")."""
+    while len(words) > 2 and (_ROLE_COMPOUND.search(words[0]) or _ROLE.fullmatch(words[0])):
+        words = words[1:]
+    if len(words) == 3 and _ROLE_COMPOUND.search(words[0]):
+        words = words[1:]
+    return words
 
 
 def _strip_roles(words: list[str]) -> list[str]:
@@ -184,9 +231,12 @@ def split_authors(raw: list[str] | str | None) -> tuple[list[str], list[str]]:
         if not value:
             continue
         value = unicodedata.normalize("NFC", " ".join(str(value).split()))
+        if _PHOTO_CREDIT.match(value):
+            continue
         value = _URL.sub(" ", _EMAIL.sub(" ", value))
         value = _HANDLE.sub(" ", value)
         value = _PREFIX.sub("", value.strip())
+        value = _undate(value)
         whole_org = organisation(_clean_piece(value))
         if whole_org:
             _add(orgs, whole_org)
@@ -201,7 +251,9 @@ def split_authors(raw: list[str] | str | None) -> tuple[list[str], list[str]]:
             if org:
                 _add(orgs, org)
                 continue
-            name = " ".join(_strip_roles(name.split()))
+            if _SPEECH.search(name):
+                continue
+            name = " ".join(_strip_leading_roles(_strip_roles(name.split())))
             org = organisation(name)
             if org:
                 _add(orgs, org)

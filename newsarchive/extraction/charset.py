@@ -41,6 +41,8 @@ _WHATWG_ALIASES = {
 _META_CHARSET = re.compile(
     rb"""<meta[^>]+charset\s*=\s*["']?\s*([a-zA-Z0-9_:.+-]+)""", re.IGNORECASE
 )
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
 _HTML_MARKER = re.compile(
     r"<\s*(?:!doctype\s+html|html|head|body|title|meta|p|div|article|main|h1|span)\b", re.IGNORECASE
 )
@@ -68,7 +70,12 @@ def _try(data: bytes, codec: str | None) -> str | None:
 
 def decode_html(data: bytes | str, header_encoding: str | None = None) -> str | None:
     """Decode page bytes; None when they are not text that looks like HTML."""
-    text = data if isinstance(data, str) else _decode_bytes(data, header_encoding)
+    if isinstance(data, str):
+        # only text handed over as str can hold lone surrogates; lxml drops the rest of a text
+        # node at the first one, so they go before parsing
+        text: str | None = _SURROGATES.sub("", data)
+    else:
+        text = _decode_bytes(data, header_encoding)
     if text is None:
         return None
     text = text.lstrip("\ufeff")
@@ -78,9 +85,9 @@ def decode_html(data: bytes | str, header_encoding: str | None = None) -> str | 
 def _decode_bytes(data: bytes, header_encoding: str | None) -> str | None:
     if not data:
         return None
-    for bom, codec in _BOMS:
+    for bom, bom_codec in _BOMS:
         if data.startswith(bom):
-            return _try(data[len(bom) :], codec)
+            return _try(data[len(bom) :], bom_codec)
     if data.count(b"\x00") > len(data) // 100:
         return None  # UTF-16 without BOM is vanishingly rare on the web; this is binary
     for codec in (_codec(header_encoding), _meta_codec(data)):
@@ -108,6 +115,6 @@ def looks_like_html(text: str) -> bool:
     head = text[:20_000]
     if not _HTML_MARKER.search(head):
         return False
-    controls = sum(1 for ch in head if ord(ch) < 32 and ch not in "\t\n\r\f")
+    controls = len(_CONTROLS.findall(head))
     replacement = head.count("\ufffd")
     return controls + replacement < max(8, len(head) // 50)

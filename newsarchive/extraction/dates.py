@@ -14,10 +14,11 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import overload
+from urllib.parse import urlsplit
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +35,19 @@ _CJK = re.compile(
     r"(?:[^\d]{0,12}?(\d{1,2})\s*[:時时시]\s*(\d{1,2}))?"
 )
 _DOTTED = re.compile(
-    r"^\s*(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})(?:[\s,T]+(?:um\s+)?(\d{1,2})[:.](\d{2})(?::(\d{2}))?)?"
+    r"(?<![\d.])(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})(?:[\s,T]+(?:um\s+)?(\d{1,2})[:.](\d{2})(?::(\d{2}))?)?"
 )
 _DIGITS = re.compile(r"\d")
 _RELATIVE_WORDS = re.compile(
     r"\b(?:yesterday|today|ago|hier|aujourd|gestern|heute|ayer|hoy|ieri|oggi|kemarin|"
     r"hari ini|ontem|hoje|gisteren|vandaag)\b|昨日|今日|昨天|今天|어제|오늘",
+    re.IGNORECASE,
+)
+# "Published on", "Publié le", "Veröffentlicht am", "Datum:": labels dateparser cannot read
+_LABEL = re.compile(
+    r"^(?:(?:published|posted|updated|publié|publiée|publicado|publicada|pubblicato|"
+    r"veröffentlicht|publiziert|erschienen|gepubliceerd|diterbitkan|publikováno|"
+    r"on|le|am|el|em|op|den|vom|du|del)\b[\s:,]*|[^\W\d]{2,20}:\s*)+",
     re.IGNORECASE,
 )
 _DATEPARSER_LANGS: frozenset[str] | None = None
@@ -151,7 +159,7 @@ def _cjk(text: str) -> datetime | None:
 
 def _dotted(text: str) -> datetime | None:
     """``10.12.2022, 07:00`` is day.month.year wherever dots separate numeric dates."""
-    match = _DOTTED.match(text)
+    match = _DOTTED.search(text)
     if not match:
         return None
     day, month, year, hour, minute, second = match.groups()
@@ -186,7 +194,7 @@ def parse_date(
     """Parse a date string; None for anything that is not recognisably a date."""
     if not text:
         return None
-    text = " ".join(text.split())[:120]
+    text = _LABEL.sub("", " ".join(text.split())[:120])
     if not text or (not _DIGITS.search(text) and not _RELATIVE_WORDS.search(text)):
         return None  # "on:", "Posted", "" – dateparser either guesses or takes seconds here
     base = to_aware(fetched_at).astimezone(UTC).replace(tzinfo=None) if fetched_at else None
@@ -264,3 +272,79 @@ def implausible(value: datetime, fetched_at: datetime | None) -> str | None:
     if value > reference + FUTURE_GRACE:
         return "future"
     return None
+
+
+_URL_DATE = re.compile(r"/((?:19|20)\d{2})[/_-](\d{1,2})[/_-](\d{1,2})(?=/|[_-]|\.html?|$)")
+_UPDATE_WORDS = re.compile(
+    r"\b(?:updated?|last modified|modified|aktualisiert|geändert|stand|mis à jour|modifié|"
+    r"actualizado|actualización|aggiornato|aggiornamento|atualizado|atualização|bijgewerkt|"
+    r"gewijzigd|diperbarui|zaktualizowano|güncellendi|uppdaterad|oppdatert|opdateret|"
+    r"päivitetty|обновлено|обновлен|"
+    # a clock, not a date of the page: "Aktuelle Zeit: 14.10.2020, 12:18"
+    r"aktuelle zeit|current time|it is currently|heure actuelle|hora actual|ora attuale)\b|"
+    r"更新|修改|수정",
+    re.IGNORECASE,
+)
+
+
+def url_day(url: str | None) -> date | None:
+    """The day a ``/2024/04/26/`` (or ``/2024-4-26-``) path segment states, else None."""
+    match = _URL_DATE.search(urlsplit(url or "").path)
+    if not match:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+
+
+def is_relative(text: str) -> bool:
+    """Whether a date string is relative to "now" ("3 hours ago", "gestern", "hier")."""
+    return bool(_RELATIVE_WORDS.search(text)) or bool(re.search(r"\b\d+\s*(?:h|min)\b", text))
+
+
+def is_update_line(text: str) -> bool:
+    """Whether a visible dateline dates an update ("Aktualisiert: ...", "mis à jour le ...") or
+    is a clock ("Current time: ...") rather than the publication."""
+    return bool(_UPDATE_WORDS.search(text))
+
+
+def states_utc(text: str) -> bool:
+    """Whether a date string states UTC itself (``Z``, ``+00:00``, ``GMT``, ``UTC``)."""
+    return bool(re.search(r"(?:Z|[+-]00:?00|\bGMT|\bUTC)\s*$", text.strip(), re.IGNORECASE))
+
+
+def shift_to_day(value: datetime, day: date) -> datetime | None:
+    """The same instant in the smallest whole-hour offset whose calendar day is ``day``.
+
+    For a UTC timestamp a page also dates one day later or earlier in its visible dateline or
+    its URL: the publisher's offset is not stated, but its day is, and the day is what readers,
+    per-day counts and date filters use. None when no offset within ±14 h reaches ``day``.
+    """
+    utc = value.astimezone(UTC)
+    step = 1 if day > utc.date() else -1
+    for hours in range(step, 15 * step, step):
+        local = utc.astimezone(timezone(timedelta(hours=hours)))
+        if local.date() == day:
+            return local
+    return None
+
+
+def local_isoformat(utc_value: datetime | None, offset_minutes: int | None) -> str | None:
+    """A stored UTC time written in the offset the publisher gave, as ISO 8601.
+
+    The archive keeps ``published`` in UTC plus ``published_offset`` (minutes east of UTC, None
+    when the page stated none). This is the one spelling for output: ``2024-04-26T00:30:00+02:00``
+    with an offset, ``2024-04-25T22:30:00Z`` without one. None for None.
+    """
+    if utc_value is None:
+        return None
+    utc = as_utc(utc_value)
+    if offset_minutes is None:
+        return utc.isoformat().replace("+00:00", "Z")
+    return utc.astimezone(timezone(timedelta(minutes=offset_minutes))).isoformat()
+
+
+def local_day(utc_value: datetime, offset_minutes: int | None) -> date:
+    """The publisher's calendar day of a stored UTC time (the UTC day when no offset is known)."""
+    return as_utc(utc_value).astimezone(timezone(timedelta(minutes=offset_minutes or 0))).date()

@@ -59,6 +59,10 @@ _BYLINE_CLASS = ("byline", "author", "autor", "auteur", "signature", "firma", "p
 _BYLINE_XPATH = "//*[self::span or self::p or self::div or self::address or self::a][{}]".format(
     " or ".join(f'contains(@class, "{c}")' for c in _BYLINE_CLASS)
 )
+_HEADLINE_XPATH = (
+    '//*[not(self::meta) and not(self::script) and (@itemprop="headline" or '
+    'contains(@class, "headline") or contains(@class, "Headline"))]'
+)
 PAGE_TYPES = frozenset({"webpage", "itempage", "collectionpage"})
 # keys under which JSON-LD nests further nodes of the page
 NESTED_KEYS = ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement", "hasPart")
@@ -154,6 +158,8 @@ class PageMeta:
     canonical: str | None = None
     title_tag: str | None = None
     h1: list[str] = field(default_factory=list)
+    # visible headline elements other than <h1>: itemprop=headline, class "...headline..."
+    headlines: list[str] = field(default_factory=list)
     itemprop_authors: list[str] = field(default_factory=list)
     rel_authors: list[str] = field(default_factory=list)
     itemprop_published: list[str] = field(default_factory=list)
@@ -197,6 +203,10 @@ def collect(tree: HtmlElement) -> PageMeta:
     if title is not None:
         page.title_tag = _text(title) or None
     page.h1 = [t for t in (_text(h) for h in tree.iter("h1")) if t][:3]
+    for el in tree.xpath(_HEADLINE_XPATH)[:10]:
+        value = _text(el)
+        if 3 <= len(value) <= 400 and value not in page.headlines and len(page.headlines) < 5:
+            page.headlines.append(value)
     for el in tree.xpath('//*[@itemprop="author" or @itemprop="creator"]'):
         if el.tag == "meta":
             continue

@@ -66,6 +66,7 @@ class CrawlOptions:
     redis: str | None = None
     redis_idle: float | None = None  # seconds of empty shared queue before a worker exits
     settings: dict[str, Any] = field(default_factory=dict)
+    metrics_file: str | None = None  # a Prometheus textfile written after the run
 
 
 @dataclass(slots=True)
@@ -82,6 +83,9 @@ class CrawlSummary:
     errors: int
     errors_by_kind: dict[str, int]
     seconds: float
+    # failures of URLs that already failed in an earlier run (listed, not counted for partial)
+    known_failures: int = 0
+    failed_sources: list[str] = field(default_factory=list)  # failed wholly this run
 
     @property
     def pages_per_second(self) -> float:
@@ -244,6 +248,19 @@ def _run_locked(archive: Archive, options: CrawlOptions) -> CrawlSummary:
         limit=float(options.settings.get("NEWSARCHIVE_DB_OUTAGE_LIMIT", DEFAULT_OUTAGE_LIMIT)),
         what="run record",
     )
+    if options.metrics_file:
+        from pathlib import Path
+
+        from newsarchive.run.metrics import write_metrics
+
+        write_metrics(
+            Path(options.metrics_file),
+            archive,
+            summary,
+            stats,
+            job=options.job or "crawl",
+            sources=source_names,
+        )
     return summary
 
 
@@ -278,6 +295,42 @@ class _CrawlerProcess(CrawlerProcess):
         super()._signal_shutdown(signum, frame)
 
 
+# The exit-code policy for cron (docs/scheduling.md): a run is ``partial`` only when a source
+# failed wholly or new failures pass this share of the pages the run stored.
+PARTIAL_SHARE = 0.10
+
+
+def wholly_failed_sources(stats: dict[str, Any]) -> list[str]:
+    """Sources with failures this run and not one page stored: a dead site, a block, an outage.
+    Failures of URLs that had already failed in an earlier run do not count."""
+    failing: dict[str, int] = {}
+    for key, value in stats.items():
+        for prefix, sign in (
+            ("newsarchive/source_errors/", 1),
+            ("newsarchive/source_failures/", 1),
+            ("newsarchive/source_known_failures/", -1),
+        ):
+            if key.startswith(prefix):
+                name = key[len(prefix) :]
+                failing[name] = failing.get(name, 0) + sign * int(value or 0)
+    return sorted(
+        name
+        for name, count in failing.items()
+        if count > 0 and not stats.get(f"newsarchive/coverage/{name}/pages")
+    )
+
+
+def needs_attention(stats: dict[str, Any], errors: int) -> bool:
+    """Whether a finished run with ``errors`` is ``partial``. One link that is broken for good
+    must not make every nightly run partial (operators learn to ignore such a code): its
+    failure in later runs is listed (``known_failures``) but does not count."""
+    if wholly_failed_sources(stats):
+        return True
+    new = max(0, errors - int(stats.get("newsarchive/known_failures", 0) or 0))
+    stored = int(stats.get("newsarchive/pages_stored", 0) or 0)
+    return new > 0 and new > PARTIAL_SHARE * (new + stored)
+
+
 def summarize(run_id: int, stats: dict[str, Any], seconds: float) -> CrawlSummary:
     reason = str(stats.get("finish_reason", "unknown"))
     by_kind = errors_by_kind(stats)
@@ -290,7 +343,7 @@ def summarize(run_id: int, stats: dict[str, Any], seconds: float) -> CrawlSummar
         status = RunStatus.INTERRUPTED
     elif errors and not pages:
         status = RunStatus.FAILED
-    elif errors:
+    elif errors and needs_attention(stats, errors):
         status = RunStatus.PARTIAL
     else:
         status = RunStatus.OK
@@ -313,6 +366,8 @@ def summarize(run_id: int, stats: dict[str, Any], seconds: float) -> CrawlSummar
         errors=errors,
         errors_by_kind=by_kind,
         seconds=round(seconds, 2),
+        known_failures=int(stats.get("newsarchive/known_failures", 0) or 0),
+        failed_sources=wholly_failed_sources(stats),
     )
 
 

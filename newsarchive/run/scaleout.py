@@ -28,7 +28,6 @@ dupefilter, the worker extension) live in ``newsarchive.spiders.redis``.
 from __future__ import annotations
 
 import logging
-import pickle
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -38,6 +37,7 @@ import redis
 
 from newsarchive.discovery.urls import url_key
 from newsarchive.errors import ConfigError, NewsArchiveError
+from newsarchive.run import requestcodec
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -169,7 +169,8 @@ def distributed_settings(
         "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.PriorityQueue",
         "SCHEDULER_QUEUE_KEY": keys.queue,
         "SCHEDULER_DUPEFILTER_KEY": keys.dupefilter,
-        "SCHEDULER_SERIALIZER": "scrapy_redis.picklecompat",
+        # JSON, never pickle: write access to Redis must not mean code execution on workers
+        "SCHEDULER_SERIALIZER": "newsarchive.run.requestcodec",
         "SCHEDULER_PERSIST": True,
         "SCHEDULER_FLUSH_ON_START": False,
         # Blocking pops would stall the reactor (and the priority queue ignores them anyway);
@@ -263,15 +264,15 @@ def live_workers(client: redis.Redis, keys: JobKeys) -> dict[str, str]:
 def queued_urls(client: redis.Redis, keys: JobKeys) -> set[str]:
     """URL keys of the requests waiting in the job's queue.
 
-    The queue holds pickles written by our own workers (scrapy-redis' format): trusted data,
-    like a JOBDIR. Entries that do not decode are skipped, not fatal.
+    The queue holds JSON request dicts (:mod:`newsarchive.run.requestcodec`). Entries that do
+    not decode are skipped, not fatal.
     """
     found: set[str] = set()
     for member, _score in client.zscan_iter(keys.queue, count=SCAN_BATCH):
         try:
-            data = pickle.loads(member)
+            data = requestcodec.loads(member)
             found.add(url_key(data["url"]))
-        except (pickle.UnpicklingError, KeyError, TypeError, ValueError, EOFError):
+        except (KeyError, TypeError, ValueError):
             logger.warning("undecodable request in %s skipped", keys.queue)
     return found
 

@@ -66,7 +66,7 @@ class SearchParams:
         if bucket != "auto" and bucket not in BUCKETS:
             raise ConfigError(f"unknown bucket {bucket!r}: use auto, {', '.join(BUCKETS)}")
         raw_page = args.get("page", "1") or "1"
-        if not raw_page.isdigit() or not 1 <= int(raw_page) <= MAX_PAGE:
+        if not (raw_page.isascii() and raw_page.isdigit()) or not 1 <= int(raw_page) <= MAX_PAGE:
             raise ConfigError(
                 f"page must be a number from 1 to {MAX_PAGE}: narrow the search or export it"
             )

@@ -8,6 +8,7 @@ runs in the foreground until SIGINT/SIGTERM; ``start()``/``stop()`` run it in a 
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import threading
 import time
@@ -20,7 +21,7 @@ from newsarchive.web.app import LOCAL_HOSTS, REQUEST_TIME_LIMIT, create_app
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from types import TracebackType
+    from types import FrameType, TracebackType
 
     from newsarchive.archive import Archive
 
@@ -36,6 +37,10 @@ def allowed_hosts(host: str, extra: Iterable[str] = ()) -> list[str]:
     if host not in WILDCARDS:
         names.append(host)
     return [*dict.fromkeys([*names, *extra])]
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM after uvicorn has shut down: nothing left to do."""
 
 
 class WebServer:
@@ -78,11 +83,22 @@ class WebServer:
         return f"http://{host}:{self.port}/"
 
     def serve(self) -> None:
-        """Serve until SIGINT/SIGTERM (uvicorn handles them in the main thread)."""
+        """Serve until SIGINT/SIGTERM, then return normally (exit code 0 for the CLI).
+
+        uvicorn handles both signals in the main thread, shuts down gracefully, then re-raises
+        the signal with the previous handler: for SIGINT that is a KeyboardInterrupt (caught
+        here); for SIGTERM we put a no-op handler in place, so the default (kill) never runs.
+        """
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _stopped) if main else None
         try:
             self.server.run(sockets=[self.socket])
+        except KeyboardInterrupt:
+            pass
         finally:
             self.socket.close()
+            if main:
+                signal.signal(signal.SIGTERM, previous)
         logger.info("web server stopped")
 
     def start(self) -> Self:

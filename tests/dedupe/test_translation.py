@@ -92,10 +92,18 @@ def test_anchors_are_names_not_sentence_starts() -> None:
 def test_anchor_bands_are_deterministic_per_pair_set() -> None:
     body = next(e for e in entries() if e.file == "wire-original.txt").body
     fp = fingerprint.fingerprint(body)
-    assert [band for band, _ in fp.anchor_bands] == list(range(fingerprint.ANCHOR_BANDS))
+    offset = fingerprint.ENTITY_BAND_OFFSET
+    assert [band for band, _ in fp.anchor_bands] == list(range(fingerprint.ANCHOR_BANDS)) + list(
+        range(offset, offset + fingerprint.ENTITY_BANDS)
+    )
     assert all(0 <= key < 2**32 for _, key in fp.anchor_bands)  # fits a BIGINT column
     pairs = fingerprint.anchor_pairs(fingerprint.parse_anchor_text(fp.anchors))
-    assert fingerprint.anchor_band_keys(pairs) == fp.anchor_bands  # stored text round-trips
+    entity_pairs = fingerprint.entity_pairs(fingerprint.parse_entity_text(fp.anchors))
+    # the stored text round-trips
+    assert (
+        fingerprint.anchor_band_keys(pairs) + fingerprint.entity_band_keys(entity_pairs)
+        == fp.anchor_bands
+    )
     assert fingerprint.fingerprint(body.replace("\n", "\n\n")).anchor_bands == fp.anchor_bands
 
 
@@ -231,7 +239,7 @@ def test_refetch_with_new_text_replaces_the_anchor_index(archive: Archive) -> No
         assert stored is not None
         assert stored.anchors == fingerprint.fingerprint(items["other-it.txt"].body).anchors
         count = session.scalar(select(func.count()).select_from(AnchorBand))
-        assert count == fingerprint.ANCHOR_BANDS
+        assert count == len(fingerprint.fingerprint(items["other-it.txt"].body).anchor_bands)
 
 
 def test_backfill_indexes_articles_stored_without_anchors(archive: Archive) -> None:

@@ -15,6 +15,7 @@ from scrapy_redis.queue import PriorityQueue
 
 from newsarchive.archive.frontier import Discovered, PendingUrl, pending_urls, record_discovered
 from newsarchive.errors import ConfigError, NewsArchiveError
+from newsarchive.run import requestcodec
 from newsarchive.run.scaleout import (
     JobKeys,
     apply_distributed_settings,
@@ -101,7 +102,8 @@ def test_job_names_must_be_safe_in_keys_and_patterns(name: str) -> None:
 def test_every_request_of_the_spider_survives_the_redis_queue(
     spider: NewsSpider, client: redis.Redis, job: str
 ) -> None:
-    """Callbacks must be spider methods and meta values must pickle, or a peer cannot run it."""
+    """Callbacks must be spider methods and meta values must survive the JSON request codec
+    (the queue never holds pickles), or a peer cannot run it."""
     state = next(iter(spider.states.values()))
     requests = list(spider._initial_requests(state))
     lastmod = datetime(2024, 5, 2, 7, 30, tzinfo=UTC)
@@ -111,9 +113,11 @@ def test_every_request_of_the_spider_survives_the_redis_queue(
     )  # fmt: skip
     assert article is not None
     requests.append(article)
-    queue = PriorityQueue(client, spider, job_keys(job).queue)
+    queue = PriorityQueue(client, spider, job_keys(job).queue, serializer=requestcodec)
     for request in requests:
         queue.push(request)
+    for member, _score in client.zscan_iter(job_keys(job).queue):
+        assert member.startswith(b"{"), member[:40]  # JSON, not a pickle
     popped = [queue.pop() for _ in requests]
     assert queue.pop() is None
     assert sorted(r.url for r in popped) == sorted(r.url for r in requests)
@@ -161,7 +165,7 @@ def test_recovery_releases_exactly_the_lost_urls(
         record_discovered(session, [Discovered(u, source) for u in urls.values()])
     fingerprint = {u: request_fingerprint(spider.crawler, scrapy.Request(u)) for u in urls.values()}
     client.sadd(keys.dupefilter, *fingerprint.values())
-    PriorityQueue(client, spider, keys.queue).push(
+    PriorityQueue(client, spider, keys.queue, serializer=requestcodec).push(
         scrapy.Request(urls["queued"], callback=spider.parse_page)
     )
     client.set(keys.worker("alive"), "busy", ex=30)

@@ -256,8 +256,12 @@ def test_review_jsonld_is_an_article_as_for_page_typing() -> None:
         ' "datePublished": "2024-04-20T08:00:00Z",'
         ' "itemReviewed": {"@type": "Car", "name": "Kia EV9"}}'
     )
-    page = _page().replace(
-        "</head>", f'<script type="application/ld+json">{jsonld}</script></head>'
+    page = (
+        _page()
+        .replace("</head>", f'<script type="application/ld+json">{jsonld}</script></head>')
+        .replace(
+            "<h1>Café owners in Zürich</h1>", "<h1>Kia EV9 review: a seven-seat electric SUV</h1>"
+        )
     )
     article = extract(page, "https://example.com/reviews/kia-ev9", FETCHED)
     assert article is not None

@@ -15,17 +15,13 @@ from typing import TYPE_CHECKING
 import pytest
 from support.cli import run_cli
 from support.rows import add_article
+from support.web import serve_read_only, stop_serving
 
-from newsarchive.archive import open_archive
-from newsarchive.archive.limits import install_time_limits
 from newsarchive.demo import EXPECTED
-from newsarchive.web import WebServer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
-
-    from sqlalchemy.engine import URL
 
     from newsarchive.archive import Archive
     from newsarchive.demo.server import LocalWeb
@@ -71,14 +67,6 @@ def demo_archive(
     return url
 
 
-def serve_read_only(url: str | URL, **options: object) -> WebServer:
-    """A started server over the archive at ``url``, opened read-only as ``serve`` opens it."""
-    archive = open_archive(url, read_only=True)
-    install_time_limits(archive.engine)
-    server = WebServer(archive, "127.0.0.1", 0, **options)  # type: ignore[arg-type]
-    return server.start()
-
-
 @pytest.fixture(scope="session")
 def demo_server(demo_archive: str) -> Iterator[str]:
     """Base URL (no trailing slash) of a server over the demo archive."""
@@ -86,8 +74,7 @@ def demo_server(demo_archive: str) -> Iterator[str]:
     try:
         yield server.url.rstrip("/")
     finally:
-        server.stop()
-        server.app.state.archive.dispose()
+        stop_serving(server)
 
 
 @pytest.fixture
@@ -133,5 +120,4 @@ def hostile_server(hostile_archive: Archive) -> Iterator[str]:
     try:
         yield server.url.rstrip("/")
     finally:
-        server.stop()
-        server.app.state.archive.dispose()
+        stop_serving(server)

@@ -9,9 +9,9 @@ the manifest, not the data).
 Which fields, their order, types and meanings: :mod:`.schema` (``--fields``; the default set is
 ``DEFAULT_FIELDS``). ``partition_by`` (month, source or lang) writes one file per partition into
 a directory — Hive-style ``key=value/part-0.parquet`` directories for Parquet, ``key=value.jsonl``
-files for JSON Lines and CSV — with a ``manifest.json`` listing every file with its rows and
+files for JSON Lines and CSV — with a ``_manifest.json`` listing every file with its rows and
 SHA-256; a single-file export gets ``FILE.manifest.json``. ``card`` adds a Markdown dataset card
-(:mod:`.card`).
+(:mod:`.card`; ``FILE.card.md`` or ``_card.md``: loaders skip names starting with ``_``).
 
 Safety: an export never writes over the archive it reads, nor over an existing file or
 directory that is not a previous export (one with its manifest) unless ``force``; data files,
@@ -34,7 +34,12 @@ from sqlalchemy import text
 
 from newsarchive import __version__
 from newsarchive.archive.export.card import CARD_EXTRAS, CardStats, render_card
-from newsarchive.archive.export.rows import RowStream, distinct_values, effective_date_bounds
+from newsarchive.archive.export.rows import (
+    RowStream,
+    distinct_values,
+    effective_date_bounds,
+    prefetched,
+)
 from newsarchive.archive.export.schema import (
     DEFAULT_FIELDS,
     SCHEMA,
@@ -98,7 +103,7 @@ def _stream(
         chosen = parquet_fields(chosen)
     if "published" in [f.name for f in chosen]:
         extras = ("published_offset", *extras)
-    return RowStream(chosen, filters, query, extras)
+    return RowStream(chosen, filters, query, extras, raw=fmt == "parquet")
 
 
 def write_export(
@@ -154,7 +159,7 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 def manifest_path_for(path: Path, partitioned: bool) -> Path:
-    return path / "manifest.json" if partitioned else path.with_name(path.name + ".manifest.json")
+    return path / "_manifest.json" if partitioned else path.with_name(path.name + ".manifest.json")
 
 
 def _archive_files(session: Session) -> set[Path]:
@@ -215,6 +220,8 @@ def _write_file(
 ) -> int | None:
     """One data file from ``stream``; None (and no file) when it has no rows and may be skipped."""
     batches = stream.batches(session)
+    if fmt == "parquet":
+        batches = prefetched(batches)
     try:
         if card is not None:
             batches = _observed(batches, stream, card)
@@ -351,7 +358,7 @@ def export_to_file(
     )
     card_path = None
     if stats is not None:
-        card_path = path / "README.md" if partitioned else path.with_name(path.name + ".card.md")
+        card_path = path / "_card.md" if partitioned else path.with_name(path.name + ".card.md")
         write_atomically(card_path, render_card(stats, manifest).encode("utf-8"))
     logger.info("exported %d rows to %s", rows, path)
     return ExportResult(path, manifest_path, rows, manifest.get("sha256"), files, card_path)

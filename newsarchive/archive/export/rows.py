@@ -12,9 +12,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, Text, cast, func, select, type_coerce
 
-from newsarchive.archive.export.schema import BY_NAME, Field
+from newsarchive.archive.export.schema import BY_NAME, Field, Kind
 from newsarchive.archive.models import Article, Duplicate, Source
 from newsarchive.archive.search import SearchFilters, article_date, filter_clauses, match_clause
 from newsarchive.archive.searchquery import matches, parse_query
@@ -49,6 +49,9 @@ class RowStream:
     query: str | None = None
     extras: tuple[str, ...] = ()
     where: tuple[ColumnElement[bool], ...] = ()
+    # Parquet reads timestamps and lists undecoded (SQLite text, JSON text) and converts a whole
+    # batch at once, which is several times cheaper than SQLAlchemy's per-value processing.
+    raw: bool = False
     names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -64,13 +67,22 @@ class RowStream:
         return self.names.index(name)
 
     def narrowed(self, *clauses: ColumnElement[bool]) -> RowStream:
-        return RowStream(self.fields, self.filters, self.query, self.extras, clauses)
+        return RowStream(self.fields, self.filters, self.query, self.extras, clauses, self.raw)
 
-    def _columns(self) -> list[Any]:
-        return [
-            (BY_NAME[n].column() if n in BY_NAME else _HELPERS[n]()).label(f"c{i}")
-            for i, n in enumerate(self.names)
-        ]
+    def _columns(self, dialect: str) -> list[Any]:
+        columns = []
+        for i, name in enumerate(self.names):
+            column = BY_NAME[name].column() if name in BY_NAME else _HELPERS[name]()
+            kind = self.fields[i].kind if i < len(self.fields) else None
+            if self.raw and kind is Kind.LIST:
+                column = cast(column, Text)  # JSON text: PostgreSQL's jsonb decoding is costly
+            elif self.raw and kind is Kind.TIMESTAMP and dialect == "postgresql":
+                # whole microseconds since the epoch: no datetime object per value
+                column = cast(func.extract("epoch", column) * 1_000_000, BigInteger)
+            elif self.raw and kind is Kind.TIMESTAMP:
+                column = type_coerce(column, Text)  # SQLite's text as stored, UTC
+            columns.append(column.label(f"c{i}"))
+        return columns
 
     def batches(
         self, session: Session, size: int = FETCH_BATCH
@@ -78,7 +90,7 @@ class RowStream:
         """Lists of up to ``size`` rows (tuples in ``names`` order), in id order."""
         parsed = parse_query(self.query) if self.query is not None else None
         stmt = (
-            select(*self._columns())
+            select(*self._columns(session.get_bind().dialect.name))
             .select_from(Article)
             .join(Source, Source.id == Article.source_id)
             .outerjoin(Duplicate, Duplicate.article_id == Article.id)
@@ -88,7 +100,7 @@ class RowStream:
         )
         if parsed is not None:
             stmt = stmt.where(match_clause(session, parsed))
-        result = session.execute(stmt)
+        result = session.connection().execute(stmt)
         try:
             title_at = self.pos("match_title") if parsed is not None else -1
             for part in result.partitions(size):
@@ -126,3 +138,56 @@ def distinct_values(session: Session, stream: RowStream, column: Any) -> Sequenc
     )
     values = list(session.scalars(stmt))
     return sorted(values, key=lambda v: (v is None, v or ""))
+
+
+_END = object()
+
+
+@dataclass(slots=True)
+class _Failure:
+    error: BaseException
+
+
+def prefetched(batches: Generator[list[tuple[Any, ...]]], depth: int = 4) -> Generator[list[Any]]:
+    """Read ``batches`` in a thread, up to ``depth`` ahead, so fetching overlaps writing.
+
+    The database driver and the Parquet encoder release the GIL while they work, so the next
+    batch arrives while the last one is compressed. Only the thread touches the cursor; closing
+    this generator stops the thread and closes ``batches`` there.
+    """
+    import queue
+    import threading
+
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    break
+        except Exception as exc:  # noqa: BLE001 - a thread boundary: the consumer re-raises it
+            put(_Failure(exc))
+        finally:
+            batches.close()
+            put(_END)
+
+    thread = threading.Thread(target=produce, name="export-prefetch", daemon=True)
+    thread.start()
+    try:
+        while (item := handoff.get()) is not _END:
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        thread.join()

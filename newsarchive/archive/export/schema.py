@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from newsarchive.archive.models import Article, Duplicate, Source
 from newsarchive.archive.search import duplicate_count_column
+from newsarchive.archive.stories import story_id_column, story_size_column
 from newsarchive.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Kind(StrEnum):
@@ -257,6 +258,24 @@ SCHEMA: tuple[Field, ...] = (
         True,
         "similarity of a copy to its original (1.0 for `url` and `exact`)",
         lambda: Duplicate.score,
+        default=False,
+    ),
+)
+SCHEMA += (
+    _f(
+        "story_id",
+        I,
+        True,
+        "the story (one event across outlets and languages) the article belongs to",
+        lambda: story_id_column(),
+        default=False,
+    ),
+    _f(
+        "story_size",
+        I,
+        True,
+        "number of articles in that story (copies and independent reports)",
+        lambda: story_size_column(),
         default=False,
     ),
 )

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ROW_GROUP = 10_000
+DICTIONARY_FIELDS = ("source", "lang", "date_source", "section", "duplicate_kind")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -158,7 +159,13 @@ def write_parquet(
     schema = parquet_schema(stream.fields)
     pending: list[tuple[Any, ...]] = []
     n = 0
-    with pq.ParquetWriter(out, schema, compression="zstd") as writer:
+    # dictionary encoding only where values repeat (source, language…), not for bodies and URLs
+    repeated = [f.name for f in stream.fields if f.name in DICTIONARY_FIELDS]
+    # min/max statistics where a reader filters on them, not for bodies, URLs and hashes
+    stats = [f.name for f in stream.fields if f.kind is not Kind.STRING or f.name in repeated]
+    with pq.ParquetWriter(
+        out, schema, compression="zstd", use_dictionary=repeated, write_statistics=stats
+    ) as writer:
 
         def flush() -> None:
             columns = list(zip(*pending, strict=True)) if pending else [()] * len(stream.fields)
@@ -180,10 +187,20 @@ def write_parquet(
 
 
 def _arrow_column(f: Field, values: Sequence[Any], arrow_type: pa.DataType) -> pa.Array:
+    """One column of a row group; undecoded values (``RowStream.raw``) are decoded in bulk."""
     import pyarrow as pa
 
     if f.kind is Kind.LIST:
-        values = [[str(a) for a in v] if v else [] for v in values]
+        if any(isinstance(v, str) for v in values):  # JSON text: one parse for the batch
+            values = json.loads("[" + ",".join(v or "[]" for v in values) + "]")
+        else:
+            values = [[str(a) for a in v] if v else [] for v in values]
+    elif f.kind is Kind.TIMESTAMP:
+        sample = next((v for v in values if v is not None), None)
+        if isinstance(sample, str):  # SQLite's 'YYYY-MM-DD HH:MM:SS.ffffff', UTC
+            return pa.array(values, pa.string()).cast(pa.timestamp("us")).cast(arrow_type)
+        if isinstance(sample, int):  # PostgreSQL: microseconds since the epoch
+            return pa.array(values, pa.int64()).cast(arrow_type)
     elif f.kind is Kind.INTEGER and not f.nullable:
         values = [v or 0 for v in values]
     return pa.array(values, type=arrow_type)

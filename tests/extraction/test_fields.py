@@ -1,0 +1,301 @@
+"""One regression test per field rule: titles, authors, dates and clean strings.
+
+Every page here is written for the test (generic sites, invented people), never a real one.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from sqlalchemy import select
+
+from newsarchive.archive.models import Article as ArticleRow
+from newsarchive.archive.store import save_page
+from newsarchive.extraction import _published, _title, extract
+from newsarchive.extraction.authors import split_authors
+from newsarchive.extraction.dates import (
+    is_update_line,
+    local_day,
+    local_isoformat,
+    shift_to_day,
+    url_day,
+)
+from newsarchive.extraction.metadata import PageMeta
+from newsarchive.extraction.text import TITLE_MAX_CHARS, clean_line, clean_text, clean_url
+from newsarchive.items import FetchedPage
+
+if TYPE_CHECKING:
+    from newsarchive.archive import Archive
+
+FETCHED = datetime(2024, 5, 10, 12, 0, tzinfo=UTC)
+BODY = "".join(
+    f"<p>Paragraph {i}: the assembly plant raised its output again this quarter, the union said."
+    "</p>"
+    for i in range(6)
+)
+
+
+def _page(head: str = "", top: str = "", *, title_tag: str = "Plant output rises") -> str:
+    return (
+        f"<html lang='en'><head><title>{title_tag}</title>{head}</head><body><article>"
+        f"{top}{BODY}</article></body></html>"
+    )
+
+
+def _jsonld(**fields: Any) -> str:
+    data = {"@context": "https://schema.org", "@type": "NewsArticle", **fields}
+    return f'<script type="application/ld+json">{json.dumps(data)}</script>'
+
+
+# titles
+
+
+def test_title_entities_in_metadata_are_decoded() -> None:
+    head = _jsonld(headline="Gr&ouml;&szlig;er &amp;amp; schneller: the plant&#8217;s new line")
+    article = extract(_page(head), "https://news.example/a", FETCHED)
+    assert article is not None
+    assert article.title == "Größer & schneller: the plant’s new line"
+
+
+def test_title_agreeing_with_the_visible_headline_wins() -> None:
+    """The SEO headline in JSON-LD loses to the og:title that the page prints as its <h1>."""
+    head = _jsonld(headline="Plant output: everything you need to know") + (
+        '<meta property="og:title" content="Output at the river plant rises for a third month">'
+    )
+    top = "<h1>Output at the river plant rises for a third month</h1>"
+    article = extract(_page(head, top), "https://news.example/b", FETCHED)
+    assert article is not None
+    assert article.title == "Output at the river plant rises for a third month"
+
+
+def test_title_keeps_the_printed_punctuation() -> None:
+    head = '<meta property="og:title" content="Plant output rises - and so do wages">'
+    top = "<h1>Plant output rises – and so do wages</h1>"
+    article = extract(_page(head, top), "https://news.example/c", FETCHED)
+    assert article is not None
+    assert article.title == "Plant output rises – and so do wages"
+
+
+def test_title_drops_a_kicker_when_the_h1_is_the_headline() -> None:
+    head = '<meta property="og:title" content="Labour talks: Plant output rises for a third month">'
+    top = "<h1>Plant output rises for a third month</h1>"
+    article = extract(_page(head, top), "https://news.example/d", FETCHED)
+    assert article is not None
+    assert article.title == "Plant output rises for a third month"
+
+
+def test_title_site_suffix_goes_but_inner_dashes_stay() -> None:
+    page = PageMeta(title_tag="Output rises - and so do wages | River Gazette")
+    title = _title(page, None, "River Gazette", "https://rivergazette.example/x")
+    assert title == "Output rises - and so do wages"
+
+
+def test_title_keeps_a_closing_guillemet() -> None:
+    page = PageMeta(title_tag="Le syndicat met en garde sur « la gravité de la situation »")
+    assert _title(page, None, None, "https://journal.example/x") == (
+        "Le syndicat met en garde sur « la gravité de la situation »"
+    )
+
+
+# authors
+
+
+@pytest.mark.parametrize(
+    ("raw", "people"),
+    [
+        ("Jane Doe am 12.03.2024", ["Jane Doe"]),
+        ("Par Jean Dupont le 3 mars 2024", ["Jean Dupont"]),
+        ("Tom Baker Fr, 12.04.2024", ["Tom Baker"]),
+        ("Sara Lind Stand: 01.02.2022", ["Sara Lind"]),
+        ("Zum Profil von Jane Doe", ["Jane Doe"]),
+        ("Interview: Julia Brandt", ["Julia Brandt"]),
+        ("Gadget-Experte Robin Meier", ["Robin Meier"]),
+        ("Perry Long Jr.", ["Perry Long Jr."]),
+        ("Juan Carlos Ruiz C.", ["Juan Carlos Ruiz C."]),
+        ("Max Muster says:", []),
+        ("Name *", []),
+        ("No Author", []),
+        ("Foto: Bild: Jane Doe", []),
+        ("Nora Quist (Berlin", ["Nora Quist"]),
+    ],
+)
+def test_split_authors_rules(raw: str, people: list[str]) -> None:
+    assert split_authors([raw])[0] == people
+
+
+def test_publisher_named_as_author_is_an_organisation() -> None:
+    """A JSON-LD author equal to the site's name yields to the visible byline's person."""
+    head = (
+        _jsonld(
+            headline="Plant output rises",
+            author={"@type": "Organization", "name": "River Gazette"},
+            publisher={"@type": "Organization", "name": "River Gazette"},
+        )
+        + '<meta property="og:site_name" content="River Gazette">'
+    )
+    top = '<h1>Plant output rises</h1><p class="byline">By Nora Quist</p>'
+    article = extract(_page(head, top), "https://rivergazette.example/a", FETCHED)
+    assert article is not None
+    assert article.authors == ["Nora Quist"]
+    assert article.organisations == []  # the site itself is no credit once a person is named
+
+
+def test_one_word_domain_author_is_not_a_person() -> None:
+    head = _jsonld(headline="Plant output rises", author={"name": "RIVERGAZETTE.example"})
+    article = extract(_page(head, "<h1>Plant output rises</h1>"), "https://rivergazette.example/b")
+    assert article is not None
+    assert article.authors == []
+    assert article.organisations == ["RIVERGAZETTE.example"]
+
+
+# dates
+
+
+def test_utc_timestamp_takes_the_day_of_the_visible_dateline() -> None:
+    """23:01Z is the next morning where the page was published: dateline and URL say so."""
+    head = _jsonld(headline="Plant output rises", datePublished="2024-05-01T23:01:00Z")
+    top = '<h1>Plant output rises</h1><span class="date">2 May 2024</span>'
+    url = "https://news.example/2024/05/02/plant-output"
+    article = extract(_page(head, top), url, FETCHED)
+    assert article is not None
+    assert article.published is not None
+    assert article.published.date() == date(2024, 5, 2)
+    assert article.published == datetime(2024, 5, 1, 23, 1, tzinfo=UTC)  # the same instant
+    assert article.date_source == "jsonld"
+
+
+def test_stated_local_time_is_not_moved_by_a_dateline_alone() -> None:
+    head = _jsonld(headline="Plant output rises", datePublished="2024-05-01T23:01:00+02:00")
+    top = '<h1>Plant output rises</h1><span class="date">2 May 2024</span>'
+    article = extract(_page(head, top), "https://news.example/plant-output", FETCHED)
+    assert article is not None
+    assert article.published == datetime(2024, 5, 1, 23, 1, tzinfo=timezone(timedelta(hours=2)))
+
+
+def test_update_dateline_is_not_a_publication_date() -> None:
+    page = PageMeta(datelines=["Aktualisiert: 11.04.2024, 10:27", "Publiziert: 03.04.2024"])
+    value, source, _ = _published(page, None, ("de", "en"), FETCHED, "https://news.example/x")
+    assert value is not None
+    assert value.date() == date(2024, 4, 3)
+    assert source == "byline"
+
+
+def test_visible_dateline_beats_htmldate_and_relative_dateline_does_not() -> None:
+    page = PageMeta(datelines=["Published 3 April 2024"])
+    value, source, _ = _published(page, "2024-04-09", ("en",), FETCHED, "https://news.example/x")
+    assert (value.date() if value else None, source) == (date(2024, 4, 3), "byline")
+    page = PageMeta(datelines=["2 hours ago"])
+    value, source, _ = _published(page, "2024-04-09", ("en",), FETCHED, "https://news.example/x")
+    assert (value.date() if value else None, source) == (date(2024, 4, 9), "htmldate")
+
+
+def test_url_day_agreeing_with_htmldate_overrules_a_republished_date() -> None:
+    page = PageMeta(meta={"article:published_time": ["2024-04-17T18:28:00+02:00"]})
+    url = "https://blog.example/home/2021/7/12/summer-notes"
+    value, source, _ = _published(page, "2021-07-12", ("en",), FETCHED, url)
+    assert (value.date() if value else None, source) == (date(2021, 7, 12), "url")
+
+
+def test_date_helpers() -> None:
+    assert url_day("https://n.example/2024/5/2/x") == date(2024, 5, 2)
+    assert url_day("https://n.example/2024/13/2/x") is None
+    assert url_day("https://n.example/a-2024-story") is None
+    assert is_update_line("Mis à jour le 3 mars 2024")
+    assert is_update_line("Updated: May 2, 2024")
+    assert not is_update_line("Publié le 3 mars 2024")
+    shifted = shift_to_day(datetime(2024, 5, 1, 23, 1, tzinfo=UTC), date(2024, 5, 2))
+    assert shifted is not None
+    assert shifted.utcoffset() == timedelta(hours=1)
+    assert shift_to_day(datetime(2024, 5, 1, 12, tzinfo=UTC), date(2024, 5, 4)) is None
+    utc = datetime(2024, 4, 25, 22, 30, tzinfo=UTC)
+    assert local_isoformat(utc, 120) == "2024-04-26T00:30:00+02:00"
+    assert local_isoformat(utc, None) == "2024-04-25T22:30:00Z"
+    assert local_isoformat(None, 60) is None
+    assert local_day(utc, 120) == date(2024, 4, 26)
+    assert local_day(utc, -300) == date(2024, 4, 25)
+
+
+# clean strings
+
+
+def test_clean_helpers() -> None:
+    assert clean_text("a\x00b\x07c\ud800d\u200be\ufeff\u00adf") == "abcdef"
+    assert clean_text("قال\u200cها 👩\u200d🔧") == "قال\u200cها 👩\u200d🔧"  # joiners kept
+    assert clean_line("&#0;Plant&#xD800; output&nbsp;rises") == "Plant output rises"
+    assert clean_line(" \x00 ") is None
+    assert len(clean_line("x" * 10_000, TITLE_MAX_CHARS) or "") == TITLE_MAX_CHARS
+    assert clean_url("https://n.example/a\x00b c") == "https://n.example/abc"
+    assert clean_url("https://n.example/" + "a" * 5000) is None
+
+
+HOSTILE = (
+    "<html><head><title>T\x00itle\x01 with\u200b junk&#0; &#xD800;"
+    + "x" * 50_000
+    + "</title>"
+    + '<meta name="author" content="Jane\x00 Doe&#x0;">'
+    + '<meta name="description" content="desc\x00ription">'
+    + '<meta property="og:image" content="https://h.example/i\x00mg.jpg">'
+    + '<link rel="canonical" href="https://h.example/'
+    + "p" * 5000
+    + '">'
+    + "</head><body><article><h1>Hostile\x00 page</h1>"
+    + "".join(
+        f"<p>Para\x00graph {i} with a\x07 bell, \u200bzero width and \ud800 half.</p>"
+        for i in range(6)
+    )
+    + "</article></body></html>"
+)
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def test_hostile_page_gives_clean_strings() -> None:
+    article = extract(HOSTILE, "https://h.example/story", FETCHED)
+    assert article is not None
+    for name in article.__slots__:  # type: ignore[attr-defined]
+        for text in _strings(getattr(article, name)):
+            assert clean_text(text) == text, name
+    assert article.title is not None
+    assert len(article.title) <= TITLE_MAX_CHARS
+    assert len(article.canonical_url) <= 2000
+    assert article.authors == ["Jane Doe"]
+
+
+def test_hostile_page_is_stored_on_every_backend(archive: Archive) -> None:
+    """PostgreSQL refuses NUL and lone surrogates; extraction must never hand it one."""
+    article = extract(HOSTILE, "https://h.example/story", FETCHED)
+    assert article is not None
+    page = FetchedPage(
+        url="https://h.example/story",
+        requested_url="https://h.example/story",
+        status=200,
+        body=HOSTILE.encode("utf-8", "surrogatepass"),  # raw bytes go to the capture, compressed
+        fetched_at=FETCHED,
+        source="hostile",
+        article=article,
+    )
+    with archive.session() as session:
+        result = save_page(session, page)
+        assert result.status == "new"
+    with archive.session() as session:
+        row = session.scalars(select(ArticleRow)).one()
+        assert row.title == article.title
+        assert row.body.startswith("Paragraph 0 with a bell, zero width and half.")
+
+
+def test_datelines_on_several_days_are_teasers_and_a_clock_is_no_date() -> None:
+    page = PageMeta(datelines=["Published 02.05.2024", "Published 29.04.2024"])
+    value, source, _ = _published(page, "2024-04-23", ("en",), FETCHED, "https://news.example/x")
+    assert (value.date() if value else None, source) == (date(2024, 4, 23), "htmldate")
+    page = PageMeta(datelines=["Aktuelle Zeit: 10.05.2024, 12:18"])
+    value, source, _ = _published(page, "2009-01-21", ("de",), FETCHED, "https://forum.example/t")
+    assert (value.date() if value else None, source) == (date(2009, 1, 21), "htmldate")
