@@ -10,7 +10,10 @@ every value is documented here and nowhere else; no module builds or parses anot
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 
 class PageRole(StrEnum):
@@ -229,6 +232,9 @@ class Stat:
     ERRORS_STORE: Final = "newsarchive/errors/store"  # a page not stored (archive error or refusal)
     STORE_REJECTED: Final = "newsarchive/store/rejected"  # the archive refused the page's data
     PAGES_STORED: Final = "newsarchive/pages_stored"  # pages written (captures), articles or not
+    # 5xx answers of URLs that had already failed in an earlier run (listed, not counted by
+    # the exit-code policy)
+    KNOWN_FAILURES: Final = "newsarchive/known_failures"
     # archive outages (see archive/reconnect.py)
     ARCHIVE_WAITING_SINCE: Final = "newsarchive/archive/waiting_since"  # a time.time(), or None
     ARCHIVE_OUTAGES: Final = "newsarchive/archive/outages"
@@ -289,6 +295,40 @@ def source_errors(source: str) -> str:
     return f"{PREFIX}source_errors/{source}"
 
 
+def source_failures(source: str) -> str:
+    """Final 5xx answers of one source's pages."""
+    return f"{PREFIX}source_failures/{source}"
+
+
+def source_known_failures(source: str) -> str:
+    """Final 5xx answers of one source's pages that had already failed in an earlier run."""
+    return f"{PREFIX}source_known_failures/{source}"
+
+
+def coverage(source: str, name: str) -> str:
+    """Per source and run: ``pages`` stored, ``articles``, ``body_chars`` and the articles
+    that had each field (``title``, ``published``, …): the layout-change alarm's counters."""
+    return f"{PREFIX}coverage/{source}/{name}"
+
+
+def per_source(stats: Mapping[str, object], family: Callable[[str], str]) -> dict[str, int]:
+    """The values of one per-source key family (``source_errors``, ``source_failures``, …) by
+    source name; the one place that reads a source name back out of a key."""
+    prefix = family("")
+    return {
+        key[len(prefix) :]: count(stats, key)
+        for key in stats
+        if key.startswith(prefix) and key != prefix
+    }
+
+
+def coverage_sources(stats: Mapping[str, object]) -> list[str]:
+    """The sources that have coverage counters in ``stats``."""
+    prefix, tail = coverage("", ""), "/articles"
+    keys = sorted(key for key in stats if key.startswith(prefix) and key.endswith(tail))
+    return [key[len(prefix) : -len(tail)] for key in keys]
+
+
 def xml_read(doc: DocKind, event: str) -> str:
     """How a feed or sitemap body read: ``gzipped``, ``bad_gzip`` or ``recovered`` (malformed)."""
     return f"{PREFIX}{doc}/{event}"
@@ -309,7 +349,7 @@ def refetch(reason: RefetchReason) -> str:
     return f"{PREFIX}incremental/refetch/{reason}"
 
 
-def count(stats: dict[str, object], key: str) -> int:
+def count(stats: Mapping[str, object], key: str) -> int:
     """A counter's value in a stats dict (0 when never incremented)."""
     value = stats.get(key, 0)
     return int(value) if isinstance(value, (int, float)) else 0

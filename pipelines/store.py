@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 
 from newsarchive.archive import open_archive
-from newsarchive.archive.fieldcoverage import COVERAGE_PREFIX, coverage_counts
+from newsarchive.archive.fieldcoverage import coverage_counts
 from newsarchive.archive.frontier import record_rejected
 from newsarchive.archive.reconnect import DEFAULT_OUTAGE_LIMIT, outage_reporter, run_transaction
 from newsarchive.archive.store import save_page
-from newsarchive.contracts import SaveOutcome, Stat, articles, duplicates
+from newsarchive.contracts import SaveOutcome, Stat, articles, coverage, duplicates
 from newsarchive.errors import ArchiveError, PageRejectedError
 
 if TYPE_CHECKING:
@@ -119,10 +119,9 @@ class StorePipeline:
     def _count_coverage(self, page: FetchedPage, status: str) -> None:
         """Per source: pages stored, and how many articles had each field (the layout alarm of
         ``runs --health`` compares these with the source's own recent runs)."""
-        prefix = f"{COVERAGE_PREFIX}{page.source}/"
-        self.stats.inc_value(prefix + "pages")
+        self.stats.inc_value(coverage(page.source, "pages"))
         article = page.article
         if article is None or status in (SaveOutcome.NOT_ARTICLE, SaveOutcome.FAILED):
             return
         for name, count in coverage_counts(article).items():
-            self.stats.inc_value(prefix + name, count)
+            self.stats.inc_value(coverage(page.source, name), count)

@@ -60,6 +60,8 @@ from newsarchive.contracts import (
     conditional,
     not_modified,
     refetch,
+    source_failures,
+    source_known_failures,
 )
 from newsarchive.discovery.urls import url_key
 from newsarchive.errors import ArchiveUnavailableError, PageRejectedError
@@ -488,12 +490,12 @@ class IncrementalDownloaderMiddleware:
             # tells a page that already failed in an earlier run from a new failure
             source = request.meta["source"]
             known = frontier.known.get(url_key(request.url))
-            self._count(f"source_failures/{source}")
-            if known is not None and known.state in ("failed", "gone"):
-                self._count(f"source_known_failures/{source}")
-                self._count("known_failures")
+            self._count(source_failures(source))
+            if known is not None and known.state in (FrontierState.FAILED, FrontierState.GONE):
+                self._count(source_known_failures(source))
+                self._count(Stat.KNOWN_FAILURES)
         return response
 
     def _count(self, key: str) -> None:
         if self.crawler.stats:
-            self.crawler.stats.inc_value(f"newsarchive/{key}")
+            self.crawler.stats.inc_value(key)

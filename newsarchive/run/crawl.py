@@ -304,19 +304,17 @@ def wholly_failed_sources(stats: dict[str, Any]) -> list[str]:
     """Sources with failures this run and not one page stored: a dead site, a block, an outage.
     Failures of URLs that had already failed in an earlier run do not count."""
     failing: dict[str, int] = {}
-    for key, value in stats.items():
-        for prefix, sign in (
-            ("newsarchive/source_errors/", 1),
-            ("newsarchive/source_failures/", 1),
-            ("newsarchive/source_known_failures/", -1),
-        ):
-            if key.startswith(prefix):
-                name = key[len(prefix) :]
-                failing[name] = failing.get(name, 0) + sign * int(value or 0)
+    for family, sign in (
+        (contracts.source_errors, 1),
+        (contracts.source_failures, 1),
+        (contracts.source_known_failures, -1),
+    ):
+        for name, value in contracts.per_source(stats, family).items():
+            failing[name] = failing.get(name, 0) + sign * value
     return sorted(
         name
         for name, count in failing.items()
-        if count > 0 and not stats.get(f"newsarchive/coverage/{name}/pages")
+        if count > 0 and not stats.get(contracts.coverage(name, "pages"))
     )
 
 
@@ -326,8 +324,8 @@ def needs_attention(stats: dict[str, Any], errors: int) -> bool:
     failure in later runs is listed (``known_failures``) but does not count."""
     if wholly_failed_sources(stats):
         return True
-    new = max(0, errors - int(stats.get("newsarchive/known_failures", 0) or 0))
-    stored = int(stats.get("newsarchive/pages_stored", 0) or 0)
+    new = max(0, errors - contracts.count(stats, Stat.KNOWN_FAILURES))
+    stored = contracts.count(stats, Stat.PAGES_STORED)
     return new > 0 and new > PARTIAL_SHARE * (new + stored)
 
 
@@ -366,7 +364,7 @@ def summarize(run_id: int, stats: dict[str, Any], seconds: float) -> CrawlSummar
         errors=errors,
         errors_by_kind=by_kind,
         seconds=round(seconds, 2),
-        known_failures=int(stats.get("newsarchive/known_failures", 0) or 0),
+        known_failures=contracts.count(stats, Stat.KNOWN_FAILURES),
         failed_sources=wholly_failed_sources(stats),
     )
 
