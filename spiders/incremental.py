@@ -1,5 +1,9 @@
 """Incremental and resumable crawling, driven by the archive's per-URL state (``url_state``).
 
+Why one module of this size: the two middlewares and the :class:`Frontier` they share are one
+mechanism (what the archive knows decides what is requested, and what is fetched goes back to the
+archive in batches); split apart, each half would only make sense with the other open beside it.
+
 Two components share one :class:`Frontier` per crawl:
 
 - :class:`IncrementalSpiderMiddleware` drops requests for articles we already stored (unless a

@@ -1,5 +1,10 @@
 """One generic, data-driven spider for every news site.
 
+Why one module of this size: it is one Scrapy spider class, whose callbacks share the per-source
+state of a run (page budget, URL-template budgets, discovery fallbacks); parsing lives in
+``newsarchive/discovery/``, so what remains here is only the mapping of parsed entries to
+requests and the accounting of every skip.
+
 From a site's homepage it finds articles through three independent paths — sitemaps (robots.txt
 ``Sitemap:`` lines, else common locations), feeds (``<link rel="alternate">``, else common
 paths) and section pages with their pagination — and yields a :class:`FetchedPage` only for

@@ -1,7 +1,8 @@
 """The crawl frontier in the archive: which URLs we know, how to revalidate them, what is pending.
 
 ``url_state`` is the authoritative per-URL state (Scrapy's JOBDIR and any in-memory queue are
-lost on a kill -9), and this module is its only writer. States
+lost on a kill -9), and this module is its only writer: every state change is here, which is
+why it stays one module of this size. States
 (:class:`newsarchive.contracts.FrontierState`):
 
 - ``discovered``: scheduled by a run but not fetched yet — the next run of the same source
@@ -392,77 +393,78 @@ def record_fetched(
     """Record a stored page's outcome for the fetched URL and, after a redirect, for the
     requested one (called by :func:`newsarchive.archive.store.save_page`, in its transaction)."""
     headers = {k.lower(): v for k, v in page.headers.items()}
-    fetched = as_utc_logged(page.fetched_at) or datetime.now(UTC)
-    urls = dict.fromkeys(u for u in (page.url, page.requested_url) if u and url_fits(u))
-    for url in urls:
-        values = {
-            "url": url,
-            "source_id": source_id,
-            "kind": DocKind.PAGE,
-            "state": state,
+    _upsert_page(
+        session,
+        page,
+        source_id,
+        state,
+        run_id=run_id,
+        values={
             "lastmod": as_utc_logged(page.lastmod),
             "etag": clean_value(headers.get("etag")),
             "last_modified": clean_value(cut(headers.get("last-modified"), 64)),
             "content_hash": hashlib.sha256(page.body).hexdigest(),
-            "last_status": page.status,
-            "attempts": 1,
-            "first_seen": fetched,
-            "last_fetched": fetched,
             "article_id": article_id,
-            "run_id": run_id,
-        }
-        stmt = dialect_insert(session, UrlState).values(**values)
-        excluded = stmt.excluded
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["url"],
-                set_={
-                    "source_id": func.coalesce(UrlState.source_id, excluded.source_id),
-                    "state": excluded.state,
-                    "lastmod": func.coalesce(excluded.lastmod, UrlState.lastmod),
-                    "etag": excluded.etag,
-                    "last_modified": excluded.last_modified,
-                    "content_hash": excluded.content_hash,
-                    "last_status": excluded.last_status,
-                    "attempts": UrlState.attempts + 1,
-                    "last_fetched": excluded.last_fetched,
-                    "article_id": excluded.article_id,
-                    "run_id": func.coalesce(excluded.run_id, UrlState.run_id),
-                },
-            )
-        )
+        },
+        # a row created by discovery may lack its source; a page without lastmod keeps the old
+        merged={"source_id": False, "lastmod": True},
+    )
 
 
 def record_rejected(session: Session, page: FetchedPage, *, run_id: int | None = None) -> int:
     """Settle the URLs of a page the archive refused (state ``rejected``), so later runs do not
     fetch it again and again; returns how many URLs were recorded (an over-long one cannot be)."""
     source_id = ensure_source(session, page.source)
+    return _upsert_page(session, page, source_id, FrontierState.REJECTED, run_id=run_id)
+
+
+def _upsert_page(
+    session: Session,
+    page: FetchedPage,
+    source_id: int,
+    state: FrontierState,
+    *,
+    run_id: int | None,
+    values: dict[str, Any] | None = None,
+    merged: dict[str, bool] | None = None,
+) -> int:
+    """Insert or update the row of the page's URL and of the URL first requested for it.
+
+    ``values`` are extra columns written as given; a column in ``merged`` keeps the stored value
+    where the new one is NULL (``True``) or where a stored one exists (``False``).
+    """
     fetched = as_utc_logged(page.fetched_at) or datetime.now(UTC)
+    values = values or {}
+    merged = merged or {}
     recorded = 0
     for url in dict.fromkeys(u for u in (page.url, page.requested_url) if u and url_fits(u)):
         stmt = dialect_insert(session, UrlState).values(
             url=url,
             source_id=source_id,
             kind=DocKind.PAGE,
-            state=FrontierState.REJECTED,
+            state=state,
             last_status=page.status,
             attempts=1,
             first_seen=fetched,
             last_fetched=fetched,
             run_id=run_id,
+            **values,
         )
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["url"],
-                set_={
-                    "state": FrontierState.REJECTED,
-                    "last_status": stmt.excluded.last_status,
-                    "attempts": UrlState.attempts + 1,
-                    "last_fetched": stmt.excluded.last_fetched,
-                    "run_id": func.coalesce(stmt.excluded.run_id, UrlState.run_id),
-                },
-            )
-        )
+        excluded = stmt.excluded
+        updates: dict[str, Any] = {
+            "state": excluded.state,
+            "last_status": excluded.last_status,
+            "attempts": UrlState.attempts + 1,
+            "last_fetched": excluded.last_fetched,
+            "run_id": func.coalesce(excluded.run_id, UrlState.run_id),
+        }
+        for name in [*values, *merged]:
+            new, old = getattr(excluded, name), getattr(UrlState, name)
+            if name not in merged:
+                updates[name] = new
+            else:
+                updates[name] = func.coalesce(new, old) if merged[name] else func.coalesce(old, new)
+        session.execute(stmt.on_conflict_do_update(index_elements=["url"], set_=updates))
         recorded += 1
     return recorded
 

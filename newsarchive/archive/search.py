@@ -1,6 +1,8 @@
 """Ranked full-text search over the archive, the same answers on SQLite and PostgreSQL.
 
-The query language is in ``query.py``. How each backend runs it:
+Why one module of this size: the two backends answer one contract (same hits, same order, same
+filters), and keeping their SQL side by side is what lets a reader check that they agree; the
+query language itself is apart, in ``searchquery.py``. How each backend runs it:
 
 - SQLite: the FTS5 ``MATCH`` runs alone in a materialised CTE ranked by ``bm25`` (title weighted
   ``TITLE_WEIGHT``× the body); filters are applied by joining that to ``articles``, never inside

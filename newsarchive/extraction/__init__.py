@@ -1,5 +1,9 @@
 """Page → Article: a pure, deterministic function (no I/O, no Scrapy).
 
+Why one module of this size: it is the fusion of every field's sources, in the precedence below;
+the readers of each source are in the modules beside it (metadata, dates, authors, lang,
+companies), and what remains here is the one place where their answers are weighed.
+
 Body text comes from trafilatura (comments excluded, paragraphs joined with "\\n"). Metadata is
 collected from every source on the page (:mod:`.metadata`) and fused with this precedence; the
 first source giving a usable value wins:

@@ -13,9 +13,10 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
+from newsarchive import contracts
 from newsarchive.archive.fieldcoverage import FIELDS
 from newsarchive.archive.runs import source_health
-from newsarchive.contracts import Stat, count, coverage_sources
+from newsarchive.contracts import Stat
 from newsarchive.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -91,11 +92,11 @@ def render_metrics(
         [(j, float(stats.get(Stat.ARCHIVE_LONGEST_OUTAGE, 0) or 0))],
     )
     articles, coverage = [], []
-    for source in coverage_sources(stats):
-        n = count(stats, coverage(source, "articles"))
+    for source in contracts.coverage_sources(stats):
+        n = contracts.count(stats, contracts.coverage(source, "articles"))
         articles.append(({**j, "source": source}, float(n)))
         for f in FIELDS:
-            share = count(stats, coverage(source, f)) / max(n, 1)
+            share = contracts.count(stats, contracts.coverage(source, f)) / max(n, 1)
             coverage.append(({**j, "source": source, "field": f}, share))
     out += _metric_lines(
         "newsarchive_source_articles", "Articles stored per source in the last crawl.", "gauge",
