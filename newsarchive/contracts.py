@@ -334,7 +334,7 @@ def xml_read(doc: DocKind, event: str) -> str:
     return f"{PREFIX}{doc}/{event}"
 
 
-def conditional(role: PageRole | str) -> str:
+def conditional(role: PageRole | str | None) -> str:
     """Conditional requests sent (If-None-Match / If-Modified-Since), by role."""
     return f"{PREFIX}incremental/conditional/{role}"
 

@@ -44,7 +44,7 @@ class ExtractPipeline:
             timeout=crawler.settings.getfloat("NEWSARCHIVE_EXTRACT_TIMEOUT", 30.0),
         )
         extractor = load_object(crawler.settings.get("NEWSARCHIVE_EXTRACTOR", DEFAULT_EXTRACTOR))
-        pipeline = cls(pool, crawler.stats, extractor)  # type: ignore[arg-type]
+        pipeline = cls(pool, crawler.stats, extractor)
         crawler.signals.connect(pipeline.close, signal=signals.spider_closed)
         return pipeline
 

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 class StorePipeline:
     def __init__(self, crawler: Crawler, archive: Archive, run_id: int | None) -> None:
         self.crawler = crawler
-        self.stats: StatsCollector = crawler.stats  # type: ignore[assignment]
+        self.stats: StatsCollector = crawler.stats
         self.archive = archive
         self.run_id = run_id
         self.outage_limit = crawler.settings.getfloat(

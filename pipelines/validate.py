@@ -24,7 +24,7 @@ class ValidatePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:
         min_words = crawler.settings.getint("NEWSARCHIVE_MIN_WORDS", DEFAULT_MIN_WORDS)
-        return cls(crawler.stats, min_words)  # type: ignore[arg-type]
+        return cls(crawler.stats, min_words)
 
     def process_item(self, page: FetchedPage) -> FetchedPage:
         article = page.article

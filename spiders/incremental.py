@@ -28,7 +28,7 @@ import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import scrapy
 from scrapy import signals
@@ -136,7 +136,7 @@ class Frontier:
         frontier: Frontier | None = getattr(crawler, "_newsarchive_frontier", None)
         if frontier is None:
             frontier = cls(crawler)
-            crawler._newsarchive_frontier = frontier  # type: ignore[attr-defined]
+            crawler._newsarchive_frontier = frontier  # type: ignore[attr-defined]  # Crawler has no slot for it
             if frontier.enabled:
                 crawler.signals.connect(frontier.spider_opened, signal=signals.spider_opened)
                 crawler.signals.connect(frontier.spider_closed, signal=signals.spider_closed)
@@ -290,7 +290,7 @@ class Frontier:
         hours = self.revisit_by_source.get(source, self.revisit_default)
         return timedelta(hours=hours) if hours > 0 else None
 
-    def refetch_reason(self, request: scrapy.Request) -> RefetchReason | bool | None:
+    def refetch_reason(self, request: scrapy.Request) -> RefetchReason | Literal[False] | None:
         """False: skip this known article; None: not known (fetch); else why to refetch."""
         known = self.known.get(url_key(request.url))
         if known is None:

@@ -7,7 +7,7 @@ import email.utils
 import logging
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urljoin
 
 from scrapy import signals
@@ -23,14 +23,14 @@ from newsarchive.contracts import Stat
 from newsarchive.discovery.urls import host_allowed, url_key
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
     from typing import Self
 
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from scrapy.statscollectors import StatsCollector
-    from twisted.internet.interfaces import IDelayedCall
+    from twisted.internet.base import DelayedCall
 
 logger = logging.getLogger(__name__)
 # The IgnoreRequest message of each redirect the middleware refuses.
@@ -165,7 +165,7 @@ class RetryAfterMiddleware:
         self.max_wait = crawler.settings.getfloat("NEWSARCHIVE_RETRY_AFTER_MAX", 300)
         self.backoff = crawler.settings.getfloat("NEWSARCHIVE_RETRY_BACKOFF", 1.0)
         self.backoff_max = crawler.settings.getfloat("NEWSARCHIVE_RETRY_BACKOFF_MAX", 60.0)
-        self.waiting: set[IDelayedCall] = set()
+        self.waiting: set[DelayedCall] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -210,6 +210,7 @@ class RetryAfterMiddleware:
             return response
         else:
             reason, counter = f"retry_after_{response.status}", Stat.RETRY_AFTER_HONOURED
+        assert self.crawler.spider is not None  # responses only come while the spider runs
         retry = get_retry_request(request, spider=self.crawler.spider, reason=reason)
         if retry is None:
             # retries exhausted (and counted): Scrapy's RetryMiddleware must not count it again
@@ -229,7 +230,8 @@ class RetryAfterMiddleware:
 
         if request.callback is NO_CALLBACK:
             return maybe_deferred_to_future(deferLater(reactor, wait, lambda: retry))
-        schedule_later = reactor.callLater  # type: ignore[attr-defined]
+        # the reactor module is typed as a module, not as the reactor installed at run time
+        schedule_later = cast("Callable[..., DelayedCall]", reactor.callLater)
         self.waiting.add(schedule_later(wait, self._schedule, retry))
         raise RetryScheduled(f"retry in {wait:.1f}s")
 

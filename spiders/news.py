@@ -101,6 +101,17 @@ class SourceState:
     templates: dict[str, int] = field(default_factory=dict)
 
 
+def _request_of(failure: Failure) -> scrapy.Request:
+    """The request an errback's failure is about (Scrapy sets it on the failure)."""
+    request: scrapy.Request = failure.request  # type: ignore[attr-defined]  # set by Scrapy, untyped
+    return request
+
+
+def _failure_text(failure: Failure) -> str:
+    """The failure's message, else the name of its exception type."""
+    return failure.getErrorMessage() or (failure.type.__name__ if failure.type else "error")
+
+
 def _looks_like_html(body: bytes) -> bool:
     head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     return head.startswith((b"<!doctype html", b"<html"))
@@ -108,6 +119,16 @@ def _looks_like_html(body: bytes) -> bool:
 
 class NewsSpider(scrapy.Spider):
     name = "news"
+    # limits, read from the settings in from_crawler
+    max_pages: int
+    max_depth: int
+    max_outlinks: int
+    max_sitemap_urls: int
+    max_per_template: int
+    max_barren: int
+    max_size: int
+    max_page_bytes: int
+    obey_robots: bool
 
     def __init__(
         self,
@@ -449,6 +470,7 @@ class NewsSpider(scrapy.Spider):
             if values and values[0]
         }
         match = _CHARSET.search(headers.get("content-type", ""))
+        assert response.request is not None  # a downloaded response knows its request
         redirects = response.meta.get("redirect_urls") or [response.request.url]
         return FetchedPage(
             url=response.url,
@@ -613,18 +635,19 @@ class NewsSpider(scrapy.Spider):
         return self._sitemap_requests(state, listed or common_sitemap_urls(home))
 
     def _failed(self, failure: Failure) -> None:
-        url = failure.request.url
-        if failure.check(HttpError):
+        request = _request_of(failure)
+        url = request.url
+        if isinstance(failure.value, HttpError):
             status = failure.value.response.status
             self._inc(contracts.http_failed(status))
             self.logger.info("failed %s: HTTP %d", url, status)
             return
-        message = failure.getErrorMessage() or failure.type.__name__
+        message = _failure_text(failure)
         if failure.check(IgnoreRequest) and "DOWNLOAD_MAXSIZE" not in message:
             # deliberate skips (robots.txt, 304 on a revisit, offsite) are counted where decided
             return
         self._inc(Stat.FETCH_FAILED)
-        source = failure.request.meta.get("source")
+        source = request.meta.get("source")
         if source:
             # per source, so the health report tells a dead source apart in a many-source run
             self._inc(contracts.source_errors(source))
@@ -634,13 +657,15 @@ class NewsSpider(scrapy.Spider):
         if failure.check(RetryScheduled):
             return
         self._inc(Stat.PROBE_FAILED)
-        self.logger.debug("probe failed %s: %s", failure.request.url, failure.getErrorMessage())
+        self.logger.debug(
+            "probe failed %s: %s", _request_of(failure).url, failure.getErrorMessage()
+        )
 
     def _home_failed(self, failure: Failure) -> Iterator[Any]:
         if failure.check(RetryScheduled):
             return  # the retry's answer starts discovery
         self._failed(failure)
-        state = self.states[failure.request.meta["source"]]
+        state = self.states[_request_of(failure).meta["source"]]
         if not failure.check(HttpError, IgnoreRequest):
             # the host did not answer at all (refused, DNS, timeout, after retries): probing a
             # dozen common feed/sitemap paths on it would only fail a dozen more times
@@ -648,7 +673,7 @@ class NewsSpider(scrapy.Spider):
             self.logger.warning(
                 "source %s unreachable (%s): no discovery",
                 state.config.name,
-                failure.getErrorMessage() or failure.type.__name__,
+                _failure_text(failure),
             )
             return
         yield from self._homepage_discovery(state, None)
@@ -657,16 +682,16 @@ class NewsSpider(scrapy.Spider):
         if failure.check(RetryScheduled):
             return
         self._probe_failed(failure)
-        yield from self._feed_fallback(self.states[failure.request.meta["source"]])
+        yield from self._feed_fallback(self.states[_request_of(failure).meta["source"]])
 
     def _sitemap_failed(self, failure: Failure) -> Iterator[Any]:
         if failure.check(RetryScheduled):
             return
         self._probe_failed(failure)
-        yield from self._sitemap_fallback(self.states[failure.request.meta["source"]])
+        yield from self._sitemap_fallback(self.states[_request_of(failure).meta["source"]])
 
     def _robots_failed(self, failure: Failure) -> None:
         if failure.check(RetryScheduled):
             return
         self._probe_failed(failure)
-        self.robots_sitemaps[site_key(failure.request.url)] = []
+        self.robots_sitemaps[site_key(_request_of(failure).url)] = []

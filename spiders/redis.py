@@ -73,11 +73,11 @@ def worker_id(crawler: Crawler) -> str:
     wid: str | None = getattr(crawler, "_newsarchive_worker_id", None)
     if wid is None:
         wid = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        crawler._newsarchive_worker_id = wid  # type: ignore[attr-defined]
+        crawler._newsarchive_worker_id = wid  # type: ignore[attr-defined]  # Crawler has no slot for it
     return wid
 
 
-class RedisDupeFilter(RFPDupeFilter):  # type: ignore[misc]
+class RedisDupeFilter(RFPDupeFilter):  # type: ignore[misc]  # scrapy-redis is untyped (Any base)
     """scrapy-redis' filter with our fingerprints, so URL variants are one request everywhere."""
 
     crawler: Crawler | None = None
@@ -92,7 +92,7 @@ class RedisDupeFilter(RFPDupeFilter):  # type: ignore[misc]
         return request_fingerprint(self.crawler, request)
 
 
-class RedisScheduler(Scheduler):  # type: ignore[misc]
+class RedisScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis is untyped (Any base)
     """scrapy-redis' scheduler that also records, per worker, the URLs it popped."""
 
     crawler: Crawler | None = None
@@ -137,7 +137,7 @@ class DistributedWorker:
         self.beat_loop: task.LoopingCall | None = None
         self.poll_loop: task.LoopingCall | None = None
         self.archive: Archive | None = None
-        self.recovery: Deferred[int] | None = None  # a recovery running on a thread
+        self.recovery: Deferred[Any] | None = None  # a recovery running on a thread
         # True once a recovery of the current idle period found nothing left to recover.
         self.idle_recovered = False
         self.closing = False
@@ -322,7 +322,8 @@ class DistributedWorker:
             "worker %s: recovery failed: %s",
             self.id,
             failure.getErrorMessage(),
-            exc_info=(failure.type, failure.value, failure.getTracebackObject()),
+            # a Failure always carries its exception's type and value
+            exc_info=(failure.type, failure.value, failure.getTracebackObject()),  # type: ignore[arg-type]
         )
         self.inc(Stat.DISTRIBUTED_RECOVERY_FAILED)
         return 0

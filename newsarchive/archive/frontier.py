@@ -117,7 +117,7 @@ def ensure_source(
         .on_conflict_do_nothing(index_elements=["name"])
         .returning(Source.id)
     )
-    new_id = session.scalar(stmt)
+    new_id: int | None = session.scalar(stmt)
     if new_id is None:  # another writer created it between our select and insert
         new_id = session.scalar(select(Source.id).where(Source.name == name))
     assert new_id is not None

@@ -271,7 +271,7 @@ def _best(
 
 
 @functools.cache
-def _anchor_candidate_query(n_bands: int) -> Select[tuple[int, int]]:
+def _anchor_candidate_query(n_bands: int) -> Select[int, int]:
     """Articles sharing an anchor band key on a day of the window, most shared first."""
     shared = func.count().label("shared")
     return (
@@ -302,7 +302,7 @@ def effective_day(published: datetime | None, seen: datetime | None) -> int:
 
 
 @functools.cache
-def _candidate_query(n_bands: int) -> Select[tuple[int, int]]:
+def _candidate_query(n_bands: int) -> Select[int, int]:
     """Articles sharing any band key, most shared first: one index probe per band.
 
     Built once per band count with bound parameters, so SQLAlchemy's compiled cache is hit
@@ -342,7 +342,7 @@ def backfill_anchors(session: Session, *, start_id: int = 0, batch: int = 500) -
     ).all()
     if not rows:
         return None
-    ids = [r.id for r in rows]
+    ids: list[int] = [r.id for r in rows]
     session.execute(delete(AnchorBand).where(AnchorBand.article_id.in_(ids)))
     session.execute(delete(ArticleAnchor).where(ArticleAnchor.article_id.in_(ids)))
     anchors: list[dict[str, Any]] = []

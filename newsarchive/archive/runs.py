@@ -59,7 +59,7 @@ class RunView:
 
     def as_json(self) -> dict[str, Any]:
         """The fields as a dict (datetimes left for the JSON writer to format)."""
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 def start_run(
@@ -209,7 +209,7 @@ class SourceHealth:
         return not self.problems
 
     def as_json(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        data = {name: getattr(self, name) for name in self.__slots__}
         data["healthy"] = self.healthy
         return data
 
@@ -292,6 +292,8 @@ def _run_numbers(
     session: Session, run: CrawlRun, name: str, source_id: int | None
 ) -> tuple[int, int, int]:
     """(pages fetched, new articles, errors) of one source in one run."""
+    pages: int | None
+    new: int | None
     if source_id is None:
         pages = new = errors = 0
     else:

@@ -135,7 +135,7 @@ def save_page(
         failed = extraction_status == ExtractionStatus.FAILED
         status = SaveOutcome.FAILED if failed else SaveOutcome.NOT_ARTICLE
         # a stub refused by validation (teaser, paywall) may be complete next time: not settled
-        refused = extraction_status in VALIDATION_DROPS
+        refused = page.drop_reason in VALIDATION_DROPS
         state = FrontierState.FAILED if failed or refused else FrontierState.NOT_ARTICLE
         record_fetched(session, page, source_id, state, run_id=run_id)
         return SaveResult(status=status, capture_id=capture.id)

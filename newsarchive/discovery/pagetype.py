@@ -219,8 +219,8 @@ def url_kind(url: str) -> UrlKind:
     parts = urlsplit(url)
     segs = _segments(parts.path)
     if not segs:
-        params = {k.lower() for k, _ in parse_qsl(parts.query)}
-        return UrlKind.LISTING if params & LISTING_PARAMS or not params else UrlKind.OTHER
+        names = {k.lower() for k, _ in parse_qsl(parts.query)}
+        return UrlKind.LISTING if names & LISTING_PARAMS or not names else UrlKind.OTHER
     last = segs[-1]
     dot = last.rfind(".")
     if dot > 0 and last[dot:] in MEDIA_EXTENSIONS:

@@ -37,7 +37,7 @@ import re
 import warnings
 from copy import deepcopy
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from newsarchive.discovery.urls import canonicalize_url, registered_domain
@@ -71,6 +71,8 @@ from newsarchive.extraction.topics import tag_topics
 from newsarchive.items import Article
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from lxml.html import HtmlElement
 
 __all__ = ["extract"]
@@ -159,7 +161,7 @@ def extract(
     return article
 
 
-def _trafilatura(tree: HtmlElement, url: str, fetched_at: datetime | None):  # type: ignore[no-untyped-def]
+def _trafilatura(tree: HtmlElement, url: str, fetched_at: datetime | None) -> Any:
     import trafilatura
 
     max_date = (fetched_at or datetime.now()) + timedelta(days=1)
@@ -232,7 +234,7 @@ def _drop_leading_furniture(
     return "\n".join(lines[dropped:])
 
 
-def _first(values) -> str | None:  # type: ignore[no-untyped-def]
+def _first(values: Iterable[Any]) -> str | None:
     for value in values:
         if value:
             return str(value)
