@@ -195,6 +195,8 @@ class Stat:
     SKIPPED_REDIRECT_LOOP: Final = "newsarchive/skipped/redirect_loop"
     SKIPPED_REDIRECT_LIMIT: Final = "newsarchive/skipped/redirect_limit"
     SKIPPED_OFFSITE_REDIRECT: Final = "newsarchive/skipped/offsite_redirect"
+    SKIPPED_INTERNAL_ADDRESS: Final = "newsarchive/skipped/internal_address"  # loopback, private
+    ROBOTS_UNAVAILABLE: Final = "newsarchive/robots/unavailable"  # 5xx or no answer: off limits
     TRAP_BARREN_LISTING: Final = (
         "newsarchive/skipped/trap/barren_listing"  # listings with nothing new
     )
@@ -208,6 +210,7 @@ class Stat:
     )
     SITEMAP_SELF_REFERENCE: Final = "newsarchive/sitemap/self_reference"  # an index listing itself
     SITEMAP_TOO_DEEP: Final = "newsarchive/sitemap/too_deep"  # index nesting past the limit
+    SITEMAP_OVER_BUDGET: Final = "newsarchive/sitemap/over_budget"  # past the source's budget
     SITEMAP_CAPPED: Final = (
         "newsarchive/sitemap/capped"  # entries past NEWSARCHIVE_MAX_SITEMAP_URLS
     )
@@ -253,6 +256,9 @@ class Stat:
     # distributed workers (spiders/redis.py)
     DISTRIBUTED_RECOVERED: Final = "newsarchive/distributed/recovered"  # URLs lost by dead workers
     DISTRIBUTED_RECOVERY_FAILED: Final = "newsarchive/distributed/recovery_failed"
+    DISTRIBUTED_REDIS_OUTAGES: Final = "newsarchive/distributed/redis_outages"
+    DISTRIBUTED_LONGEST_REDIS_OUTAGE: Final = "newsarchive/distributed/longest_redis_outage_s"
+    DISTRIBUTED_UNDECODABLE: Final = "newsarchive/distributed/undecodable"  # queue entries skipped
 
 
 def articles(outcome: SaveOutcome) -> str:

@@ -22,6 +22,10 @@ USER_AGENT = f"newsarchive/0.1 (+{NEWSARCHIVE_CONTACT})"
 NEWSARCHIVE_LOCAL = os.environ.get("NEWSARCHIVE_LOCAL", "") not in ("", "0", "false")
 
 ROBOTSTXT_OBEY = True
+# Seconds before a robots.txt that answered 5xx or could not be fetched is asked again.
+NEWSARCHIVE_ROBOTS_RETRY = 600.0
+# Addresses to treat as public although they are private or loopback (a lab network).
+NEWSARCHIVE_PUBLIC_ADDRESSES: list[str] = []
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
 
@@ -62,6 +66,12 @@ REQUEST_FINGERPRINTER_CLASS = "newsarchive.spiders.middlewares.CanonicalRequestF
 DUPEFILTER_CLASS = "newsarchive.spiders.middlewares.SeenUrlsDupeFilter"
 
 DOWNLOADER_MIDDLEWARES = {
+    # refuses internal addresses (loopback, private, link-local) for public sources, on every
+    # request, robots.txt and redirects included, before robots.txt is fetched for them
+    "newsarchive.spiders.guards.AddressGuardMiddleware": 50,
+    # RFC 9309 robots.txt: 5xx/unreachable = disallow the host (asked again later), 4xx = allow
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "newsarchive.spiders.guards.RobotsPolicyMiddleware": 100,
     # skips stored articles and adds conditional-request validators (before robots.txt: 100)
     "newsarchive.spiders.incremental.IncrementalDownloaderMiddleware": 120,
     "newsarchive.spiders.middlewares.RetryAfterMiddleware": 560,
@@ -80,6 +90,8 @@ EXTENSIONS = {
 NEWSARCHIVE_MAX_PAGES = 5000
 NEWSARCHIVE_MAX_OUTLINKS = 6000
 NEWSARCHIVE_MAX_SITEMAP_URLS = 50000
+# Sitemap documents fetched per source and run (indexes of indexes fan out fast).
+NEWSARCHIVE_MAX_SITEMAPS = 200
 NEWSARCHIVE_MAX_PER_TEMPLATE = 50  # pages per listing URL template (?page=N, /archive/Y/M/D/)
 NEWSARCHIVE_MAX_BARREN = 3  # consecutive listing pages without new article links
 

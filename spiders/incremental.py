@@ -88,6 +88,7 @@ logger = logging.getLogger(__name__)
 # ones are tried again. Refused by the archive (``rejected``): fetching it again would only lose
 # it again.
 REFETCH = "newsarchive_refetch"  # meta: why a known article is fetched again
+FOLLOWED_LINKS = "newsarchive_followed_links"  # meta: the spider read this page as a listing
 FLUSH_INTERVAL = 0.5  # seconds between batched frontier writes
 EMPTY_DOCUMENTS = {
     PageRole.FEED: (
@@ -400,7 +401,9 @@ class IncrementalSpiderMiddleware:
             or response.status != 200
         ):
             return
-        led_on = any(issubclass(kind, scrapy.Request) for kind in kinds)
+        led_on = response.meta.get(FOLLOWED_LINKS) or any(
+            issubclass(kind, scrapy.Request) for kind in kinds
+        )
         url = response.meta.get("redirect_urls", [response.url])[0]
         with self.frontier.lock:
             outcome = FrontierState.FETCHED if led_on else FrontierState.NOT_ARTICLE

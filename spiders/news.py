@@ -60,6 +60,8 @@ from newsarchive.discovery.urls import (
 from newsarchive.errors import ConfigError
 from newsarchive.extraction.dates import as_utc, parse_structured
 from newsarchive.items import FetchedPage
+from newsarchive.spiders.guards import RobotsUnavailable
+from newsarchive.spiders.incremental import FOLLOWED_LINKS
 from newsarchive.spiders.middlewares import SEEN_KEY, RetryScheduled, SeenUrls
 
 if TYPE_CHECKING:
@@ -95,6 +97,7 @@ class SourceState:
     config: SourceConfig
     hosts: tuple[str, ...]
     scheduled: int = 0
+    sitemaps: int = 0  # sitemap documents requested (bounded by NEWSARCHIVE_MAX_SITEMAPS)
     discovered: bool = False
     feed_fallback: bool = False
     sitemap_fallback: bool = False
@@ -124,6 +127,7 @@ class NewsSpider(scrapy.Spider):
     max_depth: int
     max_outlinks: int
     max_sitemap_urls: int
+    max_sitemaps: int
     max_per_template: int
     max_barren: int
     max_size: int
@@ -194,6 +198,7 @@ class NewsSpider(scrapy.Spider):
         ) or 20
         spider.max_outlinks = s.getint("NEWSARCHIVE_MAX_OUTLINKS", 6000)
         spider.max_sitemap_urls = s.getint("NEWSARCHIVE_MAX_SITEMAP_URLS", 50000)
+        spider.max_sitemaps = s.getint("NEWSARCHIVE_MAX_SITEMAPS", 200)
         spider.max_per_template = s.getint("NEWSARCHIVE_MAX_PER_TEMPLATE", 50)
         spider.max_barren = s.getint("NEWSARCHIVE_MAX_BARREN", 3)
         spider.max_size = s.getint("DOWNLOAD_MAXSIZE")
@@ -332,12 +337,24 @@ class NewsSpider(scrapy.Spider):
             meta["configured"] = True
         requests = []
         for url in urls:
+            if state.sitemaps >= self.max_sitemaps:
+                # an index of indexes must not fan out past the source's sitemap budget
+                self._inc(Stat.SITEMAP_OVER_BUDGET)
+                if state.sitemaps == self.max_sitemaps:
+                    state.sitemaps += 1  # log once per source
+                    self.logger.warning(
+                        "source %s: sitemap budget of %d documents reached, skipping the rest",
+                        state.config.name,
+                        self.max_sitemaps,
+                    )
+                continue
             req = self._request(
                 state, url, self.parse_sitemap, role=PageRole.SITEMAP, via=Via.SITEMAP,
                 priority=PRIORITY_FEED, meta=dict(meta), budget=False,
                 errback=self._sitemap_failed if configured else self._probe_failed,
             )  # fmt: skip
             if req:
+                state.sitemaps += 1
                 requests.append(req)
         return requests
 
@@ -460,6 +477,9 @@ class NewsSpider(scrapy.Spider):
         if role in (PageRole.HOME, PageRole.LISTING) or (
             role == PageRole.CANDIDATE and response.meta["via"] in (Via.SECTION, Via.START)
         ):
+            # a listing even when every link on it is already known this run: settled as a
+            # dead end it would never be visited again, and its new articles never found
+            response.meta[FOLLOWED_LINKS] = True
             yield from self._follow_links(response, state)
 
     def _page(self, response: Response, state: SourceState) -> FetchedPage:
@@ -666,7 +686,10 @@ class NewsSpider(scrapy.Spider):
             return  # the retry's answer starts discovery
         self._failed(failure)
         state = self.states[_request_of(failure).meta["source"]]
-        if not failure.check(HttpError, IgnoreRequest):
+        if failure.check(RobotsUnavailable):
+            # robots.txt answered 5xx or not at all: the host is off limits (RFC 9309)
+            self._inc(contracts.source_errors(state.config.name))
+        if not failure.check(HttpError, IgnoreRequest) or failure.check(RobotsUnavailable):
             # the host did not answer at all (refused, DNS, timeout, after retries): probing a
             # dozen common feed/sitemap paths on it would only fail a dozen more times
             self._inc(Stat.SKIPPED_UNREACHABLE_SOURCE)

@@ -29,7 +29,6 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task, threads
 
 from newsarchive.contracts import Stat, Via, WorkerStatus
-from newsarchive.discovery.urls import url_key
 from newsarchive.errors import NewsArchiveError
 from newsarchive.run.scaleout import (
     DEFAULT_IDLE_SECONDS,
@@ -92,11 +91,69 @@ class RedisDupeFilter(RFPDupeFilter):  # type: ignore[misc]  # scrapy-redis is u
         return request_fingerprint(self.crawler, request)
 
 
+# Pop the best request and record the claim in one atomic step: with two round trips, a
+# recovery running between them saw the URL neither queued nor claimed and queued it again.
+POP_AND_CLAIM = """
+local top = redis.call('ZRANGE', KEYS[1], 0, 0)
+if #top == 0 then return false end
+redis.call('ZREM', KEYS[1], top[1])
+local ok, request = pcall(cjson.decode, top[1])
+if ok and type(request) == 'table' and type(request['_key']) == 'string' then
+  redis.call('SADD', KEYS[2], request['_key'])
+  redis.call('EXPIRE', KEYS[2], ARGV[1])
+end
+return top[1]
+"""
+OUTAGE_PAUSE = 1.0  # seconds between Redis attempts while it is unreachable
+
+
+class RedisOutage:
+    """Logs an outage once when it starts and once when it ends, and spaces the attempts: each
+    call is synchronous on the reactor, so an unreachable server is asked at most once per
+    ``OUTAGE_PAUSE`` by each component."""
+
+    def __init__(self, what: str, crawler: Crawler | None) -> None:
+        self.what = what
+        self.crawler = crawler
+        self.since: float | None = None
+        self.retry_at = 0.0
+
+    def paused(self) -> bool:
+        return self.since is not None and time.monotonic() < self.retry_at
+
+    def failed(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+            logger.warning("Redis unreachable (%s): %s paused, retrying", exc, self.what)
+            if self.crawler is not None and self.crawler.stats:
+                self.crawler.stats.inc_value(Stat.DISTRIBUTED_REDIS_OUTAGES)
+        self.retry_at = now + OUTAGE_PAUSE
+
+    def ok(self) -> None:
+        if self.since is not None:
+            waited = time.monotonic() - self.since
+            logger.warning("Redis reachable again after %.1f s: %s resumed", waited, self.what)
+            if self.crawler is not None and self.crawler.stats:
+                self.crawler.stats.max_value(
+                    Stat.DISTRIBUTED_LONGEST_REDIS_OUTAGE, round(waited, 1)
+                )
+            self.since = None
+
+
 class RedisScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis is untyped (Any base)
-    """scrapy-redis' scheduler that also records, per worker, the URLs it popped."""
+    """scrapy-redis' scheduler that claims what it pops atomically and rides out outages.
+
+    During a Redis outage nothing is popped (the worker finishes what it holds), requests the
+    spider schedules wait in a local backlog (pushed once Redis answers), and the scheduler
+    reports pending work so the spider does not close.
+    """
 
     crawler: Crawler | None = None
     ttl: int = int(DEFAULT_WORKER_TTL)
+    backlog: list[tuple[scrapy.Request, bool]]  # (request, already through the dupefilter)
+    outage: RedisOutage
+    pop_and_claim: Any  # the registered POP_AND_CLAIM script
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RedisScheduler:
@@ -107,17 +164,79 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis is untype
             raise NewsArchiveError(f"Redis at {url} is unreachable: {exc}") from exc
         scheduler.crawler = crawler
         scheduler.ttl = max(1, round(crawler.settings.getfloat("NEWSARCHIVE_REDIS_WORKER_TTL")))
+        scheduler.backlog = []
+        scheduler.outage = RedisOutage("the shared queue", crawler)
+        scheduler.pop_and_claim = scheduler.server.register_script(POP_AND_CLAIM)
         return scheduler
 
+    def _popped_key(self) -> str:
+        assert self.crawler is not None
+        keys = JobKeys(self.crawler.settings.get("NEWSARCHIVE_REDIS_JOB") or "")
+        return keys.popped(worker_id(self.crawler))
+
+    def _flush_backlog(self) -> None:
+        """Push what was scheduled during an outage; stops (raising) at the first failure."""
+        while self.backlog:
+            request, filtered = self.backlog[0]
+            if filtered or request.dont_filter or not self.df.request_seen(request):
+                self.queue.push(request)
+            self.backlog.pop(0)
+
+    def enqueue_request(self, request: scrapy.Request) -> bool:
+        if self.outage.paused():
+            self.backlog.append((request, False))
+            return True
+        filtered = False
+        try:
+            self._flush_backlog()
+            if not request.dont_filter and self.df.request_seen(request):
+                self.df.log(request, self.spider)
+                return False
+            filtered = True
+            self.queue.push(request)
+        except redis.RedisError as exc:
+            self.outage.failed(exc)
+            self.backlog.append((request, filtered))
+            return True
+        self.outage.ok()
+        if self.stats:
+            self.stats.inc_value("scheduler/enqueued/redis")
+        return True
+
     def next_request(self) -> scrapy.Request | None:
-        request: scrapy.Request | None = super().next_request()
-        if request is not None and self.crawler is not None:
-            keys = JobKeys(self.crawler.settings.get("NEWSARCHIVE_REDIS_JOB") or "")
-            popped = keys.popped(worker_id(self.crawler))
-            pipe = self.server.pipeline(transaction=False)
-            pipe.sadd(popped, url_key(request.url)).expire(popped, self.ttl)
-            pipe.execute()
+        if self.crawler is None or self.outage.paused():
+            return None
+        try:
+            self._flush_backlog()
+            data = self.pop_and_claim(keys=[self.queue.key, self._popped_key()], args=[self.ttl])
+        except redis.RedisError as exc:
+            self.outage.failed(exc)
+            return None
+        self.outage.ok()
+        if not data:
+            return None
+        try:
+            request: scrapy.Request = self.queue._decode_request(data)
+        except (ValueError, TypeError, KeyError) as exc:
+            # not our JSON (a pickle from an older version, or planted): never executed
+            logger.warning("undecodable request dropped from the shared queue: %s", exc)
+            if self.stats:
+                self.stats.inc_value(Stat.DISTRIBUTED_UNDECODABLE)
+            return None
+        if self.stats:
+            self.stats.inc_value("scheduler/dequeued/redis")
         return request
+
+    def has_pending_requests(self) -> bool:
+        if self.backlog or self.outage.paused():
+            return True  # an outage is no reason to close: the queue is still there
+        try:
+            pending = len(self.queue) > 0
+        except redis.RedisError as exc:
+            self.outage.failed(exc)
+            return True
+        self.outage.ok()
+        return pending
 
 
 class DistributedWorker:
@@ -141,6 +260,7 @@ class DistributedWorker:
         # True once a recovery of the current idle period found nothing left to recover.
         self.idle_recovered = False
         self.closing = False
+        self.outage = RedisOutage("the worker heartbeat", crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DistributedWorker:
@@ -196,15 +316,26 @@ class DistributedWorker:
             pipe.sunionstore(self.keys.done, [self.keys.done, popped])
         # Otherwise what this worker popped and did not finish becomes recoverable at once.
         pipe.delete(self.keys.worker(self.id), popped)
-        pipe.execute()
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            # the keys expire by themselves; peers then recover what this worker held
+            logger.warning("worker %s could not sign off in Redis: %s", self.id, exc)
         self.client.close()
         logger.info("worker %s left job %s (%s)", self.id, self.keys.job, reason)
 
     def beat(self) -> None:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.set(self.keys.worker(self.id), self.status, ex=self.ttl)
-        pipe.expire(self.keys.popped(self.id), self.ttl)
-        pipe.execute()
+        """Refresh the heartbeat. An error must not escape: a LoopingCall stops for good at its
+        first exception, and peers would then take this live worker for dead."""
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            pipe.set(self.keys.worker(self.id), self.status, ex=self.ttl)
+            pipe.expire(self.keys.popped(self.id), self.ttl)
+            pipe.execute()
+        except redis.RedisError as exc:
+            self.outage.failed(exc)
+            return
+        self.outage.ok()
 
     def set_status(self, status: WorkerStatus) -> None:
         if status != self.status:
@@ -243,11 +374,18 @@ class DistributedWorker:
             self.set_status(WorkerStatus.IDLE)
         if self.recovery is not None:
             raise DontCloseSpider  # its requests are about to be scheduled
-        if self.client.zcard(self.keys.queue):
+        if self.outage.since is not None:
+            raise DontCloseSpider  # Redis is away: the shared queue may hold work
+        try:
+            queued = self.client.zcard(self.keys.queue)
+            peers = {w: s for w, s in live_workers(self.client, self.keys).items() if w != self.id}
+        except redis.RedisError as exc:
+            self.outage.failed(exc)
+            raise DontCloseSpider from None
+        if queued:
             raise DontCloseSpider
         if self.idle_for() < self.idle_seconds:
             raise DontCloseSpider
-        peers = {w: s for w, s in live_workers(self.client, self.keys).items() if w != self.id}
         if any(s == WorkerStatus.BUSY for s in peers.values()):
             raise DontCloseSpider  # a busy peer may still schedule work
         if not self.idle_recovered and self.start_recovery(spider, idle=True):

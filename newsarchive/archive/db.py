@@ -155,6 +155,8 @@ class Archive:
         self.url = url
         self.engine = engine
         self.backend = engine.dialect.name
+        # When the server stopped answering (monotonic seconds; see archive/reconnect.py).
+        self.outage_started: float | None = None
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @contextmanager

@@ -10,8 +10,13 @@ statement per answer:
 - They can differ from the exact rules in rare cases only: a phrase that runs from the title
   into the body, and on SQLite an excluded word that also drops its accent-folded spellings
   ("-città" drops "citta"). On the demo archive and the test fixtures they are equal.
+- On SQLite the accent-exact prefilter reads every candidate's body; past ``EXACT_LIMIT``
+  candidates it is left out and the counts are FTS5's, accents folded ("electrique" also
+  counts "électrique"). Such counts say ``exact=False`` and the page shows them as "about N".
 
-Without a query the counts are over every article the filters select. Copies are left out unless
+The company facet counts a gazetteer group with its brands (every article naming the group or a
+company below it), as the company filter selects them. Without a query the counts are over
+every article the filters select. Copies are left out unless
 ``include_duplicates`` is set, as in search. Dates are publication dates, else first seen (the
 same ``article_date`` as the filters), in UTC.
 """
@@ -25,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
-    Date,
     Select,
+    String,
     cast,
+    distinct,
     func,
     literal,
     literal_column,
@@ -37,7 +43,14 @@ from sqlalchemy import (
     union_all,
 )
 
-from newsarchive.archive.models import Article, ArticleCompany, Source
+from newsarchive.archive.models import (
+    Article,
+    ArticleCompany,
+    ArticleTopic,
+    Capture,
+    Duplicate,
+    Source,
+)
 from newsarchive.archive.search import (
     SearchFilters,
     article_date,
@@ -47,6 +60,7 @@ from newsarchive.archive.search import (
 )
 from newsarchive.archive.searchquery import SearchQuery, parse_query, to_fts5
 from newsarchive.errors import ConfigError
+from newsarchive.extraction.companies import load_gazetteer
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -55,6 +69,7 @@ logger = logging.getLogger(__name__)
 
 BUCKETS = ("day", "week", "month")
 FACET_LIMIT = 25
+EXACT_LIMIT = 3000  # SQLite: more candidates than this are counted without the accent check
 MAX_BUCKETS = 400  # more days or weeks than this are drawn as weeks or months
 _BUCKET_DAYS = {"day": 1, "week": 7, "month": 30}
 
@@ -70,10 +85,12 @@ class Facets:
     """How many articles match, and how they split by source, language, company and month."""
 
     total: int
+    exact: bool = True  # False: index counts, see the module docstring
     sources: list[FacetValue] = field(default_factory=list)
     languages: list[FacetValue] = field(default_factory=list)
     companies: list[FacetValue] = field(default_factory=list)
     months: list[FacetValue] = field(default_factory=list)  # "YYYY-MM", oldest first
+    topics: list[FacetValue] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -101,24 +118,45 @@ def _as_query(query: str | SearchQuery | None) -> SearchQuery | None:
     return parse_query(query) if query.strip() else None
 
 
-def index_match(session: Session, query: SearchQuery) -> list[ColumnElement[bool]]:
-    """WHERE clauses for the articles the full-text index matches, exclusions included."""
-    if session.get_bind().dialect.name == "sqlite":
-        fts_ids: Select[Any] = (
-            select(literal_column("rowid"))
-            .select_from(text("articles_fts"))
-            .where(
-                text("articles_fts MATCH :facet_fts").bindparams(
-                    facet_fts=to_fts5(query, with_exclusions=True)
-                )
+def _fts_ids(query: SearchQuery) -> Select[Any]:
+    return (
+        select(literal_column("rowid"))
+        .select_from(text("articles_fts"))
+        .where(
+            text("articles_fts MATCH :facet_fts").bindparams(
+                facet_fts=to_fts5(query, with_exclusions=True)
             )
         )
-        return [Article.id.in_(fts_ids), *sqlite_prefilter(query)]
+    )
+
+
+def counts_are_exact(session: Session, query: str | SearchQuery | None) -> bool:
+    """Whether counts for ``query`` apply the accent-exact check (see the module docstring):
+    always on PostgreSQL and without a query; on SQLite up to ``EXACT_LIMIT`` candidates."""
+    parsed = _as_query(query)
+    if parsed is None or session.get_bind().dialect.name != "sqlite":
+        return True
+    candidates = session.scalar(select(func.count()).select_from(_fts_ids(parsed).subquery()))
+    return int(candidates or 0) <= EXACT_LIMIT
+
+
+def index_match(
+    session: Session, query: SearchQuery, *, exact: bool = True
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses for the articles the full-text index matches, exclusions included;
+    ``exact=False`` leaves out SQLite's accent-exact prefilter (a body scan per candidate)."""
+    if session.get_bind().dialect.name == "sqlite":
+        prefilter = sqlite_prefilter(query) if exact else []
+        return [Article.id.in_(_fts_ids(query)), *prefilter]
     return [literal_column("articles.search_vector").op("@@")(pg_tsquery(query))]
 
 
 def matching_ids(
-    session: Session, query: str | SearchQuery | None, filters: SearchFilters | None = None
+    session: Session,
+    query: str | SearchQuery | None,
+    filters: SearchFilters | None = None,
+    *,
+    exact: bool = True,
 ) -> Select[Any]:
     """``SELECT articles.id`` of every article the query (or none) and the filters select."""
     parsed = _as_query(query)
@@ -128,36 +166,179 @@ def matching_ids(
         .where(*filter_clauses(filters or SearchFilters()))
     )
     if parsed is not None:
-        stmt = stmt.where(*index_match(session, parsed))
+        stmt = stmt.where(*index_match(session, parsed, exact=exact))
     return stmt
 
 
 def count_matches(
     session: Session, query: str | SearchQuery | None, filters: SearchFilters | None = None
-) -> int:
-    ids = matching_ids(session, query, filters).subquery()
-    return int(session.scalar(select(func.count()).select_from(ids)) or 0)
-
-
-def _utc(session: Session, value: Any) -> Any:
-    """A timestamp as UTC wall time (SQLite stores UTC text already)."""
-    if session.get_bind().dialect.name == "sqlite":
-        return value
-    return func.timezone("UTC", value)
-
-
-def month_key(session: Session) -> Any:
-    """``YYYY-MM`` of an article's date, on either backend."""
-    if session.get_bind().dialect.name == "sqlite":
-        return func.strftime("%Y-%m", article_date())
-    return func.to_char(_utc(session, article_date()), "YYYY-MM")
+) -> tuple[int, bool]:
+    """The number of matches, and whether it is exact (see :func:`counts_are_exact`)."""
+    exact = counts_are_exact(session, query)
+    ids = matching_ids(session, query, filters, exact=exact).subquery()
+    return int(session.scalar(select(func.count()).select_from(ids)) or 0), exact
 
 
 def day_key(session: Session) -> Any:
-    """The UTC calendar day of an article's date, on either backend."""
+    """``YYYY-MM-DD`` (text) of an article's date in UTC, on either backend.
+
+    SQLite stores UTC times as ISO text, so the day is its first ten characters (far cheaper per
+    row than ``date()``); PostgreSQL formats the UTC wall time.
+    """
     if session.get_bind().dialect.name == "sqlite":
-        return func.date(article_date())
-    return cast(_utc(session, article_date()), Date)
+        return func.substr(article_date(), 1, 10, type_=String)
+    return func.to_char(func.timezone("UTC", article_date()), "YYYY-MM-DD", type_=String)
+
+
+@dataclass(slots=True)
+class _Groups:
+    exact: bool
+    total: int = 0
+    sources: list[FacetValue] = field(default_factory=list)
+    languages: list[FacetValue] = field(default_factory=list)
+    companies: list[FacetValue] = field(default_factory=list)
+    topics: list[FacetValue] = field(default_factory=list)
+    days: list[tuple[date, str | None, int]] = field(default_factory=list)
+
+
+def _grouped(
+    session: Session,
+    query: str | SearchQuery | None,
+    filters: SearchFilters | None,
+    *,
+    by_source: bool,
+) -> _Groups:
+    """Every count the facets and the timeline need, in one statement over one match.
+
+    The match is materialised once with the few columns the groups need (id, source, language,
+    day); every group is then over that small set, never over the article rows again.
+    """
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    exact = counts_are_exact(session, query)
+    base = matching_ids(session, query, filters, exact=exact)
+    matched = base.add_columns(
+        Article.source_id.label("source_id"),
+        Article.lang.label("lang"),
+        day_key(session).label("day"),
+    ).cte("matched")
+    if sqlite:
+        matched = matched.prefix_with("MATERIALIZED")
+    text_type = String()
+
+    def part(kind: str, *groups: Any, source: bool = False) -> Any:
+        value, extra = ([*groups, null(), null()])[:2]
+        stmt = select(
+            literal(kind).label("kind"),
+            cast(value, text_type).label("value"),
+            cast(extra, text_type).label("extra"),
+            func.count().label("n"),
+        ).select_from(matched)
+        if source:
+            stmt = stmt.join(Source, Source.id == matched.c.source_id)
+        return stmt.group_by(*groups) if groups else stmt
+
+    parts = [
+        part("total"),
+        part("source", Source.name, source=True),
+        part("lang", matched.c.lang),
+        part("day", matched.c.day),
+        select(
+            literal("company").label("kind"),
+            ArticleCompany.company.label("value"),
+            cast(null(), text_type).label("extra"),
+            func.count().label("n"),
+        )
+        .where(ArticleCompany.article_id.in_(select(matched.c.id)))
+        .group_by(ArticleCompany.company),
+        select(
+            literal("topic").label("kind"),
+            ArticleTopic.topic.label("value"),
+            cast(null(), text_type).label("extra"),
+            func.count().label("n"),
+        )
+        .where(ArticleTopic.article_id.in_(select(matched.c.id)))
+        .group_by(ArticleTopic.topic),
+    ]
+    families = _families()
+    if families is not None:
+        parts.append(
+            select(
+                literal("group").label("kind"),
+                families.c.grp.label("value"),
+                cast(null(), text_type).label("extra"),
+                func.count(distinct(ArticleCompany.article_id)).label("n"),
+            )
+            .join(families, func.lower(ArticleCompany.company) == families.c.member)
+            .where(ArticleCompany.article_id.in_(select(matched.c.id)))
+            .group_by(families.c.grp)
+        )
+    if by_source:
+        parts.append(part("day_source", matched.c.day, Source.name, source=True))
+    groups = _Groups(exact=exact)
+    group_counts: dict[str, int] = {}
+    for kind, value, extra, n in session.execute(union_all(*parts)):
+        count = int(n)
+        if kind == "total":
+            groups.total = count
+        elif kind == "source":
+            groups.sources.append(FacetValue(str(value), count))
+        elif kind == "lang":
+            groups.languages.append(FacetValue("" if value is None else str(value), count))
+        elif kind == "company":
+            groups.companies.append(FacetValue(str(value), count))
+        elif kind == "topic":
+            groups.topics.append(FacetValue(str(value), count))
+        elif kind == "group":
+            group_counts[str(value)] = count
+        elif kind == "day" and not by_source:
+            groups.days.append((date.fromisoformat(str(value)), None, count))
+        elif kind == "day_source":
+            groups.days.append((date.fromisoformat(str(value)), str(extra), count))
+    # a group counts every article naming it or one of its brands
+    named = {v.value: v for v in groups.companies}
+    for name, count in group_counts.items():
+        if name in named:
+            named[name].count = max(named[name].count, count)
+        else:
+            groups.companies.append(FacetValue(name, count))
+    return groups
+
+
+def _families() -> Any:
+    """(member name lower-cased, group name) for every gazetteer group and each company below
+    it, as a VALUES table; None when the gazetteer has no groups."""
+    gazetteer = load_gazetteer()
+    rows = []
+    for company_id, company in gazetteer.companies.items():
+        if not gazetteer.children.get(company_id):
+            continue
+        rows += [(m.name.lower(), company.name) for m in gazetteer.descendants(company_id)]
+    if not rows:
+        return None
+    # a UNION of literal rows: SQLite cannot name the columns of a VALUES list
+    return union_all(
+        *(select(literal(m).label("member"), literal(g).label("grp")) for m, g in rows)
+    ).cte("families")
+
+
+def _top(values: list[FacetValue], limit: int) -> list[FacetValue]:
+    return sorted(values, key=lambda v: (-v.count, v.value))[:limit]
+
+
+def _facets(groups: _Groups, limit: int) -> Facets:
+    months: dict[str, int] = {}
+    for day, _, n in groups.days:
+        key = day.isoformat()[:7]
+        months[key] = months.get(key, 0) + n
+    return Facets(
+        total=groups.total,
+        exact=groups.exact,
+        sources=_top(groups.sources, limit),
+        languages=_top(groups.languages, limit),
+        companies=_top(groups.companies, limit),
+        months=[FacetValue(m, n) for m, n in sorted(months.items())],
+        topics=_top(groups.topics, limit),
+    )
 
 
 def facet_counts(
@@ -167,60 +348,23 @@ def facet_counts(
     *,
     limit: int = FACET_LIMIT,
 ) -> Facets:
-    """The total and the ``limit`` largest values of each facet, in one statement.
+    """The total and the ``limit`` largest values of each facet (months: all, oldest first)."""
+    return _facets(_grouped(session, query, filters, by_source=False), limit)
 
-    The match is computed once (a materialised CTE); each facet is a GROUP BY over it.
-    """
-    matched = matching_ids(session, query, filters).cte("matched")
-    if session.get_bind().dialect.name == "sqlite":
-        matched = matched.prefix_with("MATERIALIZED")
-    month = month_key(session)
 
-    def over_articles(kind: str, value: Any) -> Select[Any]:
-        return (
-            select(literal(kind).label("kind"), value.label("value"), func.count().label("n"))
-            .select_from(matched)
-            .join(Article, Article.id == matched.c.id)
-            .join(Source, Source.id == Article.source_id)
-            .group_by(value)
-        )
-
-    parts = [
-        select(
-            literal("total").label("kind"),
-            cast(null(), Article.lang.type).label("value"),
-            func.count().label("n"),
-        ).select_from(matched),
-        over_articles("source", Source.name),
-        over_articles("lang", Article.lang),
-        over_articles("month", month),
-        select(
-            literal("company").label("kind"),
-            ArticleCompany.company.label("value"),
-            func.count().label("n"),
-        )
-        .select_from(matched)
-        .join(ArticleCompany, ArticleCompany.article_id == matched.c.id)
-        .group_by(ArticleCompany.company),
-    ]
-    groups: dict[str, list[FacetValue]] = {"source": [], "lang": [], "company": [], "month": []}
-    total = 0
-    for kind, value, n in session.execute(union_all(*parts)):
-        if kind == "total":
-            total = int(n)
-        else:
-            groups[kind].append(FacetValue("" if value is None else str(value), int(n)))
-
-    def top(values: list[FacetValue]) -> list[FacetValue]:
-        return sorted(values, key=lambda v: (-v.count, v.value))[:limit]
-
-    return Facets(
-        total=total,
-        sources=top(groups["source"]),
-        languages=top(groups["lang"]),
-        companies=top(groups["company"]),
-        months=sorted(groups["month"], key=lambda v: v.value),
-    )
+def overview(
+    session: Session,
+    query: str | SearchQuery | None,
+    filters: SearchFilters | None = None,
+    *,
+    bucket: str = "auto",
+    by_source: bool = False,
+    limit: int = FACET_LIMIT,
+) -> tuple[Facets, Timeline]:
+    """Facets and timeline of one search from one statement (what a search page shows)."""
+    _check_bucket(bucket)
+    groups = _grouped(session, query, filters, by_source=by_source)
+    return _facets(groups, limit), _timeline(groups.days, filters or SearchFilters(), bucket)
 
 
 def bucket_start(day: date, bucket: str) -> date:
@@ -249,6 +393,11 @@ def choose_bucket(first: date, last: date) -> str:
     return "month"
 
 
+def _check_bucket(bucket: str) -> None:
+    if bucket != "auto" and bucket not in BUCKETS:
+        raise ConfigError(f"unknown timeline bucket {bucket!r}: use auto, {', '.join(BUCKETS)}")
+
+
 def timeline(
     session: Session,
     query: str | SearchQuery | None,
@@ -259,25 +408,12 @@ def timeline(
 ) -> Timeline:
     """Articles per day, week or month (``auto``: chosen from the span), empty buckets included,
     from the first to the last bucket with an article (or the filters' date range)."""
-    if bucket != "auto" and bucket not in BUCKETS:
-        raise ConfigError(f"unknown timeline bucket {bucket!r}: use auto, {', '.join(BUCKETS)}")
-    filters = filters or SearchFilters()
-    matched = matching_ids(session, query, filters).subquery("matched")
-    day = day_key(session).label("day")
-    columns: list[Any] = [day, func.count().label("n")]
-    if by_source:
-        columns.insert(1, Source.name.label("source"))
-    stmt = (
-        select(*columns)
-        .select_from(matched)
-        .join(Article, Article.id == matched.c.id)
-        .join(Source, Source.id == Article.source_id)
-        .group_by(*columns[:-1])
-    )
-    per_day: list[tuple[date, str | None, int]] = []
-    for row in session.execute(stmt):
-        value = row.day if isinstance(row.day, date) else date.fromisoformat(str(row.day))
-        per_day.append((value, row.source if by_source else None, int(row.n)))
+    return overview(session, query, filters, bucket=bucket, by_source=by_source)[1]
+
+
+def _timeline(
+    per_day: list[tuple[date, str | None, int]], filters: SearchFilters, bucket: str
+) -> Timeline:
     if not per_day:
         return Timeline("day" if bucket == "auto" else bucket, [], [])
     first = min(d for d, _, _ in per_day)
@@ -309,3 +445,13 @@ def timeline(
             totals[source] = totals.get(source, 0) + n
     sources = sorted(totals, key=lambda s: (-totals[s], s))
     return Timeline(bucket, list(buckets.values()), sources)
+
+
+def archive_version(session: Session) -> tuple[int, int, int]:
+    """A cheap fingerprint that changes whenever a crawl stores something: the newest article
+    and capture ids (every fetch, refetch and new version adds a capture) and the number of
+    copy links. Three index lookups; a cache of answers is valid while it is unchanged."""
+    newest_article = session.scalar(select(func.max(Article.id)))
+    newest_capture = session.scalar(select(func.max(Capture.id)))
+    links = session.scalar(select(func.count()).select_from(Duplicate))
+    return int(newest_article or 0), int(newest_capture or 0), int(links or 0)

@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# SQLite calls the handler every this many virtual-machine instructions (≈ tens of µs)
-_SQLITE_PROGRESS_STEPS = 2000
+# SQLite calls the handler every this many virtual-machine instructions (about a millisecond):
+# each call takes the GIL, so a smaller number would serialise concurrent queries
+_SQLITE_PROGRESS_STEPS = 50_000
 
 
 class QueryTimeoutError(ArchiveError):

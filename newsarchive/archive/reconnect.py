@@ -57,9 +57,11 @@ def run_transaction(
     ``on_wait(None)`` once the server answers again, so a progress line can say the crawl is
     waiting. After ``limit`` seconds the last ``ArchiveUnavailableError`` is raised.
     """
-    started: float | None = None
     pause = FIRST_PAUSE
     while True:
+        # One outage clock per archive: transactions queued behind a failing one share its
+        # wait instead of each waiting the whole limit again.
+        started = archive.outage_started
         try:
             with archive.session() as session:
                 result = work(session)
@@ -67,6 +69,7 @@ def run_transaction(
             now = time.monotonic()
             if started is None:
                 started = now
+                archive.outage_started = started
                 logger.warning(
                     "archive %s unreachable (%s): waiting up to %.0f s before giving up",
                     describe(archive.url),
@@ -88,6 +91,7 @@ def run_transaction(
             pause = min(pause * 2, LONGEST_PAUSE)
             continue
         if started is not None:
+            archive.outage_started = None
             logger.warning(
                 "archive %s reachable again after %.1f s",
                 describe(archive.url),

@@ -218,14 +218,33 @@ def stats_cmd(days: int, until: datetime | None, as_json: bool, db: str | None) 
     type=click.FloatRange(0.1, 600),
     help="Seconds of database work allowed per request.",
 )
+@click.option(
+    "--cache-size",
+    default=256,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Answers kept while the archive is unchanged (0: compute every request).",
+)
 @db_option
 def serve_cmd(
-    host: str, port: int, allow_hosts: tuple[str, ...], time_limit: float, db: str | None
+    host: str,
+    port: int,
+    allow_hosts: tuple[str, ...],
+    time_limit: float,
+    cache_size: int,
+    db: str | None,
 ) -> None:
     """Serve the analysts' web app and JSON API (read-only) until interrupted."""
     from newsarchive.web import WebServer
 
     with open_archive(db, read_only=True) as archive:
-        server = WebServer(archive, host, port, extra_hosts=allow_hosts, time_limit=time_limit)
+        server = WebServer(
+            archive,
+            host,
+            port,
+            extra_hosts=allow_hosts,
+            time_limit=time_limit,
+            cache_size=cache_size,
+        )
         click.echo(f"serving {server.url} (Ctrl-C to stop)")
         server.serve()

@@ -22,16 +22,24 @@ def site_key(url: str) -> str:
     return urlsplit(url).netloc.lower()
 
 
-def sitemap_urls(robots: bytes | str) -> list[str]:
-    """The non-empty ``Sitemap:`` values of a robots.txt body, in file order.
+# Sitemap: lines read from one robots.txt; a real site lists a handful, an attacker millions.
+MAX_ROBOTS_SITEMAPS = 50
+
+
+def sitemap_urls(robots: bytes | str, limit: int = MAX_ROBOTS_SITEMAPS) -> list[str]:
+    """The first ``limit`` distinct non-empty ``Sitemap:`` values of a robots.txt body, in
+    file order.
 
     Bytes are read as UTF-8 with replacement (RFC 9309: robots.txt is UTF-8).
     """
     text = robots.decode("utf-8", "replace") if isinstance(robots, bytes) else robots
-    found = []
+    found: dict[str, None] = {}
     for line in text.splitlines():
         if line.lower().startswith("sitemap:"):
             value = line.split(":", 1)[1].strip()
             if value:
-                found.append(value)
-    return found
+                found[value] = None
+                if len(found) >= limit:
+                    logger.info("robots.txt lists more than %d sitemaps: the rest ignored", limit)
+                    break
+    return list(found)

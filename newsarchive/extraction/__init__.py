@@ -122,7 +122,7 @@ def extract(
     if published is None:
         # htmldate's extensive search (free-text dates, dateparser over all languages) costs
         # more than the rest of the metadata: only for the minority of pages nothing else dates
-        deep = _extensive_date(tree, fetched_at)
+        deep = _extensive_date(tree, fetched_at, languages)
         if deep:
             published, source, flags = _published(page, deep, languages, fetched_at, url)
     modified = _modified(page, languages, fetched_at)
@@ -182,11 +182,19 @@ def _trafilatura(tree: HtmlElement, url: str, fetched_at: datetime | None) -> An
         )
 
 
-def _extensive_date(tree: HtmlElement, fetched_at: datetime | None) -> str | None:
+def _extensive_date(
+    tree: HtmlElement, fetched_at: datetime | None, languages: tuple[str, ...]
+) -> str | None:
+    """htmldate's extensive search, its dateparser told the page's languages.
+
+    Unhinted, htmldate's dateparser guesses among ~200 languages for every free-text date
+    (hundreds of milliseconds a call); :func:`dates.hinted_external_parser` swaps in a parser
+    limited to ``languages`` for the duration of the call.
+    """
     from htmldate import find_date
 
     max_date = (fetched_at or datetime.now()) + timedelta(days=1)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), dates.hinted_external_parser(languages):
         warnings.simplefilter("ignore")
         try:
             found = find_date(

@@ -14,11 +14,15 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from typing import overload
+from typing import TYPE_CHECKING, Any, overload
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +181,68 @@ def _dotted(text: str) -> datetime | None:
         return None
 
 
+_MONTHS: dict[str, int] = {}
+for _number, _names in enumerate(
+    (
+        "january jan januar jänner jän janvier janv gennaio gen enero ene janeiro januari",
+        "february feb februar février fevrier févr fevr febbraio febrero fevereiro fev februari",
+        "march mar märz maerz mars marzo março marco maart",
+        "april apr avril avr aprile abril abr",
+        "may mai maggio mag mayo maio mei",
+        "june jun juni juin giugno giu junio junho",
+        "july jul juli juillet juil luglio lug julio julho",
+        "august aug août aout agosto ago augustus",
+        "september sep sept septembre settembre set septiembre setiembre setembro",
+        "october oct oktober octobre ottobre ott octubre outubro out okt",
+        "november nov novembre noviembre novembro",
+        "december dec dezember décembre decembre déc dicembre dic diciembre dezembro dez",
+    ),
+    start=1,
+):
+    for _name in _names.split():
+        _MONTHS.setdefault(_name, _number)
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DAY_MONTH_YEAR = re.compile(
+    rf"(?<![\w.])(\d{{1,2}})(?:st|nd|rd|th|er|º|°)?\.?\s*(?:de\s+)?({_MONTH})\.?,?\s*"
+    rf"(?:de\s+)?(\d{{4}})(?!\d)",
+    re.IGNORECASE,
+)
+_MONTH_DAY_YEAR = re.compile(
+    rf"(?<!\w)({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)", re.IGNORECASE
+)
+_CLOCK = re.compile(
+    r"[\s,|–-]*(?:um|at|à|alle|ore|a las|às|om|kl\.?)?\s*(\d{1,2})[:h](\d{2})(?![\d/.])"
+    r"\s*(am|pm|a\.m\.|p\.m\.)?",
+    re.IGNORECASE,
+)
+
+
+def _named_month(text: str) -> datetime | None:
+    """``26. April 2024``, ``3 de mayo de 2022, 21:25``, ``May 2, 2024 at 9:05 pm``: month names
+    in the languages of the registry, without dateparser (the common visible datelines)."""
+    match = _DAY_MONTH_YEAR.search(text)
+    if match:
+        day, month, year = match[1], match[2], match[3]
+    else:
+        match = _MONTH_DAY_YEAR.search(text)
+        if not match:
+            return None
+        month, day, year = match[1], match[2], match[3]
+    hour = minute = 0
+    clock = _CLOCK.match(text, match.end())
+    if clock:
+        hour, minute = int(clock[1]), int(clock[2])
+        meridiem = (clock[3] or "").lower().replace(".", "")
+        if meridiem == "pm" and hour < 12:
+            hour += 12
+        elif meridiem == "am" and hour == 12:
+            hour = 0
+    try:
+        return datetime(int(year), _MONTHS[month.lower()], int(day), hour, minute, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 def _rfc2822(text: str) -> datetime | None:
     if "," not in text[:5] and not re.match(r"^\d{1,2} [A-Z][a-z]{2} \d{4} \d", text):
         return None
@@ -203,7 +269,7 @@ def parse_date(
 
 @lru_cache(maxsize=8192)
 def _parse_cached(text: str, languages: tuple[str, ...], base: datetime | None) -> datetime | None:
-    value = _iso(text) or _cjk(text) or _dotted(text) or _rfc2822(text)
+    value = _iso(text) or _cjk(text) or _dotted(text) or _rfc2822(text) or _named_month(text)
     if value is not None:
         return value
     import dateparser
@@ -348,3 +414,39 @@ def local_isoformat(utc_value: datetime | None, offset_minutes: int | None) -> s
 def local_day(utc_value: datetime, offset_minutes: int | None) -> date:
     """The publisher's calendar day of a stored UTC time (the UTC day when no offset is known)."""
     return as_utc(utc_value).astimezone(timezone(timedelta(minutes=offset_minutes or 0))).date()
+
+
+@lru_cache(maxsize=64)
+def _external_parser(languages: tuple[str, ...]) -> Any:
+    from dateparser import DateDataParser
+
+    # htmldate's own settings (htmldate.extractors.get_external_parser), plus the languages
+    return DateDataParser(
+        languages=list(languages),
+        settings={
+            "NORMALIZE": True,
+            "PARSERS": ["custom-formats", "absolute-time"],
+            "PREFER_DATES_FROM": "past",
+            "PREFER_LOCALE_DATE_ORDER": True,
+            "RETURN_AS_TIMEZONE_AWARE": False,
+            "STRICT_PARSING": True,
+        },
+    )
+
+
+@contextmanager
+def hinted_external_parser(languages: tuple[str, ...]) -> Iterator[None]:
+    """Make htmldate's extensive search use a dateparser limited to ``languages``.
+
+    htmldate builds one unhinted parser for the process; extraction runs one page at a time per
+    process (a process pool), so swapping the module's factory around one call is safe there.
+    """
+    from htmldate import extractors
+
+    original = extractors.get_external_parser
+    # a lambda stands in for htmldate's factory function, of a narrower declared type
+    extractors.get_external_parser = lambda: _external_parser(languages)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        extractors.get_external_parser = original

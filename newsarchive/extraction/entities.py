@@ -29,7 +29,7 @@ from newsarchive.extraction.companies import (
 
 logger = logging.getLogger(__name__)
 
-# Scale words after a number, in the languages of the source registry and CJK.
+# Scale words after a number, in the languages of the source registry (Indonesian too) and CJK.
 _SCALES: dict[str, float] = {
     "thousand": 1e3,
     "million": 1e6,
@@ -62,6 +62,10 @@ _SCALES: dict[str, float] = {
     "bilhões": 1e9,
     "bilhão": 1e9,
     "trillion": 1e12,
+    "ribu": 1e3,
+    "juta": 1e6,
+    "miliar": 1e9,
+    "triliun": 1e12,
     "万": 1e4,
     "萬": 1e4,
     "亿": 1e8,

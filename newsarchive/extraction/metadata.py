@@ -52,17 +52,14 @@ _DATE_CLASS = (
     "posted",
     "publish",
 )
-_DATELINE_XPATH = "//*[self::span or self::p or self::div or self::time or self::small][{}]".format(
-    " or ".join(f'contains(@class, "{c}")' for c in _DATE_CLASS)
-)
+_DATE_TAGS = frozenset({"span", "p", "div", "time", "small"})
+_DATE_RE = re.compile("|".join(_DATE_CLASS))
 _BYLINE_CLASS = ("byline", "author", "autor", "auteur", "signature", "firma", "penulis", "writer")
-_BYLINE_XPATH = "//*[self::span or self::p or self::div or self::address or self::a][{}]".format(
-    " or ".join(f'contains(@class, "{c}")' for c in _BYLINE_CLASS)
-)
-_HEADLINE_XPATH = (
-    '//*[not(self::meta) and not(self::script) and (@itemprop="headline" or '
-    'contains(@class, "headline") or contains(@class, "Headline"))]'
-)
+_BYLINE_TAGS = frozenset({"span", "p", "div", "address", "a"})
+_BYLINE_RE = re.compile("|".join(_BYLINE_CLASS))
+_HEADLINE_RE = re.compile("headline|Headline")
+# one walk over the classed elements finds datelines, bylines and headline elements together
+_CLASSED_XPATH = "//*[@class or @itemprop='headline']"
 PAGE_TYPES = frozenset({"webpage", "itempage", "collectionpage"})
 # keys under which JSON-LD nests further nodes of the page
 NESTED_KEYS = ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement", "hasPart")
@@ -203,10 +200,7 @@ def collect(tree: HtmlElement) -> PageMeta:
     if title is not None:
         page.title_tag = _text(title) or None
     page.h1 = [t for t in (_text(h) for h in tree.iter("h1")) if t][:3]
-    for el in tree.xpath(_HEADLINE_XPATH)[:10]:
-        value = _text(el)
-        if 3 <= len(value) <= 400 and value not in page.headlines and len(page.headlines) < 5:
-            page.headlines.append(value)
+    _read_classed(tree, page)
     for el in tree.xpath('//*[@itemprop="author" or @itemprop="creator"]'):
         if el.tag == "meta":
             continue
@@ -224,14 +218,6 @@ def collect(tree: HtmlElement) -> PageMeta:
         value = el.get("datetime") or el.get("content") or _text(el)
         if value:
             page.itemprop_published.append(value)
-    for el in tree.xpath(_DATELINE_XPATH)[:20]:
-        value = _text(el)
-        if 6 <= len(value) <= 80 and len(page.datelines) < 3:
-            page.datelines.append(value)
-    for el in tree.xpath(_BYLINE_XPATH)[:10]:
-        value = _text(el)
-        if 3 <= len(value) <= 100 and len(page.bylines) < 2:
-            page.bylines.append(value)
     for el in tree.xpath("//time[@datetime]"):
         page.time_published.append(el.get("datetime", ""))
     for script in tree.xpath(
@@ -239,6 +225,45 @@ def collect(tree: HtmlElement) -> PageMeta:
     ):
         _read_jsonld(script.text or "", page)
     return page
+
+
+def _read_classed(tree: HtmlElement, page: PageMeta) -> None:
+    """Datelines, bylines and headline elements, by class name, in document order.
+
+    The first 20 dateline, 10 byline and 10 headline elements are looked at, as by class
+    ``contains()`` tests in XPath, but in one pass over the classed elements.
+    """
+    datelines = bylines = headlines = 0
+    for el in tree.xpath(_CLASSED_XPATH):
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        cls = el.get("class") or ""
+        if (
+            headlines < 10
+            and tag not in ("meta", "script")
+            and (_HEADLINE_RE.search(cls) or el.get("itemprop") == "headline")
+        ):
+            headlines += 1
+            value = _text(el)
+            if 3 <= len(value) <= 400 and value not in page.headlines and len(page.headlines) < 5:
+                page.headlines.append(value)
+        if not cls:
+            continue
+        if datelines < 20 and tag in _DATE_TAGS and _DATE_RE.search(cls):
+            datelines += 1
+            if len(page.datelines) < 3:
+                value = _text(el)
+                if 6 <= len(value) <= 80:
+                    page.datelines.append(value)
+        if bylines < 10 and tag in _BYLINE_TAGS and _BYLINE_RE.search(cls):
+            bylines += 1
+            if len(page.bylines) < 2:
+                value = _text(el)
+                if 3 <= len(value) <= 100:
+                    page.bylines.append(value)
+        if datelines >= 20 and bylines >= 10 and headlines >= 10:
+            break
 
 
 def load_jsonld(raw: str) -> Any:

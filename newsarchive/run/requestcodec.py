@@ -15,8 +15,13 @@ import json
 from datetime import datetime
 from typing import Any
 
+from newsarchive.discovery.urls import url_key
+
 BYTES = "__bytes__"
 DATETIME = "__datetime__"
+# The request's URL key (``url_key``) next to it, so the queue's Lua pop can record the claim
+# in the same atomic step without knowing our URL canonicalisation.
+KEY = "_key"
 
 
 def _default(value: Any) -> Any:
@@ -40,12 +45,18 @@ def _hook(obj: dict[str, Any]) -> Any:
 
 def dumps(obj: Any) -> bytes:
     """A request dict as compact JSON (dict keys that are bytes, as in headers, become text)."""
-    return json.dumps(_text_keys(obj), default=_default, separators=(",", ":")).encode("utf-8")
+    data = _text_keys(obj)
+    if isinstance(data, dict) and isinstance(data.get("url"), str):
+        data[KEY] = url_key(data["url"])
+    return json.dumps(data, default=_default, separators=(",", ":")).encode("utf-8")
 
 
 def loads(data: bytes | str) -> Any:
     """The request dict back; raises ValueError on anything that is not our JSON."""
-    return json.loads(data, object_hook=_hook)
+    obj = json.loads(data, object_hook=_hook)
+    if isinstance(obj, dict):
+        obj.pop(KEY, None)
+    return obj
 
 
 def _text_keys(value: Any) -> Any:

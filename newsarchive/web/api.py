@@ -10,13 +10,12 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any
 
-from newsarchive.archive.coverage import company_coverage
 from newsarchive.archive.facets import facet_counts, timeline
 from newsarchive.archive.reports import publisher_time
 from newsarchive.archive.search import HIGHLIGHT
 from newsarchive.web.openapi import describe_api
 from newsarchive.web.params import PAGE_SIZE, SearchParams
-from newsarchive.web.runtime import ArchiveJSON, run_db
+from newsarchive.web.runtime import ArchiveJSON, company_view, run_cached, run_db
 from newsarchive.web.views import article_detail, result_page
 
 if TYPE_CHECKING:
@@ -45,7 +44,9 @@ def timeline_json(tl: Timeline) -> dict[str, Any]:
 
 async def search_api(request: Request) -> Response:
     params = _params(request)
-    page = await run_db(request, lambda s: result_page(s, params, highlight=HIGHLIGHT))
+    page = await run_cached(
+        request, "api:search", params, lambda s: result_page(s, params, highlight=HIGHLIGHT)
+    )
     return ArchiveJSON(
         {
             "query": params.q,
@@ -54,6 +55,7 @@ async def search_api(request: Request) -> Response:
             "page": page.page,
             "page_size": PAGE_SIZE,
             "total": page.total,
+            "total_exact": page.total_exact,
             "has_next": page.has_next,
             "hits": page.hits,
         }
@@ -62,7 +64,9 @@ async def search_api(request: Request) -> Response:
 
 async def facets_api(request: Request) -> Response:
     params = _params(request)
-    facets = await run_db(request, facet_counts, params.parsed(), params.filters())
+    facets = await run_cached(
+        request, "api:facets", params, lambda s: facet_counts(s, params.parsed(), params.filters())
+    )
     return ArchiveJSON(facets)
 
 
@@ -78,7 +82,7 @@ async def timeline_api(request: Request) -> Response:
             by_source=params.by_source,
         )
 
-    return ArchiveJSON(timeline_json(await run_db(request, work)))
+    return ArchiveJSON(timeline_json(await run_cached(request, "api:timeline", params, work)))
 
 
 def article_json(detail: ArticleDetail) -> dict[str, Any]:
@@ -106,16 +110,7 @@ async def article_api(request: Request) -> Response:
 
 async def company_api(request: Request) -> Response:
     params = _params(request)
-    coverage = await run_db(
-        request,
-        lambda s: company_coverage(
-            s,
-            request.path_params["name"],
-            params.filters(),
-            bucket=params.bucket,
-            by_source=params.by_source,
-        ),
-    )
+    coverage = await company_view(request, params)
     body = dataclasses.asdict(coverage)
     body["timeline"] = timeline_json(coverage.timeline)
     return ArchiveJSON(body)

@@ -31,11 +31,12 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from newsarchive import __version__
-from newsarchive.archive.coverage import CompanyNotFoundError
+from newsarchive.archive.coverage import CompanyNotFoundError, StoryNotFoundError
 from newsarchive.archive.limits import QueryTimeoutError
 from newsarchive.archive.reports import ArticleNotFoundError, publisher_time
 from newsarchive.errors import ArchiveError, ConfigError, QuerySyntaxError
 from newsarchive.web import api, pages
+from newsarchive.web.cache import AnswerCache
 from newsarchive.web.runtime import ArchiveJSON
 from newsarchive.web.views import MARK
 
@@ -51,6 +52,7 @@ logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 REQUEST_TIME_LIMIT = 10.0  # seconds of database work per request
+CACHE_SIZE = 256  # answers kept while the archive is unchanged (0: none)
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -102,7 +104,7 @@ class SecurityMiddleware:
 
 
 def _status_for(exc: Exception) -> tuple[int, str]:
-    if isinstance(exc, ArticleNotFoundError | CompanyNotFoundError):
+    if isinstance(exc, ArticleNotFoundError | CompanyNotFoundError | StoryNotFoundError):
         return 404, str(exc)
     if isinstance(exc, QueryTimeoutError):
         return 503, "The archive took too long to answer this; narrow the search and try again."
@@ -158,12 +160,15 @@ def create_app(
     *,
     allowed_hosts: Iterable[str] = LOCAL_HOSTS,
     time_limit_seconds: float = REQUEST_TIME_LIMIT,
+    cache_size: int = CACHE_SIZE,
 ) -> Starlette:
     """The application over an archive the caller opened (read-only, for a server)."""
     routes = [
         Route("/", pages.search_page, name="search"),
         Route("/article/{article_id:int}", pages.article_page, name="article"),
         Route("/companies", pages.companies_page, name="companies"),
+        Route("/stories", pages.stories_page, name="stories"),
+        Route("/story/{story_id:int}", pages.story_page, name="story"),
         Route("/company/{name:path}", pages.company_page, name="company"),
         Route("/export", pages.export_data, name="export"),
         Route("/export/manifest", pages.export_manifest, name="export_manifest"),
@@ -185,5 +190,6 @@ def create_app(
     app.add_middleware(SecurityMiddleware, allowed_hosts=list(allowed_hosts))
     app.state.archive = archive
     app.state.time_limit = time_limit_seconds
+    app.state.cache = AnswerCache(cache_size)
     app.state.templates = _templates()
     return app

@@ -54,7 +54,7 @@ class Chart:
     width: int
     height: int
     bars: list[Bar]
-    x_labels: list[tuple[float, str]]
+    x_labels: list[tuple[float, str, str]]  # x, text, text-anchor
     y_labels: list[tuple[float, str]]
     legend: list[tuple[str, str]]  # (css class, source)
     bucket: str
@@ -100,7 +100,15 @@ def build_chart(tl: Timeline, params: SearchParams, path: str = "/") -> Chart:
     x_labels = []
     if tl.buckets:
         picks = sorted({0, len(tl.buckets) // 2, len(tl.buckets) - 1})
-        x_labels = [(LEFT + (i + 0.5) * step, tl.buckets[i].start.isoformat()) for i in picks]
+        last = len(tl.buckets) - 1
+        x_labels = [
+            (
+                LEFT + (i + 0.5) * step,
+                tl.buckets[i].start.isoformat(),
+                "start" if i == 0 and last else ("end" if i == last and last else "middle"),
+            )
+            for i in picks
+        ]
     y_labels = [(baseline, "0"), (float(TOP), str(peak))]
     legend = [(css[s], s) for s in tl.sources[: COLOURS - 1]]
     if len(tl.sources) >= COLOURS:

@@ -72,6 +72,7 @@ SCHEMAS: dict[str, Any] = {
             "until": _nullable("string", format="date-time"),
             "lang": _nullable("string"),
             "company": _nullable("string"),
+            "topic": _nullable("string"),
             "include_duplicates": BOOL,
         }
     ),
@@ -83,6 +84,10 @@ SCHEMAS: dict[str, Any] = {
             "page": INT,
             "page_size": INT,
             "total": {"type": "integer", "description": "matching articles (index count)"},
+            "total_exact": {
+                "type": "boolean",
+                "description": "false: a large SQLite match counted with accents folded",
+            },
             "has_next": BOOL,
             "hits": _array(_ref("SearchHit")),
         }
@@ -91,10 +96,12 @@ SCHEMAS: dict[str, Any] = {
     "Facets": _obj(
         {
             "total": INT,
+            "exact": BOOL,
             "sources": _array(_ref("FacetValue")),
             "languages": _array(_ref("FacetValue")),
             "companies": _array(_ref("FacetValue")),
             "months": _array(_ref("FacetValue")),
+            "topics": _array(_ref("FacetValue")),
         }
     ),
     "TimelineBucket": _obj(
@@ -175,6 +182,19 @@ SCHEMAS: dict[str, Any] = {
             "captures": _array(_ref("Capture")),
             "original": {"oneOf": [_ref("Copy"), {"type": "null"}]},
             "copies": _array(_ref("Copy")),
+            "topics": _array(_obj({"topic": STR, "score": INT, "terms": _array(STR)})),
+            "story_id": _nullable("integer"),
+            "story_mates": _array(
+                _obj(
+                    {
+                        "id": INT,
+                        "source": STR,
+                        "lang": _nullable("string"),
+                        "title": _nullable("string"),
+                        "how": {"type": "string", "enum": ["seed", "copy", "event"]},
+                    }
+                )
+            ),
             "versions": _array(_ref("Version")),
             "diffs": _array({"type": "string", "description": "unified diff"}),
         }
@@ -188,6 +208,8 @@ SCHEMAS: dict[str, Any] = {
             "co_mentions": _array(_ref("FacetValue")),
             "timeline": _ref("Timeline"),
             "latest": _array(_ref("SearchHit")),
+            "group": _nullable("string", description="the group above it in the gazetteer"),
+            "members": _array({"type": "string", "description": "companies below it"}),
         }
     ),
 }
@@ -206,7 +228,8 @@ def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
 FILTER_PARAMS = [
     _param("source", STR, "only this source"),
     _param("lang", STR, "language code; 'en' also matches 'en-GB'"),
-    _param("company", STR, "articles naming this company (case-insensitive)"),
+    _param("company", STR, "articles naming this company (a group includes its brands)"),
+    _param("topic", STR, "articles tagged with this topic id"),
     _param("since", STR, "published on/after (YYYY-MM-DD or ISO 8601)"),
     _param("until", STR, "published before; a bare date includes that day"),
     _param("copies", {"type": "string", "enum": ["0", "1"]}, "1: include syndicated copies"),

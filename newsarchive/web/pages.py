@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import StreamingResponse
 
-from newsarchive.archive.coverage import company_coverage, list_companies
+from newsarchive.archive.coverage import list_companies, story_detail
 from newsarchive.archive.export import FORMATS, export_to_file
 from newsarchive.archive.export.writers import EXTENSIONS
+from newsarchive.archive.stories import list_stories
 from newsarchive.errors import ConfigError, QuerySyntaxError
 from newsarchive.web.chart import build_chart
 from newsarchive.web.params import MAX_PAGE, PAGE_SIZE, SearchParams, month_range
-from newsarchive.web.runtime import ArchiveJSON, render, run_db
+from newsarchive.web.runtime import ArchiveJSON, company_view, render, run_cached, run_db
 from newsarchive.web.streaming import stream_export
 from newsarchive.web.views import article_detail, search_view
 
@@ -49,7 +50,7 @@ async def search_page(request: Request) -> Response:
         shown = SearchParams.unchecked(request.query_params)
         context = {"params": shown, "error": str(exc), "view": None, "title": "Bad search"}
         return render(request, "search.html", context, status_code=400)
-    view = await run_db(request, search_view, params)
+    view = await run_cached(request, "search", params, lambda s: search_view(s, params))
     last_page = min(MAX_PAGE, max(1, -(-view.results.total // PAGE_SIZE)))
     context = {
         "params": params,
@@ -72,6 +73,17 @@ async def article_page(request: Request) -> Response:
     return render(request, "article.html", {"detail": detail, "title": title})
 
 
+async def story_page(request: Request) -> Response:
+    story = await run_db(request, story_detail, int(request.path_params["story_id"]))
+    title = next((a.title for a in story.articles if a.title), None) or f"Story {story.id}"
+    return render(request, "story.html", {"story": story, "title": title})
+
+
+async def stories_page(request: Request) -> Response:
+    stories = await run_cached(request, "stories", None, lambda s: list_stories(s, limit=50))
+    return render(request, "stories.html", {"stories": stories, "title": "Stories"})
+
+
 async def companies_page(request: Request) -> Response:
     companies = await run_db(request, list_companies)
     return render(request, "companies.html", {"companies": companies, "title": "Companies"})
@@ -79,16 +91,7 @@ async def companies_page(request: Request) -> Response:
 
 async def company_page(request: Request) -> Response:
     params = _params(request)
-    coverage = await run_db(
-        request,
-        lambda s: company_coverage(
-            s,
-            request.path_params["name"],
-            params.filters(),
-            bucket=params.bucket,
-            by_source=params.by_source,
-        ),
-    )
+    coverage = await company_view(request, params)
     scoped = params.with_(company=coverage.name)
     context = {
         "coverage": coverage,

@@ -39,6 +39,7 @@ class SearchParams:
     source: str = ""
     lang: str = ""
     company: str = ""
+    topic: str = ""
     since: str = ""
     until: str = ""
     copies: bool = False
@@ -54,7 +55,7 @@ class SearchParams:
         if len(q) > MAX_QUERY_CHARS:
             raise ConfigError(f"query too long: at most {MAX_QUERY_CHARS} characters")
         text = {}
-        for name in ("source", "lang", "company", "since", "until"):
+        for name in ("source", "lang", "company", "topic", "since", "until"):
             value = args.get(name, "").strip()
             if len(value) > MAX_FILTER_CHARS:
                 raise ConfigError(f"{name} too long: at most {MAX_FILTER_CHARS} characters")
@@ -75,6 +76,7 @@ class SearchParams:
             source=text["source"],
             lang=text["lang"],
             company=text["company"],
+            topic=text["topic"],
             since=text["since"],
             until=text["until"],
             copies=args.get("copies", "") not in ("", "0"),
@@ -99,6 +101,7 @@ class SearchParams:
             source=cut("source"),
             lang=cut("lang"),
             company=cut("company"),
+            topic=cut("topic"),
             since=cut("since"),
             until=cut("until"),
             copies=args.get("copies", "") not in ("", "0"),
@@ -119,6 +122,7 @@ class SearchParams:
             source=self.source,
             lang=self.lang,
             company=self.company,
+            topic=self.topic,
             since=self.since,
             until=self.until,
             include_duplicates=self.copies,
@@ -156,6 +160,7 @@ class SearchParams:
             ("source", "source"),
             ("lang", "language"),
             ("company", "company"),
+            ("topic", "topic"),
             ("since", "from"),
             ("until", "to"),
         ):

@@ -11,16 +11,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
+from newsarchive.archive.coverage import company_coverage
 from newsarchive.archive.limits import time_limit
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Hashable
 
+    from sqlalchemy.orm import Session
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.templating import Jinja2Templates
 
     from newsarchive.archive import Archive
+    from newsarchive.archive.coverage import CompanyCoverage
+    from newsarchive.web.cache import AnswerCache
+    from newsarchive.web.params import SearchParams
 
 logger = logging.getLogger(__name__)
 
@@ -62,3 +67,23 @@ def render(
 ) -> Response:
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+async def run_cached(request: Request, kind: str, key: Hashable, work: Callable[[Session], T]) -> T:
+    """``run_db`` through the app's answer cache (``cache.py``): ``work`` runs only when no
+    answer for (kind, key) was computed on the archive as it is now."""
+    cache: AnswerCache = request.app.state.cache
+    return await run_db(request, lambda session: cache.answer(session, (kind, key), work))
+
+
+async def company_view(request: Request, params: SearchParams) -> CompanyCoverage:
+    """The coverage of the company the path names, under the page's filters (page and API)."""
+    name = request.path_params["name"]
+    return await run_cached(
+        request,
+        "company:" + name,
+        params,
+        lambda s: company_coverage(
+            s, name, params.filters(), bucket=params.bucket, by_source=params.by_source
+        ),
+    )

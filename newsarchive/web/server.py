@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Self
 import uvicorn
 
 from newsarchive.errors import ConfigError
-from newsarchive.web.app import LOCAL_HOSTS, REQUEST_TIME_LIMIT, create_app
+from newsarchive.web.app import CACHE_SIZE, LOCAL_HOSTS, REQUEST_TIME_LIMIT, create_app
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -52,6 +52,7 @@ class WebServer:
         *,
         extra_hosts: Iterable[str] = (),
         time_limit: float = REQUEST_TIME_LIMIT,
+        cache_size: int = CACHE_SIZE,
     ) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM)
@@ -65,7 +66,10 @@ class WebServer:
         self.host = host
         self.port: int = self.socket.getsockname()[1]
         self.app = create_app(
-            archive, allowed_hosts=allowed_hosts(host, extra_hosts), time_limit_seconds=time_limit
+            archive,
+            allowed_hosts=allowed_hosts(host, extra_hosts),
+            time_limit_seconds=time_limit,
+            cache_size=cache_size,
         )
         config = uvicorn.Config(
             self.app,

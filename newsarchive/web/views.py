@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from newsarchive.archive.facets import Facets, Timeline, count_matches, facet_counts, timeline
+from newsarchive.archive.facets import Facets, Timeline, count_matches, overview
 from newsarchive.archive.reports import get_article
 from newsarchive.archive.search import latest, search
 from newsarchive.archive.versions import VersionView, article_versions, version_diff
@@ -34,6 +34,7 @@ MARK = ("\ue000", "\ue001")  # private-use markers: cannot clash with text, repl
 class ResultPage:
     hits: list[SearchHit]
     total: int
+    total_exact: bool
     page: int
     has_next: bool
 
@@ -57,7 +58,7 @@ def result_page(
     params: SearchParams,
     *,
     highlight: tuple[str, str] = MARK,
-    total: int | None = None,
+    total: tuple[int, bool] | None = None,
 ) -> ResultPage:
     """One page of hits (by relevance or date), and the number of matches."""
     query = params.parsed()
@@ -75,22 +76,19 @@ def result_page(
             highlight=highlight,
             order=params.order,
         )
-    if total is None:
-        total = count_matches(session, query, filters)
-    return ResultPage(hits[:PAGE_SIZE], total, params.page, len(hits) > PAGE_SIZE)
+    count, exact = count_matches(session, query, filters) if total is None else total
+    return ResultPage(hits[:PAGE_SIZE], count, exact, params.page, len(hits) > PAGE_SIZE)
 
 
 def search_view(session: Session, params: SearchParams) -> SearchView:
     """Everything the search page shows: hits, facets with the total, the timeline."""
     query = params.parsed()
     filters = params.filters()
-    facets = facet_counts(session, query, filters)
+    facets, tl = overview(session, query, filters, bucket=params.bucket, by_source=params.by_source)
     return SearchView(
-        results=result_page(session, params, total=facets.total),
+        results=result_page(session, params, total=(facets.total, facets.exact)),
         facets=facets,
-        timeline=timeline(
-            session, query, filters, bucket=params.bucket, by_source=params.by_source
-        ),
+        timeline=tl,
     )
 
 

@@ -56,6 +56,7 @@ def test_facets_count_originals_under_the_query_and_filters(filled: Archive) -> 
         assert everything.total == 5
         assert values(everything.sources) == {"autodaily": 2, "motorwire": 2, "autoitalia": 1}
         assert values(everything.companies)["Renault"] == 4
+        assert values(everything.companies)["Renault Group"] == 4  # a group counts its brands
         assert [m.value for m in everything.months] == ["2024-04", "2024-05"]
         battery = facet_counts(s, "battery")
         assert battery.total == 3
@@ -65,7 +66,7 @@ def test_facets_count_originals_under_the_query_and_filters(filled: Archive) -> 
         copies = facet_counts(s, "Xiaomi", SearchFilters(include_duplicates=True))
         assert values(copies.sources) == {"autodaily": 1, "motorwire": 1, "mirror": 1}
         assert facet_counts(s, "Renault -Xiaomi").total == 3
-        assert count_matches(s, "Renault", SearchFilters(company="byd")) == 1
+        assert count_matches(s, "Renault", SearchFilters(company="byd")) == (1, True)
 
 
 def test_timeline_buckets_fill_gaps_and_split_by_source(filled: Archive) -> None:

@@ -84,7 +84,8 @@ class PrivatePostgres:
 
 
 class PrivateRedis:
-    """A redis-server without persistence on a free port: ``start()``, ``stop()``, ``url``."""
+    """A redis-server on a free port whose data survives a stop (append-only file, fsync on
+    every write, as a production queue would run): ``start()``, ``stop()``, ``url``."""
 
     def __init__(self) -> None:
         binary = shutil.which("redis-server")
@@ -92,6 +93,7 @@ class PrivateRedis:
             missing("redis-server")
         self.binary = str(binary)
         self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="newsarchive-redis-"))
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -106,10 +108,14 @@ class PrivateRedis:
                 str(self.port),
                 "--bind",
                 "127.0.0.1",
+                "--dir",
+                str(self.dir),
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes",
+                "--appendfsync",
+                "always",
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -126,3 +132,7 @@ class PrivateRedis:
             self.proc.terminate()
             self.proc.wait(10)
             self.proc = None
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

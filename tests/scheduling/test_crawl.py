@@ -76,6 +76,22 @@ def test_recrawl_fetches_only_discovery_documents_then_only_new_articles(
     assert len(_articles(db)) == 14
 
 
+def test_a_section_whose_links_are_all_known_is_still_revisited(tmp_path: Path) -> None:
+    """Regression: a section page read after every link on it was already scheduled (here: the
+    homepage lists all three stories) led to no new request and was settled as a dead end, so
+    the next run never looked at the section again and missed the stories added to it."""
+    web = slow_site(tmp_path / "site", 3, delay=0.0)
+    db = str(tmp_path / "news.db")
+    with web:
+        first = run_cli(db, web.url("ledger"), "--json")
+        assert first.returncode == 0, first.stderr
+        assert "/news/" in {e.path for e in web.requests_for()}
+        web.clear_log()
+        second = run_cli(db, web.url("ledger"), "--json")
+        assert second.returncode == 0, second.stderr
+        assert "/news/" in {e.path for e in web.requests_for()}
+
+
 def _wait_for(web: LocalWeb, count: int, proc: subprocess.Popen[str], limit: float = 60) -> None:
     wait_until(
         lambda: len(article_gets(web)) >= count,

@@ -4,6 +4,7 @@ validated against the OpenAPI description the server publishes; the same answers
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from datetime import date
@@ -159,6 +160,11 @@ def test_company_answer(demo_server: str, description: dict[str, Any]) -> None:
     assert "Renault" in [c["value"] for c in company["co_mentions"]]
     assert "Xiaomi" not in [c["value"] for c in company["co_mentions"]]
     assert company["articles"] == len(company["latest"]) == company["timeline"]["total"]
+    assert (company["group"], company["members"]) == (None, [])
+    _, renault = get_json(demo_server + "/api/companies/Renault")
+    assert renault["group"] == "Renault Group"  # where the gazetteer puts it
+    _, group = get_json(demo_server + "/api/companies/" + quote("Renault Group"))
+    assert "Renault" in group["members"]
 
 
 @pytest.mark.parametrize(
@@ -188,3 +194,40 @@ def test_unknown_api_paths_and_methods(demo_server: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=5)
     assert refused.value.code == 405
+
+
+def test_story_pages_show_the_outlets_in_time_order(demo_server: str) -> None:
+    _, found = get_json(demo_server + "/api/search?" + urlencode({"q": "Renault Xiaomi Li Auto"}))
+    original = next(h for h in found["hits"] if h["duplicate_count"] == 2)
+    _, article = get_json(f"{demo_server}/api/articles/{original['id']}")
+    assert article["story_id"] is not None
+    mates = {m["source"] for m in article["story_mates"]}
+    assert {"motorwire", "autoitalia"} <= mates  # its copies are in its story
+    status, body, _ = fetch(f"{demo_server}/story/{article['story_id']}")
+    html = body.decode()
+    assert status == 200
+    dates = re.findall(r'<tr class="member"><td>([\d-]+ [\d:]+)</td>', html)
+    assert len(dates) == len(article["story_mates"]) + 1
+    assert dates == sorted(dates)
+    assert "translation copy" in html
+    assert f'href="/article/{original["id"]}"' in html
+    status, body, _ = fetch(demo_server + "/stories")
+    assert status == 200
+    assert f'href="/story/{article["story_id"]}"' in body.decode()
+    assert fetch(demo_server + "/story/987654")[0] == 404
+
+
+def test_topic_and_group_facets_select_what_they_count(
+    demo_server: str, description: dict[str, Any]
+) -> None:
+    _, facets = get_json(demo_server + "/api/facets")
+    assert facets["topics"], "the demo archive's articles have topics"
+    topic = facets["topics"][0]
+    status, found = get_json(demo_server + "/api/search?" + urlencode({"topic": topic["value"]}))
+    assert status == 200
+    check(description, "/api/search", 200, found)
+    assert found["total"] == topic["count"]
+    groups = {v["value"]: v["count"] for v in facets["companies"]}
+    _, group = get_json(demo_server + "/api/search?" + urlencode({"company": "Renault Group"}))
+    assert group["total"] == groups["Renault Group"] >= groups["Renault"]
+    assert get_json(demo_server + "/api/search?topic=no-such-topic")[0] == 400

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,9 +59,9 @@ class Shots:
         path = self.directory / f"{len(self.taken) + 1:02d}-{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         self.taken.append(path)
-        if self.copy_to and self.backend == "sqlite":
+        if self.copy_to and self.backend == "sqlite":  # the README's images: the first screen
             Path(self.copy_to).mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, Path(self.copy_to) / f"web-{name}.png")
+            self.page.screenshot(path=str(Path(self.copy_to) / f"web-{name}.png"))
 
 
 def total(page: Page) -> int:
@@ -142,6 +141,13 @@ def test_an_analyst_session(
         assert "publisher's time, UTC+02:00" in page.locator("td.published").inner_text()
         assert page.locator("tr.capture").count() >= 1
         shots("article")
+
+        # its story: the outlets that reported it, in time order
+        page.locator("a.story").click()
+        page.wait_for_url(re.compile(r"/story/\d+$"))
+        assert page.locator("tr.member").count() >= 3
+        assert "translation copy" in page.locator("table.story-articles").inner_text()
+        page.go_back()
 
         # follow a company link
         page.locator("td.companies a.company").filter(has_text="Xiaomi").click()

@@ -14,6 +14,7 @@ import pytest
 EVIL_COMPANY = "<i>Evil</i> Motors"  # stored on article "a" by the hostile_archive fixture
 from sqlalchemy import text
 from support.http import fetch
+from support.rows import add_article
 
 from newsarchive.errors import ConfigError
 from newsarchive.web import WebServer
@@ -150,8 +151,8 @@ def test_an_archive_failure_is_a_generic_500_page_and_one_log_line(
     with hostile_archive.engine.begin() as conn:
         conn.execute(text("ALTER TABLE sources RENAME TO sources_gone"))
     with caplog.at_level(logging.ERROR, logger="newsarchive.web"):
-        status, html = page(hostile_server + "/?q=tesla")
-        api_status, api_body, _ = fetch(hostile_server + "/api/search?q=tesla")
+        status, html = page(hostile_server + "/?q=battery")  # not a cached answer
+        api_status, api_body, _ = fetch(hostile_server + "/api/search?q=battery")
     assert status == 500
     assert "The archive could not answer this request." in html
     # no connection string, table name or SQL reaches the client
@@ -163,3 +164,16 @@ def test_an_archive_failure_is_a_generic_500_page_and_one_log_line(
     assert len(errors) == 2
     assert all(r.exc_info is None and "database error on" in r.getMessage() for r in errors)
     hostile_archive.engine.dispose()
+
+
+def test_a_stored_article_shows_at_once_though_answers_are_cached(
+    hostile_archive: Archive, hostile_server: str
+) -> None:
+    def total() -> str:
+        return page(hostile_server + "/?q=tesla")[1].split('<strong id="total">')[1].split("<")[0]
+
+    assert total() == "1"
+    assert total() == "1"  # the same answer again, from the cache
+    with hostile_archive.session() as s:
+        add_article(s, "autoblog", "new", "Tesla news", "Tesla opens a plant.")
+    assert total() == "2"
