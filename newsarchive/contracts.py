@@ -218,6 +218,7 @@ class Stat:
         "newsarchive/sitemap/configured_failed"  # fell back to discovery
     )
     FEED_PROBED_COMMON: Final = "newsarchive/feed/probed_common"
+    FEED_OVER_BUDGET: Final = "newsarchive/feed/over_budget"  # past NEWSARCHIVE_MAX_FEEDS
     FEED_NOT_FEED: Final = "newsarchive/feed/not_feed"
     FEED_PARSED: Final = "newsarchive/feed/parsed"
     FEED_CONFIGURED_FAILED: Final = "newsarchive/feed/configured_failed"

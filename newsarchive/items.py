@@ -82,5 +82,10 @@ class FetchedPage:
     article: Article | None = None
     extraction_error: str | None = None
     drop_reason: DropReason | None = None
-    # newsarchive.extraction.fingerprint.Fingerprint of the article body, set by the dedupe stage.
+    # newsarchive.extraction.fingerprint.Fingerprint of the article body, computed with the
+    # article (or by the dedupe stage for pages extracted elsewhere).
     fingerprint: Any = None
+    # The spider's page analysis already extracted it (article, error, fingerprint are final).
+    extracted: bool = False
+    # ``body`` compressed for the archive (zlib), when the extraction worker already did it.
+    body_gz: bytes | None = None

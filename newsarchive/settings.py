@@ -92,6 +92,7 @@ NEWSARCHIVE_MAX_OUTLINKS = 6000
 NEWSARCHIVE_MAX_SITEMAP_URLS = 50000
 # Sitemap documents fetched per source and run (indexes of indexes fan out fast).
 NEWSARCHIVE_MAX_SITEMAPS = 200
+NEWSARCHIVE_MAX_FEEDS = 50  # feeds per source and run (probes, autodiscovery, configured)
 NEWSARCHIVE_MAX_PER_TEMPLATE = 50  # pages per listing URL template (?page=N, /archive/Y/M/D/)
 NEWSARCHIVE_MAX_BARREN = 3  # consecutive listing pages without new article links
 

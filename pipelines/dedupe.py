@@ -1,4 +1,7 @@
-"""Stage 3: fingerprint the body (hash + MinHash) so the store can link syndicated copies."""
+"""Stage 3: fingerprint the body (hash + MinHash) so the store can link syndicated copies.
+
+The news spider's page analysis computes it in the extraction worker; this stage covers the
+pages extracted elsewhere."""
 
 from __future__ import annotations
 
@@ -12,6 +15,6 @@ if TYPE_CHECKING:
 
 class DedupePipeline:
     def process_item(self, page: FetchedPage) -> FetchedPage:
-        if page.article is not None:
+        if page.article is not None and page.fingerprint is None:
             page.fingerprint = fingerprint(page.article.body)
         return page

@@ -1,4 +1,9 @@
-"""Stage 1: page → Article, in a process pool so the reactor keeps downloading meanwhile."""
+"""Stage 1: page → Article, in a process pool so the reactor keeps downloading meanwhile.
+
+Pages from the news spider arrive extracted (it parses each page once, in its own pool, and
+gets the article with the page analysis); this stage extracts the others, with a pool it starts
+on the first such page.
+"""
 
 from __future__ import annotations
 
@@ -30,28 +35,44 @@ class ExtractPipeline:
     different library — and still get the pool's timeouts and crash isolation."""
 
     def __init__(
-        self, pool: ExtractorPool, stats: StatsCollector, extractor: Callable[..., Article | None]
+        self,
+        stats: StatsCollector,
+        extractor: Callable[..., Article | None],
+        workers: int | None,
+        timeout: float,
     ) -> None:
-        self.pool = pool
         self.stats = stats
         self.extractor = extractor
+        self.workers = workers
+        self.timeout = timeout
+        self._pool: ExtractorPool | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
         workers = crawler.settings.getint("NEWSARCHIVE_EXTRACT_WORKERS", -1)
-        pool = ExtractorPool(
-            workers=None if workers < 0 else workers,
-            timeout=crawler.settings.getfloat("NEWSARCHIVE_EXTRACT_TIMEOUT", 30.0),
-        )
         extractor = load_object(crawler.settings.get("NEWSARCHIVE_EXTRACTOR", DEFAULT_EXTRACTOR))
-        pipeline = cls(pool, crawler.stats, extractor)
+        pipeline = cls(
+            crawler.stats,
+            extractor,
+            None if workers < 0 else workers,
+            crawler.settings.getfloat("NEWSARCHIVE_EXTRACT_TIMEOUT", 30.0),
+        )
         crawler.signals.connect(pipeline.close, signal=signals.spider_closed)
         return pipeline
 
+    @property
+    def pool(self) -> ExtractorPool:
+        if self._pool is None:
+            self._pool = ExtractorPool(workers=self.workers, timeout=self.timeout)
+        return self._pool
+
     def close(self) -> None:
-        self.pool.close()
+        if self._pool is not None:
+            self._pool.close()
 
     async def process_item(self, page: FetchedPage) -> FetchedPage:
+        if page.extracted:
+            return page
         try:
             page.article = await self.pool.run(
                 self.extractor,

@@ -2,8 +2,8 @@
 
 Why one module of this size: it is one Scrapy spider class, whose callbacks share the per-source
 state of a run (page budget, URL-template budgets, discovery fallbacks); parsing lives in
-``newsarchive/discovery/``, so what remains here is only the mapping of parsed entries to
-requests and the accounting of every skip.
+``newsarchive/discovery/`` and in the extraction pool, so what remains here is only the mapping
+of parsed entries to requests and the accounting of every skip.
 
 From a site's homepage it finds articles through three independent paths — sitemaps (robots.txt
 ``Sitemap:`` lines, else common locations), feeds (``<link rel="alternate">``, else common
@@ -18,14 +18,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import HtmlResponse, TextResponse
+from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.response import get_base_url
+from scrapy.utils.misc import load_object
 
 from newsarchive import contracts
 from newsarchive.contracts import DocKind, PageRole, Stat, UrlKind, Via
@@ -35,10 +34,9 @@ from newsarchive.discovery.feeds import (
 from newsarchive.discovery.feeds import (
     Feed,
     common_feed_urls,
-    feed_links,
     parse_feed,
 )
-from newsarchive.discovery.pagetype import classify, url_kind
+from newsarchive.discovery.pagetype import url_kind
 from newsarchive.discovery.robots import robots_url, site_key, sitemap_urls
 from newsarchive.discovery.sitemaps import (
     COMMON_PATHS as COMMON_SITEMAPS,
@@ -57,15 +55,17 @@ from newsarchive.discovery.urls import (
     url_key,
     url_template,
 )
-from newsarchive.errors import ConfigError
+from newsarchive.errors import ConfigError, ExtractionError
+from newsarchive.extraction.analysis import PageAnalysis, analyse_page
 from newsarchive.extraction.dates import as_utc, parse_structured
+from newsarchive.extraction.pool import ExtractorPool
 from newsarchive.items import FetchedPage
 from newsarchive.spiders.guards import RobotsUnavailable
 from newsarchive.spiders.incremental import FOLLOWED_LINKS
 from newsarchive.spiders.middlewares import SEEN_KEY, RetryScheduled, SeenUrls
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterable, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 
     from scrapy.crawler import Crawler
     from scrapy.http import Response
@@ -77,9 +77,21 @@ __all__ = ["COMMON_FEEDS", "COMMON_SITEMAPS", "NewsSpider", "SourceState"]
 MAX_SITEMAP_NESTING = 4
 _CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 
+DEFAULT_EXTRACTOR = "newsarchive.extraction.extract"
 PRIORITY_FEED = 30
 PRIORITY_ARTICLE = 10
 PRIORITY_LISTING = 0
+
+
+def _request_of(failure: Failure) -> scrapy.Request:
+    """The request an errback's failure is about (Scrapy sets it on the failure)."""
+    request: scrapy.Request = failure.request  # type: ignore[attr-defined]  # set by Scrapy, untyped
+    return request
+
+
+def _failure_text(failure: Failure) -> str:
+    """The failure's message, else the name of its exception type."""
+    return failure.getErrorMessage() or (failure.type.__name__ if failure.type else "error")
 
 
 def _split(value: str | Iterable[str] | None) -> list[str]:
@@ -98,21 +110,18 @@ class SourceState:
     hosts: tuple[str, ...]
     scheduled: int = 0
     sitemaps: int = 0  # sitemap documents requested (bounded by NEWSARCHIVE_MAX_SITEMAPS)
+    feeds: int = 0  # feeds requested (bounded by NEWSARCHIVE_MAX_FEEDS)
     discovered: bool = False
     feed_fallback: bool = False
     sitemap_fallback: bool = False
     templates: dict[str, int] = field(default_factory=dict)
 
 
-def _request_of(failure: Failure) -> scrapy.Request:
-    """The request an errback's failure is about (Scrapy sets it on the failure)."""
-    request: scrapy.Request = failure.request  # type: ignore[attr-defined]  # set by Scrapy, untyped
-    return request
-
-
-def _failure_text(failure: Failure) -> str:
-    """The failure's message, else the name of its exception type."""
-    return failure.getErrorMessage() or (failure.type.__name__ if failure.type else "error")
+def _charset(response: Response) -> str | None:
+    """The charset the Content-Type header declares, if any."""
+    ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+    match = _CHARSET.search(ctype)
+    return match.group(1).lower() if match else None
 
 
 def _looks_like_html(body: bytes) -> bool:
@@ -128,11 +137,14 @@ class NewsSpider(scrapy.Spider):
     max_outlinks: int
     max_sitemap_urls: int
     max_sitemaps: int
+    max_feeds: int
     max_per_template: int
     max_barren: int
     max_size: int
     max_page_bytes: int
     obey_robots: bool
+    pool: ExtractorPool
+    extractor: Callable[..., Any]
 
     def __init__(
         self,
@@ -199,11 +211,21 @@ class NewsSpider(scrapy.Spider):
         spider.max_outlinks = s.getint("NEWSARCHIVE_MAX_OUTLINKS", 6000)
         spider.max_sitemap_urls = s.getint("NEWSARCHIVE_MAX_SITEMAP_URLS", 50000)
         spider.max_sitemaps = s.getint("NEWSARCHIVE_MAX_SITEMAPS", 200)
+        spider.max_feeds = s.getint("NEWSARCHIVE_MAX_FEEDS", 50)
         spider.max_per_template = s.getint("NEWSARCHIVE_MAX_PER_TEMPLATE", 50)
         spider.max_barren = s.getint("NEWSARCHIVE_MAX_BARREN", 3)
         spider.max_size = s.getint("DOWNLOAD_MAXSIZE")
         spider.max_page_bytes = s.getint("NEWSARCHIVE_MAX_PAGE_BYTES", 8 * 1024 * 1024)
         spider.obey_robots = s.getbool("ROBOTSTXT_OBEY")
+        # Every HTML page is parsed once, in these worker processes (never on the reactor).
+        workers = s.getint("NEWSARCHIVE_EXTRACT_WORKERS", -1)
+        spider.pool = ExtractorPool(
+            workers=None if workers < 0 else workers,
+            timeout=s.getfloat("NEWSARCHIVE_EXTRACT_TIMEOUT", 30.0),
+        )
+        spider.extractor = load_object(s.get("NEWSARCHIVE_EXTRACTOR", DEFAULT_EXTRACTOR))
+        spider.pool.warm()
+        crawler.signals.connect(spider.pool.close, signal=signals.spider_closed)
         crawler.signals.connect(spider._robots_parsed, signal=signals.robots_parsed)
         return spider
 
@@ -364,12 +386,16 @@ class NewsSpider(scrapy.Spider):
         """Requests for feeds; the one builder (a failed configured feed falls back to probing)."""
         requests = []
         for url in urls:
+            if state.feeds >= self.max_feeds:
+                self._inc(Stat.FEED_OVER_BUDGET)  # a page listing thousands of feeds
+                continue
             req = self._request(
                 state, url, self.parse_feed, role=PageRole.FEED, via=Via.FEED, priority=PRIORITY_FEED,
                 meta={"configured": True} if configured else None, budget=False,
                 errback=self._feed_failed if configured else self._probe_failed,
             )  # fmt: skip
             if req:
+                state.feeds += 1
                 requests.append(req)
         return requests
 
@@ -402,17 +428,13 @@ class NewsSpider(scrapy.Spider):
         return self._feed_requests(state, urls)
 
     def _homepage_discovery(
-        self, state: SourceState, response: Response | None
+        self, state: SourceState, base: str, feeds: list[str]
     ) -> list[scrapy.Request]:
+        """Sitemaps and feeds of a source, once: ``feeds`` are those its homepage announces."""
         if state.discovered:
             return []
         state.discovered = True
-        base = response.url if response is not None else state.config.homepage
         requests = self._discover_sitemaps(state, base, self.robots_sitemaps.get(site_key(base)))
-        feeds: list[str] = []
-        if isinstance(response, TextResponse):
-            # the selector's tree: parsed once for the page type, canonical link and links too
-            feeds = feed_links(response.selector.root, get_base_url(response))
         requests.extend(self._feed_requests(state, feeds))
         if not feeds and not state.config.feeds:
             requests.extend(self._probe_feeds(state, base))
@@ -424,72 +446,98 @@ class NewsSpider(scrapy.Spider):
         self.robots_sitemaps[site_key(response.url)] = sitemap_urls(text)
 
     # -- pages -----------------------------------------------------------------------------
-    def parse_page(self, response: Response) -> Iterator[Any]:
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
+        """Cheap checks here; the page itself is parsed once, in the extraction pool."""
         state = self.states[response.meta["source"]]
         role = response.meta["role"]
+        parsable = self._parsable(response, state)
+        analysis: PageAnalysis | None = None
+        failure: str | None = None
+        if parsable:
+            try:
+                analysis = await self.pool.run(
+                    analyse_page,
+                    response.body,
+                    response.url,
+                    datetime.now(UTC),
+                    encoding=_charset(response),
+                    lang_hint=state.config.language,
+                    hosts=state.hosts,
+                    max_links=self.max_outlinks,
+                    extractor=self.extractor,
+                )
+            except ExtractionError as exc:
+                failure = str(exc)
+                self._inc(Stat.ERRORS_EXTRACTION)
+                self.logger.warning("extraction failed for %s: %s", response.url, exc)
         if role == PageRole.HOME:
-            yield from self._homepage_discovery(state, response)
-        if len(response.body) > self.max_page_bytes:
-            # a page this big is an accident or an attack; parsing it would stall the reactor
-            self._inc(Stat.SKIPPED_TOO_LARGE)
-            self.logger.warning("not parsing %s: %d bytes", response.url, len(response.body))
+            feeds = analysis.feeds if analysis is not None else []
+            for request in self._homepage_discovery(state, response.url, feeds):
+                yield request
+        if analysis is None:
+            if role == PageRole.CANDIDATE and (failure or parsable is None):
+                yield self._page(response, state, extraction_error=failure)  # a failed capture
             return
-        if not response.body.strip():
-            self._inc(Stat.SKIPPED_EMPTY_BODY)
-            self.logger.warning("empty body (HTTP %d): %s", response.status, response.url)
-            if role == PageRole.CANDIDATE:
-                yield self._page(response, state)  # recorded as an empty capture
+        if analysis.redirect:
+            self._inc(Stat.SKIPPED_NON_CANONICAL)
+            req = self._candidate_request(
+                state, analysis.redirect, via=response.meta["via"],
+                meta={"lastmod": response.meta.get("lastmod")},
+            )  # fmt: skip
+            if req:
+                yield req
             return
-        ctype = (response.headers.get(b"Content-Type") or b"text/html").lower()
-        sniffed = b"html" not in ctype and _looks_like_html(response.body)
-        if sniffed and not isinstance(response, TextResponse):
-            # HTML served as application/octet-stream (or another non-HTML type)
-            response = HtmlResponse(response.url, body=response.body, request=response.request)
-        if not isinstance(response, TextResponse) or (b"html" not in ctype and not sniffed):
-            self._inc(Stat.SKIPPED_NOT_HTML)
-            return
-        if not host_allowed(response.url, state.hosts):
-            self._inc(Stat.SKIPPED_OFFSITE)
-            return
-        verdict = classify(response.body, response.url)
-        canonical = response.xpath('//link[@rel="canonical"]/@href').get()
-        if (verdict.is_article or "variant_of_canonical" in verdict.reasons) and canonical:
-            canonical = canonicalize_url(response.urljoin(canonical))
-            if (
-                url_key(canonical) != url_key(response.url)
-                and urlsplit(canonical).path not in ("", "/")
-                and host_allowed(canonical, state.hosts)
-            ):
-                self._inc(Stat.SKIPPED_NON_CANONICAL)
-                req = self._candidate_request(
-                    state, canonical, via=response.meta["via"],
-                    meta={"lastmod": response.meta.get("lastmod")},
-                )  # fmt: skip
-                if req:
-                    yield req
-                return
+        verdict = analysis.verdict
         if verdict.is_article:
             self._inc(contracts.yielded(response.meta["via"]))
-            yield self._page(response, state)
+            if analysis.extraction_error:
+                self._inc(Stat.ERRORS_EXTRACTION)
+            yield self._page(response, state, analysis)
             return
         self._inc(Stat.SKIPPED_NOT_ARTICLE)
         self.logger.debug("not an article (%s): %s", verdict.score, response.url)
         if role in (PageRole.HOME, PageRole.LISTING) or (
             role == PageRole.CANDIDATE and response.meta["via"] in (Via.SECTION, Via.START)
         ):
-            # a listing even when every link on it is already known this run: settled as a
-            # dead end it would never be visited again, and its new articles never found
-            response.meta[FOLLOWED_LINKS] = True
-            yield from self._follow_links(response, state)
+            for request in self._follow_links(response, state, analysis):
+                yield request
 
-    def _page(self, response: Response, state: SourceState) -> FetchedPage:
+    def _parsable(self, response: Response, state: SourceState) -> bool | None:
+        """True for an HTML page worth parsing; False (counted) or None (an empty body) if not."""
+        if len(response.body) > self.max_page_bytes:
+            # a page this big is an accident or an attack; parsing it would stall a worker
+            self._inc(Stat.SKIPPED_TOO_LARGE)
+            self.logger.warning("not parsing %s: %d bytes", response.url, len(response.body))
+            return False
+        if not response.body.strip():
+            self._inc(Stat.SKIPPED_EMPTY_BODY)
+            self.logger.warning("empty body (HTTP %d): %s", response.status, response.url)
+            return None
+        ctype = (response.headers.get(b"Content-Type") or b"text/html").lower()
+        declared = b"html" in ctype and isinstance(response, TextResponse)
+        # HTML served as application/octet-stream (or another non-HTML type) is sniffed
+        if not declared and not _looks_like_html(response.body):
+            self._inc(Stat.SKIPPED_NOT_HTML)
+            return False
+        if not host_allowed(response.url, state.hosts):
+            self._inc(Stat.SKIPPED_OFFSITE)
+            return False
+        return True
+
+    def _page(
+        self,
+        response: Response,
+        state: SourceState,
+        analysis: PageAnalysis | None = None,
+        *,
+        extraction_error: str | None = None,
+    ) -> FetchedPage:
         # Every header, first value: the archive's store decides which ones it keeps.
         headers = {
             name.decode("latin-1").lower(): values[0].decode("latin-1")
             for name, values in response.headers.items()
             if values and values[0]
         }
-        match = _CHARSET.search(headers.get("content-type", ""))
         assert response.request is not None  # a downloaded response knows its request
         redirects = response.meta.get("redirect_urls") or [response.request.url]
         return FetchedPage(
@@ -500,35 +548,40 @@ class NewsSpider(scrapy.Spider):
             fetched_at=datetime.now(UTC),
             source=state.config.name,
             headers=headers,
-            encoding=match.group(1).lower() if match else None,
+            encoding=_charset(response),
             discovered_via=response.meta["via"],
             lastmod=response.meta.get("lastmod"),
             source_language=state.config.language,
+            article=analysis.article if analysis is not None else None,
+            extraction_error=analysis.extraction_error if analysis else extraction_error,
+            fingerprint=analysis.fingerprint if analysis is not None else None,
+            extracted=True,
+            body_gz=analysis.body_gz if analysis is not None else None,
         )
 
-    def _follow_links(self, response: TextResponse, state: SourceState) -> Iterator[Any]:
+    def _follow_links(
+        self, response: Response, state: SourceState, analysis: PageAnalysis
+    ) -> Iterator[Any]:
         depth = response.meta.get("depth", 0)
         if depth >= self.max_depth:
             self._inc(Stat.SKIPPED_MAX_DEPTH)
             return
-        hrefs = response.xpath("//a/@href | //link[@rel='next']/@href").getall()
-        if len(hrefs) > self.max_outlinks:
-            self._inc(Stat.SKIPPED_OUTLINKS_CAPPED, len(hrefs) - self.max_outlinks)
-            hrefs = hrefs[: self.max_outlinks]
-        candidates: list[tuple[str, str]] = []
+        if analysis.links_capped:
+            self._inc(Stat.SKIPPED_OUTLINKS_CAPPED, analysis.links_capped)
+        candidates: list[tuple[str, UrlKind]] = []
         listings: list[str] = []
-        for href in hrefs:
-            href = href.strip()
-            if not href or href.startswith(("#", "mailto:", "javascript:", "tel:", "data:")):
-                continue
-            url = canonicalize_url(response.urljoin(href))
-            kind = url_kind(url)
+        for url, kind in analysis.links:
             if kind in (UrlKind.MEDIA, UrlKind.UTILITY, UrlKind.VARIANT):
                 self._inc(contracts.skipped_url(kind))
             elif kind in (UrlKind.LISTING, UrlKind.ROOT):
                 listings.append(url)
             else:
                 candidates.append((url, kind))
+        if candidates or listings:
+            # a listing even when every link on it is already known this run: settled as a
+            # dead end it would never be visited again, and its new articles never found (a
+            # page without such links, a photo gallery, stays a dead end)
+            response.meta[FOLLOWED_LINKS] = True
         new_candidates = [u for u, _ in candidates if url_key(u) not in self.seen]
         barren = 0 if new_candidates else response.meta.get("barren", 0) + 1
         if barren >= self.max_barren:
@@ -699,7 +752,7 @@ class NewsSpider(scrapy.Spider):
                 _failure_text(failure),
             )
             return
-        yield from self._homepage_discovery(state, None)
+        yield from self._homepage_discovery(state, state.config.homepage, [])
 
     def _feed_failed(self, failure: Failure) -> Iterator[Any]:
         if failure.check(RetryScheduled):

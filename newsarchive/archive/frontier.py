@@ -104,12 +104,20 @@ def ensure_source(
     language: str | None = None,
     country: str | None = None,
 ) -> int:
-    """The id of source ``name``, created on first use; metadata given later fills gaps only."""
+    """The id of source ``name``, created on first use; metadata given later fills gaps only.
+
+    Ids are remembered for the session (one transaction of the crawl's writer may store many
+    pages of a source), so only the first page of a source in a transaction reads its row.
+    """
+    known: dict[str, int] = session.info.setdefault("newsarchive_source_ids", {})
+    if name in known and not (homepage or language or country):
+        return known[name]
     row = session.scalars(select(Source).where(Source.name == name)).first()
     if row is not None:
         for attr, value in (("homepage", homepage), ("language", language), ("country", country)):
             if value and getattr(row, attr) is None:
                 setattr(row, attr, value)
+        known[name] = row.id
         return row.id
     stmt = (
         dialect_insert(session, Source)
@@ -121,6 +129,7 @@ def ensure_source(
     if new_id is None:  # another writer created it between our select and insert
         new_id = session.scalar(select(Source.id).where(Source.name == name))
     assert new_id is not None
+    known[name] = new_id
     return new_id
 
 

@@ -19,7 +19,6 @@ write), so the lookups that follow are consistent. On PostgreSQL a refetched art
 from __future__ import annotations
 
 import logging
-import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -45,6 +44,7 @@ from newsarchive.contracts import (
 )
 from newsarchive.errors import PageRejectedError
 from newsarchive.extraction import fingerprint
+from newsarchive.extraction.analysis import compress_html
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -80,7 +80,6 @@ MAX_TRANSLATION_CANDIDATES = 50
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Arbitrary constant naming the PostgreSQL advisory lock that serialises duplicate searches.
 DEDUPE_LOCK_KEY = 0x6E65_7773_6475_70  # "newsdup"
-HTML_COMPRESSION_LEVEL = 6
 
 
 @dataclass(slots=True)
@@ -398,7 +397,7 @@ def _add_capture(
         fetched_at=as_utc_logged(page.fetched_at) or datetime.now(UTC),
         status=page.status,
         headers=clean_value({k: headers[k][:2000] for k in KEPT_HEADERS if k in headers}),
-        html_gz=zlib.compress(page.body, HTML_COMPRESSION_LEVEL) if page.body else None,
+        html_gz=(page.body_gz or compress_html(page.body)) if page.body else None,
         encoding=clean_value(cut(page.encoding, 64)),
         size=len(page.body),
         extraction_status=status,

@@ -5,7 +5,8 @@ A new article joins a story or starts one, at save time, with no recomputation o
 else:
 
 - a copy (``duplicates``: url, exact, near or translation) joins its original's story
-  (``how = "copy"``): copies are the strict relation, the story the loose one;
+  (``how = "copy"``): copies are the strict relation, the story the loose one; stories its event
+  keys match (below) are merged into that one;
 - otherwise its event keys (``extraction/similarity.py``: companies, places, figures, model
   codes, names) are looked up in ``story_keys`` within ``STORY_WINDOW_DAYS`` of its day, one
   index range per key; the best ``MAX_STORY_CANDIDATES`` articles sharing keys are scored, and
@@ -128,25 +129,26 @@ def assign_story(
     """Put a newly stored article into a story (rules in the module docstring)."""
     keys = similarity.event_keys(title, body, lang)
     story_id = _story_of(session, copy_of) if copy_of is not None else None
+    ranked = _best_stories(session, keys, day)
     merged: tuple[int, ...] = ()
     if story_id is not None:
         how, score = "copy", 1.0
+    elif ranked:
+        score, story_id, _ = ranked[0]
+        how = "event"
+    if story_id is not None:
+        # the article is about the event of every story it matches: they are one story
+        merged = tuple(dict.fromkeys(sid for _, sid, _ in ranked if sid != story_id))
+        if merged:
+            _merge(session, story_id, merged)
     else:
-        ranked = _best_stories(session, keys, day)
-        if ranked:
-            score, story_id, _ = ranked[0]
-            how = "event"
-            merged = tuple(sid for _, sid, _ in ranked[1:])
-            if merged:
-                _merge(session, story_id, merged)
-        else:
-            how, score = "seed", 0.0
-            story_id = session.scalar(
-                dialect_insert(session, Story)
-                .values(first_day=day, last_day=day, size=0)
-                .returning(Story.id)
-            )
-            assert story_id is not None
+        how, score = "seed", 0.0
+        story_id = session.scalar(
+            dialect_insert(session, Story)
+            .values(first_day=day, last_day=day, size=0)
+            .returning(Story.id)
+        )
+        assert story_id is not None
     session.add(
         StoryMember(
             article_id=article_id,

@@ -383,12 +383,18 @@ def _main_block(doc: lxml.html.HtmlElement) -> tuple[int, int]:
 
 def classify(html: bytes | str, url: str) -> PageVerdict:
     """Decide whether the page at ``url`` is one article (pure: no network, no state)."""
+    doc = _parse(html)
+    if doc is None:
+        return PageVerdict(False, -10.0, [_url_score(url)[1], "empty"])
+    return classify_tree(doc, url)
+
+
+def classify_tree(doc: lxml.html.HtmlElement, url: str) -> PageVerdict:
+    """:func:`classify` on a parsed page. It removes boilerplate from ``doc`` as it goes: pass
+    a copy if the tree is needed afterwards."""
     reasons: list[str] = []
     score, why = _url_score(url)
     reasons.append(why)
-    doc = _parse(html)
-    if doc is None:
-        return PageVerdict(False, -10.0, [*reasons, "empty"])
     if _is_variant_of_canonical(doc, url):
         return PageVerdict(False, -10.0, [*reasons, "variant_of_canonical"])
 

@@ -75,7 +75,7 @@ if TYPE_CHECKING:
 
     from lxml.html import HtmlElement
 
-__all__ = ["extract"]
+__all__ = ["extract", "extract_tree", "parse_html"]
 
 logger = logging.getLogger(__name__)
 
@@ -92,16 +92,35 @@ def extract(
     lang_hint: str | None = None,
 ) -> Article | None:
     """Extract one article; None when the page has no article body (or is not HTML at all)."""
+    tree = parse_html(html, encoding)
+    if tree is None:
+        return None
+    return extract_tree(tree, url, fetched_at, lang_hint=lang_hint)
+
+
+def parse_html(html: bytes | str, encoding: str | None = None) -> HtmlElement | None:
+    """The page's tree (decoded by our charset rules), or None when it is not HTML at all."""
     text = decode_html(html, encoding)
     if text is None:
         return None
     from trafilatura.utils import load_html
 
-    tree = load_html(text)
-    if tree is None:
-        return None
+    tree: HtmlElement | None = load_html(text)
+    return tree
+
+
+def extract_tree(
+    tree: HtmlElement,
+    url: str,
+    fetched_at: datetime | None = None,
+    *,
+    lang_hint: str | None = None,
+    copy: bool = True,
+) -> Article | None:
+    """:func:`extract` on a parsed page. trafilatura rewrites the tree it works on: with
+    ``copy=False`` the caller hands the tree over (saves a deep copy when it needs it no more)."""
     page = collect(tree)
-    doc = _trafilatura(tree, url, fetched_at)
+    doc = _trafilatura(deepcopy(tree) if copy else tree, url, fetched_at)
     if doc is None or not doc.text or len(doc.text.strip()) < MIN_BODY_CHARS:
         return None
     body = _clean_body(doc.text)
@@ -471,6 +490,7 @@ def _authors(
         page.itemprop_authors,
         page.rel_authors[:3],
         page.bylines[:1],
+        page.prefixed_bylines[:1],
         [byline.replace(";", ",")] if byline else [],
     ]
     first_orgs: list[str] = []

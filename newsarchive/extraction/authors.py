@@ -143,7 +143,8 @@ _SPLIT = re.compile(
 _NON_NAME = re.compile(
     r"^(?:share|follow|comments?|home|news|more|view|all|posts?|profile|about|"
     r"the|a|an|and|email|twitter|facebook|linkedin|subscribe|contact|unknown|anonymous|"
-    r"none|null|guest|user|name|author|no author|posted|posted on|by|von|par)$",
+    r"none|null|guest|user|name|author|no author|posted|posted on|by|von|par|autor|autore|"
+    r"auteur|admin|wordpressadmin|webmaster|redakteur|instagram|whatsapp|pinterest|mail|print)$",
     re.IGNORECASE,
 )
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
@@ -161,7 +162,8 @@ def organisation(name: str) -> str | None:
     head = re.sub(r"\s+(?:staff|desk|newsroom)$", "", key)
     if head in AGENCIES:
         return AGENCIES[head]  # "Reuters Staff" is Reuters
-    if _ORG_SUFFIX.search(key) and len(key.split()) <= 4:
+    # "MND Staff", "Washington Post Staff"; four words are a person and a desk ("Ann Lee X Staff")
+    if _ORG_SUFFIX.search(key) and len(key.split()) <= 3:
         return " ".join(name.split())
     return None
 
@@ -183,6 +185,24 @@ def _clean_piece(piece: str) -> str:
     if piece.endswith(".") and not (" " in piece and len(last) <= 3):
         piece = piece.rstrip(".").rstrip()
     return piece
+
+
+def _tidy_words(words: list[str]) -> list[str]:
+    """Drop what surrounds a name in a byline box: a leading "~", a kicker before "von"/"by"
+    ("Capital Von Jane Doe"), a trailing "<Site> Staff", a trailing lower-case user name
+    ("Matthias herrpfleger")."""
+    words = [w for w in words if w.strip("~•·*")]
+    for i, word in enumerate(words[:2]):
+        if i and word.casefold() in ("von", "by", "par", "di", "por") and len(words) - i > 2:
+            words = words[i + 1 :]
+            break
+    if len(words) > 3 and words[-1].casefold() == "staff":
+        words = words[:-2]
+    cased = [w for w in words if _is_cased(w)]
+    if len(cased) == len(words) >= 2 and words[0][0].isupper():
+        while len(words) > 1 and words[-1].islower() and words[-1] not in _PARTICLES:
+            words = words[:-1]
+    return words
 
 
 def _strip_leading_roles(words: list[str]) -> list[str]:
@@ -251,9 +271,9 @@ def split_authors(raw: list[str] | str | None) -> tuple[list[str], list[str]]:
             if org:
                 _add(orgs, org)
                 continue
-            if _SPEECH.search(name):
-                continue
-            name = " ".join(_strip_leading_roles(_strip_roles(name.split())))
+            if _SPEECH.search(name) or all(_NON_NAME.match(w) for w in name.split()):
+                continue  # a commenter; share buttons ("Twitter Facebook")
+            name = " ".join(_strip_leading_roles(_strip_roles(_tidy_words(name.split()))))
             org = organisation(name)
             if org:
                 _add(orgs, org)

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lxml import etree
+
 if TYPE_CHECKING:
     from lxml.html import HtmlElement
 
@@ -58,6 +60,41 @@ _BYLINE_CLASS = ("byline", "author", "autor", "auteur", "signature", "firma", "p
 _BYLINE_TAGS = frozenset({"span", "p", "div", "address", "a"})
 _BYLINE_RE = re.compile("|".join(_BYLINE_CLASS))
 _HEADLINE_RE = re.compile("headline|Headline")
+_BYLINE_WORDS = (
+    "By",
+    "BY",
+    "by",
+    "Von",
+    "VON",
+    "von",
+    "Par",
+    "PAR",
+    "Di",
+    "Por",
+    "POR",
+    "Door",
+    "Av",
+    "Af",
+    "Oleh",
+    "Przez",
+    "Texte",
+    "Text:",
+    "Von:",
+)
+_PREFIXED_XPATH = etree.XPath(
+    "//body//text()[string-length(normalize-space(.)) < 70 and ({})]".format(
+        " or ".join(f'starts-with(normalize-space(.), "{w} ")' for w in _BYLINE_WORDS)
+    )
+)
+# the line is the prefix and one to four capitalised words: "By Jane Doe", "Von Max Muster"
+_PREFIXED_RE = re.compile(
+    r"^(?:by|von|par|di|por|door|av|af|oleh|przez|texte?):?\s+"
+    r"[A-ZÀ-ÖØ-Þ][\w'’.-]+(?:\s+(?:[A-ZÀ-ÖØ-Þ][\w'’.-]+|de|da|van|von|der|del|la|le|and|und|et|y|e))"
+    r"{0,5}$",
+    re.IGNORECASE,
+)
+# "Written by" / "Geschrieben von" label of a twitter:dataN meta (WordPress SEO plugins)
+_WRITTEN_BY = re.compile(r"written|geschrieben|verfasst|écrit|escrito|scritto|autor|author|door")
 # one walk over the classed elements finds datelines, bylines and headline elements together
 _CLASSED_XPATH = "//*[@class or @itemprop='headline']"
 PAGE_TYPES = frozenset({"webpage", "itempage", "collectionpage"})
@@ -115,6 +152,7 @@ AUTHOR_KEYS = (
     "cxenseparse:author",
     "citation_author",
     "twitter:creator:name",
+    "twitter:written-by",
 )
 TITLE_KEYS = (
     "og:title",
@@ -162,6 +200,8 @@ class PageMeta:
     itemprop_published: list[str] = field(default_factory=list)
     datelines: list[str] = field(default_factory=list)
     bylines: list[str] = field(default_factory=list)
+    # short visible lines that open with a byline word: "By Jane Doe", "Von Max Muster"
+    prefixed_bylines: list[str] = field(default_factory=list)
     time_published: list[str] = field(default_factory=list)
     website_name: str | None = None
 
@@ -192,6 +232,11 @@ def collect(tree: HtmlElement) -> PageMeta:
             key = el.get(attr)
             if key:
                 page.meta.setdefault(key.strip().lower(), []).append(content)
+    for n in ("1", "2"):
+        label = " ".join(page.meta.get(f"twitter:label{n}", [""])[:1]).casefold()
+        data = page.meta.get(f"twitter:data{n}")
+        if data and _WRITTEN_BY.search(label):
+            page.meta.setdefault("twitter:written-by", []).extend(data)
     for el in tree.iter("link"):
         rel = (el.get("rel") or "").lower().split()
         if "canonical" in rel and el.get("href") and page.canonical is None:
@@ -201,6 +246,11 @@ def collect(tree: HtmlElement) -> PageMeta:
         page.title_tag = _text(title) or None
     page.h1 = [t for t in (_text(h) for h in tree.iter("h1")) if t][:3]
     _read_classed(tree, page)
+    for node in _PREFIXED_XPATH(tree)[:20]:
+        parent = node.getparent()
+        value = _text(parent) if parent is not None else ""
+        if _PREFIXED_RE.match(value) and len(page.prefixed_bylines) < 2:
+            page.prefixed_bylines.append(value)
     for el in tree.xpath('//*[@itemprop="author" or @itemprop="creator"]'):
         if el.tag == "meta":
             continue

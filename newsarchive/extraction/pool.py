@@ -42,6 +42,10 @@ def _warm_up() -> None:
     load_gazetteer()
 
 
+def _ready() -> bool:
+    return True
+
+
 class ExtractorPool:
     """Runs extract() in worker processes (pebble.ProcessPool) sized to os.cpu_count()."""
 
@@ -56,6 +60,12 @@ class ExtractorPool:
                 initializer=_warm_up,
                 context=multiprocessing.get_context("spawn"),
             )
+
+    def warm(self) -> None:
+        """Start the workers now (they import trafilatura and load the gazetteer, seconds of
+        work) instead of on the first page, which would then wait for them."""
+        if self._pool is not None:
+            self._pool.schedule(_ready)
 
     async def extract(
         self,

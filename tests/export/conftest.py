@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 from support.rows import add_article
 
-from newsarchive.archive.models import Duplicate
+from newsarchive.archive.models import ArticleTopic, Duplicate
 from newsarchive.archive.store import ensure_source, save_page
 from newsarchive.extraction import extract
 from newsarchive.items import FetchedPage
@@ -125,6 +125,8 @@ def rich(archive: Archive) -> Archive:
             first_seen="2024-04-26T16:00:00",
         )
         s.add(Duplicate(article_id=copy.id, original_id=first.id, kind="near", score=0.83))
+        for topic in ("software", "ev"):
+            s.add(ArticleTopic(article_id=first.id, topic=topic, score=2, terms=[topic]))
         add_article(
             s,
             "autoitalia",

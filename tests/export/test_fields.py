@@ -57,6 +57,8 @@ def test_jsonl_every_field_with_its_value(rich: Archive) -> None:
         FORMULAS["image"],
     )
     assert first["tags"] == ["EV", "=tag"]
+    assert first["topics"] == ["ev", "software"]  # sorted
+    assert copy["topics"] == []
     assert first["word_count"] == 10
     assert first["version"] == 2
     assert first["first_seen"] == "2024-04-26T09:00:00+00:00"
@@ -95,7 +97,7 @@ def test_parquet_every_field_typed(rich: Archive, tmp_path: Path) -> None:
     ts = pa.timestamp("us", tz="UTC")
     for name in ("published", "modified", "fetched_at", "first_seen", "last_seen"):
         assert table.schema.field(name).type == ts, name
-    for name in ("authors", "organisations", "companies", "tags", "date_flags"):
+    for name in ("authors", "organisations", "companies", "tags", "date_flags", "topics"):
         assert table.schema.field(name).type == pa.list_(pa.string()), name
     for name in ("id", "word_count", "version", "duplicate_count", "published_offset"):
         assert table.schema.field(name).type == pa.int64(), name
@@ -107,6 +109,7 @@ def test_parquet_every_field_typed(rich: Archive, tmp_path: Path) -> None:
     assert first["published_offset"] == 120
     assert copy["published_offset"] == -300
     assert first["companies"] == ["Renault", "Xiaomi"]
+    assert (first["topics"], copy["topics"]) == (["ev", "software"], [])
     assert copy["duplicate_score"] == pytest.approx(0.83)
     # every field's meaning travels in the file too
     described = json.loads(table.schema.metadata[b"newsarchive.fields"])
@@ -128,6 +131,7 @@ def test_csv_escapes_formulas_and_reads_back(rich: Archive) -> None:
         assert first[name] == "'" + value, name  # a leading quote: text, not a formula
     assert first["authors"] == "Claire Fontaine; -Dash Start"  # starts with C: unchanged
     assert first["tags"] == "EV; =tag"
+    assert first["topics"] == "ev; software"
     assert first["body"] == "Renault met Xiaomi in Beijing.\nThe talks were about software."
     assert copy["published_offset"] == "-300"  # a number, never escaped
     assert copy["published"] == "2024-04-26T10:00:00-05:00"

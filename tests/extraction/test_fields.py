@@ -120,6 +120,11 @@ def test_title_keeps_a_closing_guillemet() -> None:
         ("No Author", []),
         ("Foto: Bild: Jane Doe", []),
         ("Nora Quist (Berlin", ["Nora Quist"]),
+        ("Capital Von Jemima Holt", ["Jemima Holt"]),
+        ("~ Cem Basar", ["Cem Basar"]),
+        ("Matthias herrmeister", ["Matthias"]),
+        ("Adam Aron Gazette Staff", ["Adam Aron"]),
+        ("Twitter Facebook", []),
     ],
 )
 def test_split_authors_rules(raw: str, people: list[str]) -> None:
@@ -141,6 +146,20 @@ def test_publisher_named_as_author_is_an_organisation() -> None:
     assert article is not None
     assert article.authors == ["Nora Quist"]
     assert article.organisations == []  # the site itself is no credit once a person is named
+
+
+def test_byline_from_written_by_meta_and_from_a_prefixed_line() -> None:
+    head = (
+        '<meta name="twitter:label1" content="Geschrieben von">'
+        '<meta name="twitter:data1" content="Karla Stern">'
+    )
+    article = extract(_page(head, "<h1>Plant output rises</h1>"), "https://blog.example/a")
+    assert article is not None
+    assert article.authors == ["Karla Stern"]
+    top = '<h1>Plant output rises</h1><div class="teaser-cat"><span>von Andreas Kurz</span></div>'
+    article = extract(_page("", top), "https://news.example/b")
+    assert article is not None
+    assert article.authors == ["Andreas Kurz"]
 
 
 def test_one_word_domain_author_is_not_a_person() -> None:

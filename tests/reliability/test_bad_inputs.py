@@ -18,7 +18,7 @@ from support.rows import add_article
 from newsarchive.archive import open_archive
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from click.testing import Result
 
@@ -26,8 +26,33 @@ ESCAPES = "\x1b]0;owned\x07\x1b[2J\x1b[1;1H\u202eevil\x9b31m\r"
 BODY = "Battery plant news for the north. " * 12
 
 
-@pytest.fixture
-def db(archive_url: str) -> str:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One archive per backend for the whole module: the inputs only read it."""
+    if request.param == "sqlite":
+        url = str(tmp_path_factory.mktemp("bad-inputs") / "archive.db")
+        _fill(url)
+        yield url
+        return
+    import uuid
+
+    from conftest import PG_DSN, _pg_admin_conn
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with _pg_admin_conn() as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        url = f"{PG_DSN}?options=-csearch_path%3D{schema}"
+        _fill(url)
+        yield url
+    finally:
+        with _pg_admin_conn() as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def _fill(archive_url: str) -> None:
     with open_archive(archive_url) as archive, archive.session() as session:
         add_article(session, "ledger", "a1", "Clean headline about a battery plant", BODY)
         add_article(
@@ -38,7 +63,6 @@ def db(archive_url: str) -> str:
             f"Battery plant {ESCAPES} body text. " * 10,
             authors=[f"Eve{ESCAPES}"],
         )
-    return archive_url
 
 
 BAD_INPUTS = {

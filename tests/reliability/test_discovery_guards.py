@@ -8,7 +8,8 @@
   there, never reach the internal server; the same redirect from a source that is itself local
   is followed.
 - A sitemap index of indexes of indexes (a billion sitemaps on paper) stops at the source's
-  sitemap budget; a robots.txt's ``Sitemap:`` lines are capped at 50.
+  sitemap budget, a homepage announcing 300 feeds at the feed budget (50); a robots.txt's
+  ``Sitemap:`` lines are capped at 50.
 """
 
 from __future__ import annotations
@@ -154,7 +155,11 @@ def _fanout(request: Request) -> Response | None:
         lines = "".join(f"Sitemap: {base}/line-{i}.xml\n" for i in range(3))
         return Response(200, f"User-agent: *\nAllow: /\n{lines}".encode(), {"Content-Type": TEXT})
     if path == "/":
-        return html("<html><body><p>Nothing but sitemaps.</p></body></html>")
+        feeds = "".join(
+            f'<link rel="alternate" type="application/rss+xml" href="/feed-{i}.xml">'
+            for i in range(300)
+        )
+        return html(f"<html><head>{feeds}</head><body><p>Nothing but sitemaps.</p></body></html>")
     if path.startswith(("/line-", "/sm/")):
         depth = path.count("/") - 1 if path.startswith("/sm/") else 0
         stem = path.rsplit("/", 1)[1].removesuffix(".xml")
@@ -181,6 +186,8 @@ def test_sitemap_index_of_indexes_stops_at_the_sitemap_budget(tmp_path: Path) ->
     assert any(p.startswith("/sm/") for p in sitemaps), sitemaps
     assert len(sitemaps) >= 40, sitemaps[:5]
     assert "sitemap budget of 40 documents reached" in run.log
+    feeds = [p for p in hits if p.startswith("/feed-")]
+    assert 0 < len(feeds) <= 50, len(feeds)  # 300 announced, NEWSARCHIVE_MAX_FEEDS fetched
     assert run.summary["finish_reason"] == "finished"
 
 

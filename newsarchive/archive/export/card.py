@@ -54,7 +54,7 @@ class CardStats:
                 self.copies_linked = (self.copies_linked or 0) + int(row[count_at] or 0)
             for i, name in enumerate(names):
                 value = row[i]
-                if value is not None and value != "" and value != []:
+                if value not in (None, "", [], "[]"):  # "[]": a list read as JSON text
                     self.filled[name] += 1
 
 

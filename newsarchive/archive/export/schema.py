@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
 from newsarchive.archive.models import Article, Duplicate, Source
 from newsarchive.archive.search import duplicate_count_column
 from newsarchive.archive.stories import story_id_column, story_size_column
@@ -24,7 +28,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class Kind(StrEnum):
@@ -276,6 +280,42 @@ SCHEMA += (
         True,
         "number of articles in that story (copies and independent reports)",
         lambda: story_size_column(),
+        default=False,
+    ),
+)
+
+
+class _TopicList(FunctionElement[str]):
+    """An article's topic ids, sorted, as JSON array text (one correlated aggregate)."""
+
+    type = Text()
+    inherit_cache = True
+    name = "topic_list"
+
+
+@compiles(_TopicList, "sqlite")
+def _topics_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return (
+        "(SELECT json_group_array(topic) FROM (SELECT topic FROM article_topics "
+        "WHERE article_topics.article_id = articles.id ORDER BY topic))"
+    )
+
+
+@compiles(_TopicList, "postgresql")
+def _topics_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
+    return (
+        "(SELECT coalesce(json_agg(topic ORDER BY topic), '[]')::text FROM article_topics "
+        "WHERE article_topics.article_id = articles.id)"
+    )
+
+
+SCHEMA += (
+    _f(
+        "topics",
+        L,
+        False,
+        "topic ids the topic rules give the article (see `newsarchive topics`), sorted",
+        lambda: _TopicList(),
         default=False,
     ),
 )
