@@ -95,7 +95,8 @@ def extract(
     tree = parse_html(html, encoding)
     if tree is None:
         return None
-    return extract_tree(tree, url, fetched_at, lang_hint=lang_hint)
+    # bare_extraction copies a tree it is handed (trafilatura.core), so this tree stays intact
+    return extract_tree(tree, url, fetched_at, lang_hint=lang_hint, copy=False)
 
 
 def parse_html(html: bytes | str, encoding: str | None = None) -> HtmlElement | None:
