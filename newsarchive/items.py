@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from newsarchive.contracts import DropReason, Via
+
 
 class Listing(StrEnum):
     """Where the publisher listed a URL before we fetched it: its own statement that the page
@@ -107,7 +109,7 @@ class FetchedPage:
     source: str
     headers: dict[str, str] = field(default_factory=dict)
     encoding: str | None = None
-    discovered_via: str | None = None
+    discovered_via: Via | None = None
     # The publisher's listing of this URL, if any (the article rule trusts news sitemaps, feeds).
     listed: Listing | None = None
     lastmod: datetime | None = None
@@ -115,7 +117,7 @@ class FetchedPage:
     source_language: str | None = None
     article: Article | None = None
     extraction_error: str | None = None
-    drop_reason: str | None = None
+    drop_reason: DropReason | None = None
     # Why the page is not an article or was dropped: the article rule's evidence, or the
     # validation rule that refused it. Kept with the capture, listed by ``pages --not-articles``.
     reason: str | None = None

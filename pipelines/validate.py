@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from newsarchive.contracts import DropReason, dropped
 from newsarchive.discovery.pagetype import TRUSTED_LISTINGS
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ class ValidatePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:
         min_words = crawler.settings.getint("NEWSARCHIVE_MIN_WORDS", DEFAULT_MIN_WORDS)
-        return cls(crawler.stats, min_words)  # type: ignore[arg-type]
+        return cls(crawler.stats, min_words)
 
     def _minimum(self, page: FetchedPage) -> int:
         if page.listed in TRUSTED_LISTINGS:
@@ -40,14 +41,16 @@ class ValidatePipeline:
         if page.drop_reason:  # the spider decided already (not an article)
             pass
         elif article is None:
-            page.drop_reason = "extraction_failed" if page.extraction_error else "no_article"
+            page.drop_reason = (
+                DropReason.EXTRACTION_FAILED if page.extraction_error else DropReason.NO_ARTICLE
+            )
         elif article.word_count < (minimum := self._minimum(page)):
-            page.drop_reason = "too_short"
+            page.drop_reason = DropReason.TOO_SHORT
             # word equivalents: characters / 2 in Chinese, Japanese and Thai
             page.reason = f"{article.word_count} words < {minimum}"
         elif not article.title:
-            page.drop_reason = "no_title"
+            page.drop_reason = DropReason.NO_TITLE
         if page.drop_reason:
             page.article = None
-            self.stats.inc_value(f"newsarchive/dropped/{page.drop_reason}")
+            self.stats.inc_value(dropped(page.drop_reason))
         return page

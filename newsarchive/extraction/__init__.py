@@ -1,5 +1,9 @@
 """Page → Article: a pure, deterministic function (no I/O, no Scrapy).
 
+Why one module of this size: it is the fusion of every field's sources, in the precedence below;
+the readers of each source are in the modules beside it (metadata, dates, authors, lang,
+companies), and what remains here is the one place where their answers are weighed.
+
 Body text comes from trafilatura (comments excluded, paragraphs joined with "\\n"). Metadata is
 collected from every source on the page (:mod:`.metadata`) and fused with this precedence; the
 first source giving a usable value wins:
@@ -35,7 +39,7 @@ import re
 import warnings
 from copy import deepcopy
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from newsarchive.discovery.urls import canonicalize_url, registered_domain
@@ -70,6 +74,8 @@ from newsarchive.extraction.topics import tag_topics
 from newsarchive.items import Article
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from lxml.html import HtmlElement
 
 __all__ = ["extract", "extract_tree", "parse_html"]
@@ -92,7 +98,8 @@ def extract(
     tree = parse_html(html, encoding)
     if tree is None:
         return None
-    return extract_tree(tree, url, fetched_at, lang_hint=lang_hint)
+    # bare_extraction copies a tree it is handed (trafilatura.core), so this tree stays intact
+    return extract_tree(tree, url, fetched_at, lang_hint=lang_hint, copy=False)
 
 
 def parse_html(html: bytes | str, encoding: str | None = None) -> HtmlElement | None:
@@ -178,7 +185,7 @@ def extract_tree(
     return article
 
 
-def _trafilatura(tree: HtmlElement, url: str, fetched_at: datetime | None):  # type: ignore[no-untyped-def]
+def _trafilatura(tree: HtmlElement, url: str, fetched_at: datetime | None) -> Any:
     import trafilatura
 
     max_date = (fetched_at or datetime.now()) + timedelta(days=1)
@@ -259,7 +266,7 @@ def _drop_leading_furniture(
     return "\n".join(lines[dropped:])
 
 
-def _first(values) -> str | None:  # type: ignore[no-untyped-def]
+def _first(values: Iterable[Any]) -> str | None:
     for value in values:
         if value:
             return str(value)
@@ -365,9 +372,15 @@ def _published(
     ]
     sources += [("meta", v) for _, v in page.all(PUBLISHED_KEYS)]
     sources += [("jsonld", a.published) for a in page.jsonld if not a.is_article]
-    sources += [("microdata", v) for v in page.itemprop_published[:2]]
-    # the first <time datetime> is usually the article's; later ones date comments and sidebars
-    sources += [("microdata", v) for v in page.time_published[:1]]
+    # the first <time datetime> is usually the article's; later ones date comments and sidebars.
+    # When the first three fall on different days, they are a list (comments, teasers) and the
+    # first one is as likely the list's as the article's: neither source is trusted then.
+    # (a list's first <time> still dates the article when nothing else does: see below)
+    if _one_day(page.itemprop_published):
+        sources += [("microdata", v) for v in page.itemprop_published[:2]]
+    listed_time = None if _one_day(page.time_published) else page.time_published[0]
+    if listed_time is None:
+        sources += [("microdata", v) for v in page.time_published[:1]]
     sources.append(("htmldate", htmldate_value))
     flags: list[str] = []
 
@@ -394,13 +407,19 @@ def _published(
     # datelines on several days date a list of teasers, not this article
     visible = seen[0] if seen and len({v.date() for v in seen}) == 1 else None
     url_day = dates.url_day(url)
+    listed = plausible(listed_time) if listed_time else None
     if structured:
         source, raw, value = structured[0]
-        value = dates.local_offset(value, [(r, v) for _, r, v in structured[1:]])
+        witnesses = [(r, v) for _, r, v in structured[1:]]
+        if listed is not None and listed_time:
+            witnesses.append((listed_time, listed))  # it may state the same instant locally
+        value = dates.local_offset(value, witnesses)
         value, source = _reconcile((source, raw, value), structured[1:], visible, htmldate, url_day)
         return value, source, flags
     if visible is not None:
         return visible, "byline", flags
+    if listed is not None:
+        return listed, "microdata", flags
     if htmldate is not None:
         return htmldate, "htmldate", flags
     if url_day is not None:
@@ -408,6 +427,11 @@ def _published(
         if dates.implausible(value, fetched_at) is None:
             return value, "url", flags
     return None, None, flags
+
+
+def _one_day(values: list[str]) -> bool:
+    """Whether the first three machine dates share their day (``YYYY-MM-DD`` prefix)."""
+    return len({v.strip()[:10] for v in values[:3]}) <= 1
 
 
 def _reconcile(

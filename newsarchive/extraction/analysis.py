@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from lxml.html import HtmlElement
 
+    from newsarchive.contracts import UrlKind
     from newsarchive.items import Article, Listing
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class PageAnalysis:
 
     verdict: PageVerdict
     redirect: str | None = None
-    links: list[tuple[str, str]] = field(default_factory=list)
+    links: list[tuple[str, UrlKind]] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)
     links_capped: int = 0
     # url_key of the links that are headlines (inside h1-h4): Listing.SECTION evidence
@@ -143,7 +144,7 @@ def _base_url(tree: HtmlElement, url: str) -> str:
     for el in tree.iter("base"):
         href = (el.get("href") or "").strip()
         if href:
-            return urljoin(url, href)
+            return urljoin(url, str(href))
     return url
 
 
@@ -153,7 +154,7 @@ def _canonical(tree: HtmlElement, base: str) -> str | None:
     return None
 
 
-def _links(hrefs: list[str], base: str) -> tuple[list[tuple[str, str]], dict[str, str]]:
+def _links(hrefs: list[str], base: str) -> tuple[list[tuple[str, UrlKind]], dict[str, str]]:
     links = []
     spellings: dict[str, str] = {}
     for raw in hrefs:
