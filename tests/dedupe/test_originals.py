@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 from alembic import command
 from sqlalchemy import delete, select
-from syndication import FETCHED, make_page, synthetic_body
+from support.newssite import prose_text
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.db import alembic_config
@@ -32,6 +32,8 @@ from newsarchive.archive.reports import get_article
 from newsarchive.archive.store import save_page
 from newsarchive.items import Credit, CreditKind
 
+from .syndication import FETCHED, make_page
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -44,7 +46,7 @@ ORIGIN_URL = "https://harbour-herald.example/business/2024/05/port-orders-electr
 COPY_URL = "https://wire-digest.example/stories/0001-port-orders-electric-tugs.html"
 SECOND_COPY_URL = "https://autos-today.example/n/port-electric-tugs"
 PUBLISHED = FETCHED - timedelta(days=2)
-BODY = synthetic_body(3)
+BODY = prose_text(3)
 
 
 def origin_page(*, fetched_offset: int = 0) -> FetchedPage:
