@@ -168,6 +168,12 @@ def grow(archive: Any, start: int, stop: int, source_ids: list[int]) -> float:
             logger.info("%d articles", lo + len(rows) - 1)
     if archive.backend == "postgresql":
         with archive.engine.begin() as conn:
+            # ids were given explicitly: the sequence must move past them for later inserts
+            conn.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('articles', 'id'), max(id)) FROM articles"
+                )
+            )
             conn.execute(text("ANALYZE"))
     return time.perf_counter() - t0
 

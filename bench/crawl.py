@@ -19,7 +19,11 @@ run mean anything):
 - bare trafilatura pages per CPU-second on the same distinct pages
   (``bare_extraction(html, url=url, with_metadata=True)``, this process, ``time.process_time``);
 - their ratio, peak RSS of the largest process and of the whole tree (sampled), and CPU
-  seconds per process.
+  seconds per process;
+- articles per CPU-second of the whole crawl tree against bare trafilatura's pages per
+  CPU-second: the same comparison without the wall clock, so other load on a shared machine
+  does not move it (on an idle machine with N cores the wall-clock ratio approaches N times
+  this one when the crawl keeps every core busy).
 """
 
 from __future__ import annotations
@@ -444,6 +448,13 @@ def main(argv: list[str] | None = None) -> int:
         cpu_total += stat.cpu
         print(f"  cpu {stat.cpu:7.1f} s  rss {stat.peak_rss / 2**20:5.0f} MB  {stat.label} ({pid})")
     print(f"  cpu {cpu_total:7.1f} s  total")
+    if articles and cpu_total:
+        # independent of other load on the machine, unlike the wall-clock rate above
+        per_cpu = articles / cpu_total
+        line = f"articles per CPU-second of the crawl tree {per_cpu:.2f}"
+        if bare is not None:
+            line += f" = {per_cpu / (bare[0] / bare[1]):.2f} x bare trafilatura"
+        print(line)
     if args.profile:
         print_profile(Path(args.profile))
     if args.keep:

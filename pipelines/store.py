@@ -22,6 +22,7 @@ a failure is always that of one page.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -120,7 +121,7 @@ class StorePipeline:
         outcomes: list[SaveResult | BaseException] = []
         for page in pages:
             try:
-                outcomes.append(self._transaction(lambda s, page=page: self._save(s, page), [page]))
+                outcomes.append(self._transaction(functools.partial(self._save, page=page), [page]))
             except Exception as exc:  # noqa: BLE001  (as above)
                 outcomes.append(exc)
         return outcomes

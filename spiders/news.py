@@ -58,12 +58,14 @@ from newsarchive.spiders.incremental import FOLLOWED_LINKS
 from newsarchive.spiders.middlewares import RetryScheduled
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterable, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 
     from scrapy.crawler import Crawler
     from scrapy.http import Response
     from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
+
+    from newsarchive.items import Article
 
 __all__ = ["COMMON_FEEDS", "COMMON_SITEMAPS", "NewsSpider", "SourceState"]
 
@@ -113,6 +115,9 @@ def _looks_like_html(body: bytes) -> bool:
 
 class NewsSpider(scrapy.Spider):
     name = "news"
+    # set in from_crawler: the extraction pool every HTML page is analysed in, and the extractor
+    pool: ExtractorPool
+    extractor: Callable[..., Article | None]
 
     def __init__(
         self,

@@ -134,8 +134,8 @@ def ensure_source(
     if new_id is None:  # another writer created it between our select and insert
         new_id = session.scalar(select(Source.id).where(Source.name == name))
     assert new_id is not None
-    known[name] = new_id
-    return new_id
+    known[name] = int(new_id)
+    return int(new_id)
 
 
 def save_page(
