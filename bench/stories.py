@@ -9,8 +9,9 @@ key index) at a constant ``--per-day`` rate, so a bigger archive covers more day
 one does. Then ``--measure`` fresh articles on the latest days are put into stories one
 transaction each through ``assign_story`` (event keys, index probes, scoring, the insert), and
 the newest ``--retag`` articles are retagged through ``retag_batch`` (gazetteer and topic rules
-on the stored text, rows replaced). Both are repeated after growing the archive to the next
-size; an index whose probes do not depend on the archive's size keeps the costs flat.
+on the stored text, rows replaced). Each size has its own archive and the measurements
+alternate between them in rounds, so the load of a shared machine falls on every size alike;
+an index whose probes do not depend on the archive's size keeps the costs flat.
 """
 
 from __future__ import annotations
@@ -52,25 +53,39 @@ FILLER = _FILLER_TEXT.split()
 SURNAMES = [f"Name{i}" for i in range(3000)]
 
 
-def synthetic(n: int) -> tuple[str, str]:
-    """A title and body naming a few companies, places, people and figures, like a news story."""
+def synthetic(n: int) -> tuple[str, str, dict[str, float]]:
+    """A title and body naming a few companies, places, people and figures, like a news story,
+    and the event keys they carry (for seeding, without the cost of extracting them)."""
     rng = random.Random(n)
     gaz = load_gazetteer()
-    companies = [c.name for c in gaz.companies.values()]
-    places = [p for p in load_places().ids if p.isascii()]
+    companies = list(gaz.companies.values())
+    places = load_places()
+    names = [p for p in places.ids if p.isascii()]
     sentences = []
+    keys: dict[str, float] = {}
     for _ in range(8):
         words = rng.sample(FILLER, 12)
-        words.insert(rng.randrange(12), rng.choice(companies))
+        company = rng.choice(companies)
+        words.insert(rng.randrange(12), company.name)
+        keys["@" + company.id] = similarity.WEIGHTS["@"]
         if rng.random() < 0.6:
-            words.insert(rng.randrange(12), "in " + rng.choice(places))
+            place = rng.choice(names)
+            words.insert(rng.randrange(12), "in " + place)
+            pid = places.ids[place]
+            keys["^" + pid] = (
+                similarity.BROAD_WEIGHT if pid in places.broad else similarity.WEIGHTS["^"]
+            )
         if rng.random() < 0.5:
-            words.insert(rng.randrange(12), f"{rng.randint(11, 99_999):,}")
+            value = rng.randint(11, 99_999)
+            words.insert(rng.randrange(12), f"{value:,}")
+            keys[f"#{float(value):.3g}"] = similarity.WEIGHTS["#"]
         if rng.random() < 0.3:
-            words.insert(rng.randrange(12), "said " + rng.choice(SURNAMES))
+            name = rng.choice(SURNAMES)
+            words.insert(rng.randrange(12), "said " + name)
+            keys["~" + name.casefold()] = similarity.WEIGHTS["~"]
         sentences.append(" ".join(words).capitalize() + ".")
-    title = f"{rng.choice(companies)} plans {rng.randint(11, 999)} million euro project"
-    return title, "\n".join(" ".join(sentences[i : i + 2]) for i in range(0, 8, 2))
+    title = f"{rng.choice(companies).name} plans {rng.randint(11, 999)} million euro project"
+    return title, "\n".join(" ".join(sentences[i : i + 2]) for i in range(0, 8, 2)), keys
 
 
 def _seed(archive: Any, source_id: int, start: int, stop: int, per_day: int) -> None:
@@ -79,7 +94,7 @@ def _seed(archive: Any, source_id: int, start: int, stop: int, per_day: int) -> 
         hi = min(stop, lo + CHUNK)
         rows, members, keys = [], [], []
         for n in range(lo, hi):
-            title, body = synthetic(n)
+            title, body, event = synthetic(n)
             published = START + timedelta(days=n // per_day, minutes=n % per_day)
             rows.append(
                 {
@@ -101,7 +116,6 @@ def _seed(archive: Any, source_id: int, start: int, stop: int, per_day: int) -> 
                     "tags": [],
                 }
             )
-            event = similarity.event_keys(title, body, "en")
             day = (published - EPOCH).days
             members.append(
                 {
@@ -134,7 +148,7 @@ def _measure_stories(archive: Any, source_id: int, size: int, count: int, per_da
     times = []
     for i in range(count):
         n = 10_000_000 + size + i
-        title, body = synthetic(n)
+        title, body, _ = synthetic(n)
         published = START + timedelta(days=(size - 1) // per_day, minutes=i)
         with archive.session() as session:
             article_id = session.scalar(
@@ -195,34 +209,44 @@ def _measure_retag(archive: Any, count: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", help="archive URL (default: a SQLite file in a temp dir)")
+    parser.add_argument("--db", nargs="*", help="one archive URL per size (default: SQLite files)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--per-day", type=int, default=250)
-    parser.add_argument("--measure", type=int, default=300)
-    parser.add_argument("--retag", type=int, default=2000)
+    parser.add_argument("--measure", type=int, default=100)
+    parser.add_argument("--retag", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
-        archive = open_archive(args.db or str(Path(tmp) / "bench.db"))
-        with archive.session() as session:
-            source_id = ensure_source(session, "bench")
-        seeded = 0
-        results = []
-        for size in sorted(args.sizes):
+        archives = []
+        for i, size in enumerate(args.sizes):
+            url = args.db[i] if args.db else str(Path(tmp) / f"bench-{size}.db")
+            archive = open_archive(url)
+            with archive.session() as session:
+                source_id = ensure_source(session, "bench")
             t0 = time.perf_counter()
-            _seed(archive, source_id, seeded, size, args.per_day)
-            seeded = size
-            seed_s = time.perf_counter() - t0
-            story_ms = _measure_stories(archive, source_id, size, args.measure, args.per_day)
-            retag_ms = _measure_retag(archive, args.retag)
-            results.append((size, story_ms, retag_ms))
-            print(
-                f"{size:>8} articles (seeded in {seed_s:.0f} s): story {story_ms:.2f} ms/article "
-                f"(median of {args.measure}), retag {retag_ms:.2f} ms/article "
-                f"({args.retag} articles)",
-                flush=True,
-            )
-        archive.dispose()
+            _seed(archive, source_id, 0, size, args.per_day)
+            print(f"{size:>8} articles seeded in {time.perf_counter() - t0:.0f} s", flush=True)
+            archives.append((size, archive, source_id))
+        # rounds alternate between the archives, so load on the machine hits every size alike
+        story: dict[int, list[float]] = {size: [] for size in args.sizes}
+        tags: dict[int, list[float]] = {size: [] for size in args.sizes}
+        for _ in range(args.rounds):
+            for size, archive, source_id in archives:
+                story[size].append(
+                    _measure_stories(archive, source_id, size, args.measure, args.per_day)
+                )
+                tags[size].append(_measure_retag(archive, args.retag))
+        for _, archive, _ in archives:
+            archive.dispose()
+    results = []
+    for size in args.sizes:
+        story_ms, retag_ms = statistics.median(story[size]), statistics.median(tags[size])
+        results.append((size, story_ms, retag_ms))
+        print(
+            f"{size:>8} articles: story {story_ms:.2f} ms/article, retag {retag_ms:.2f} ms/article"
+            f" (medians of {args.rounds} rounds of {args.measure} stories, {args.retag} retags)"
+        )
     base = results[0]
     for size, story_ms, retag_ms in results[1:]:
         print(

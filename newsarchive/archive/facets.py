@@ -14,9 +14,11 @@ statement per answer:
   candidates it is left out and the counts are FTS5's, accents folded ("electrique" also
   counts "électrique"). Such counts say ``exact=False`` and the page shows them as "about N".
 
-The company facet counts a gazetteer group with its brands (every article naming the group or a
-company below it), as the company filter selects them. Without a query the counts are over
-every article the filters select. Copies are left out unless
+The company facet counts the names stored on articles: a gazetteer group's value counts the
+articles naming the group itself, while the company filter (and the company page) for a group
+selects its brands too; counting every group's family per search cost seconds at 100,000
+articles (see docs/benchmarks.md). Without a query the counts are over every article the
+filters select. Copies are left out unless
 ``include_duplicates`` is set, as in search. Dates are publication dates, else first seen (the
 same ``article_date`` as the filters), in UTC.
 """
@@ -33,7 +35,6 @@ from sqlalchemy import (
     Select,
     String,
     cast,
-    distinct,
     func,
     literal,
     literal_column,
@@ -60,7 +61,6 @@ from newsarchive.archive.search import (
 )
 from newsarchive.archive.searchquery import SearchQuery, parse_query, to_fts5
 from newsarchive.errors import ConfigError
-from newsarchive.extraction.companies import load_gazetteer
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -259,23 +259,9 @@ def _grouped(
         .where(ArticleTopic.article_id.in_(select(matched.c.id)))
         .group_by(ArticleTopic.topic),
     ]
-    families = _families()
-    if families is not None:
-        parts.append(
-            select(
-                literal("group").label("kind"),
-                families.c.grp.label("value"),
-                cast(null(), text_type).label("extra"),
-                func.count(distinct(ArticleCompany.article_id)).label("n"),
-            )
-            .join(families, func.lower(ArticleCompany.company) == families.c.member)
-            .where(ArticleCompany.article_id.in_(select(matched.c.id)))
-            .group_by(families.c.grp)
-        )
     if by_source:
         parts.append(part("day_source", matched.c.day, Source.name, source=True))
     groups = _Groups(exact=exact)
-    group_counts: dict[str, int] = {}
     for kind, value, extra, n in session.execute(union_all(*parts)):
         count = int(n)
         if kind == "total":
@@ -288,37 +274,11 @@ def _grouped(
             groups.companies.append(FacetValue(str(value), count))
         elif kind == "topic":
             groups.topics.append(FacetValue(str(value), count))
-        elif kind == "group":
-            group_counts[str(value)] = count
         elif kind == "day" and not by_source:
             groups.days.append((date.fromisoformat(str(value)), None, count))
         elif kind == "day_source":
             groups.days.append((date.fromisoformat(str(value)), str(extra), count))
-    # a group counts every article naming it or one of its brands
-    named = {v.value: v for v in groups.companies}
-    for name, count in group_counts.items():
-        if name in named:
-            named[name].count = max(named[name].count, count)
-        else:
-            groups.companies.append(FacetValue(name, count))
     return groups
-
-
-def _families() -> Any:
-    """(member name lower-cased, group name) for every gazetteer group and each company below
-    it, as a VALUES table; None when the gazetteer has no groups."""
-    gazetteer = load_gazetteer()
-    rows = []
-    for company_id, company in gazetteer.companies.items():
-        if not gazetteer.children.get(company_id):
-            continue
-        rows += [(m.name.lower(), company.name) for m in gazetteer.descendants(company_id)]
-    if not rows:
-        return None
-    # a UNION of literal rows: SQLite cannot name the columns of a VALUES list
-    return union_all(
-        *(select(literal(m).label("member"), literal(g).label("grp")) for m, g in rows)
-    ).cte("families")
 
 
 def _top(values: list[FacetValue], limit: int) -> list[FacetValue]:

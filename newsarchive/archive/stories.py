@@ -244,7 +244,7 @@ class StoryView:
     size: int
     first_day: str
     last_day: str
-    title: str | None  # the earliest member's headline
+    title: str | None  # the headline of the earliest published member
     first_article: int
     sources: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
@@ -297,7 +297,7 @@ def list_stories(
             .join(StoryMember, StoryMember.article_id == Article.id)
             .join(Source, Source.id == Article.source_id)
             .where(StoryMember.story_id == story.id)
-            .order_by(StoryMember.day, Article.id)
+            .order_by(func.coalesce(Article.published, Article.first_seen), Article.id)
         ).all()
         views.append(
             StoryView(

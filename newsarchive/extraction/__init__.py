@@ -89,7 +89,8 @@ def extract(
     tree = parse_html(html, encoding)
     if tree is None:
         return None
-    return extract_tree(tree, url, fetched_at, lang_hint=lang_hint)
+    # bare_extraction copies a tree it is handed (trafilatura.core), so this tree stays intact
+    return extract_tree(tree, url, fetched_at, lang_hint=lang_hint, copy=False)
 
 
 def parse_html(html: bytes | str, encoding: str | None = None) -> HtmlElement | None:
@@ -361,9 +362,15 @@ def _published(
     ]
     sources += [("meta", v) for _, v in page.all(PUBLISHED_KEYS)]
     sources += [("jsonld", a.published) for a in page.jsonld if not a.is_article]
-    sources += [("microdata", v) for v in page.itemprop_published[:2]]
-    # the first <time datetime> is usually the article's; later ones date comments and sidebars
-    sources += [("microdata", v) for v in page.time_published[:1]]
+    # the first <time datetime> is usually the article's; later ones date comments and sidebars.
+    # When the first three fall on different days, they are a list (comments, teasers) and the
+    # first one is as likely the list's as the article's: neither source is trusted then.
+    # (a list's first <time> still dates the article when nothing else does: see below)
+    if _one_day(page.itemprop_published):
+        sources += [("microdata", v) for v in page.itemprop_published[:2]]
+    listed_time = None if _one_day(page.time_published) else page.time_published[0]
+    if listed_time is None:
+        sources += [("microdata", v) for v in page.time_published[:1]]
     sources.append(("htmldate", htmldate_value))
     flags: list[str] = []
 
@@ -390,13 +397,19 @@ def _published(
     # datelines on several days date a list of teasers, not this article
     visible = seen[0] if seen and len({v.date() for v in seen}) == 1 else None
     url_day = dates.url_day(url)
+    listed = plausible(listed_time) if listed_time else None
     if structured:
         source, raw, value = structured[0]
-        value = dates.local_offset(value, [(r, v) for _, r, v in structured[1:]])
+        witnesses = [(r, v) for _, r, v in structured[1:]]
+        if listed is not None and listed_time:
+            witnesses.append((listed_time, listed))  # it may state the same instant locally
+        value = dates.local_offset(value, witnesses)
         value, source = _reconcile((source, raw, value), structured[1:], visible, htmldate, url_day)
         return value, source, flags
     if visible is not None:
         return visible, "byline", flags
+    if listed is not None:
+        return listed, "microdata", flags
     if htmldate is not None:
         return htmldate, "htmldate", flags
     if url_day is not None:
@@ -404,6 +417,11 @@ def _published(
         if dates.implausible(value, fetched_at) is None:
             return value, "url", flags
     return None, None, flags
+
+
+def _one_day(values: list[str]) -> bool:
+    """Whether the first three machine dates share their day (``YYYY-MM-DD`` prefix)."""
+    return len({v.strip()[:10] for v in values[:3]}) <= 1
 
 
 def _reconcile(

@@ -206,14 +206,21 @@ def _cues(data: dict[str, object], origin: str) -> tuple[re.Pattern[str] | None,
     return latin_re, re.compile(_alternation(list(cjk))) if cjk else None
 
 
-def _parse(text: str, origin: str) -> Gazetteer:
+def data_entries(text: str, origin: str, table: str) -> tuple[dict[str, object], list[object]]:
+    """A bundled TOML data file and its ``[[table]]`` array; ConfigError naming the file when it
+    is not valid TOML or the array is missing or empty (gazetteer, topics, places)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{origin}: invalid TOML: {exc}") from exc
-    entries = data.get("company")
+    entries = data.get(table)
     if not isinstance(entries, list) or not entries:
-        raise ConfigError(f"{origin}: expected a non-empty [[company]] array")
+        raise ConfigError(f"{origin}: expected a non-empty [[{table}]] array")
+    return data, entries
+
+
+def _parse(text: str, origin: str) -> Gazetteer:
+    data, entries = data_entries(text, origin, "company")
     companies: dict[str, Company] = {}
     alias_ids: dict[str, str] = {}
     for index, entry in enumerate(entries, start=1):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-import tomllib
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -24,6 +23,7 @@ from newsarchive.extraction.companies import (
     _UNSPACED_SCRIPT,
     _WORD_CHARS,
     _alternation,
+    data_entries,
     find_mentions,
 )
 
@@ -101,18 +101,18 @@ class Entity:
 class PlaceMatcher:
     pattern: re.Pattern[str]
     ids: dict[str, str]  # name -> place id
+    broad: frozenset[str] = frozenset()  # countries and regions
 
 
 @cache
 def load_places() -> PlaceMatcher:
     source = resources.files("newsarchive").joinpath("data/places.toml")
     origin = "newsarchive/data/places.toml"
-    try:
-        data = tomllib.loads(source.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{origin}: invalid TOML: {exc}") from exc
+    data, entries = data_entries(source.read_text(encoding="utf-8"), origin, "place")
     ids: dict[str, str] = {}
-    for entry in data.get("place", []):
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{origin}: every [[place]] must be a table")
         place_id, names = entry.get("id"), entry.get("names")
         if not isinstance(place_id, str) or not isinstance(names, list) or not names:
             raise ConfigError(f"{origin}: every [[place]] needs an id and names")
@@ -124,7 +124,10 @@ def load_places() -> PlaceMatcher:
         rf"(?<![{_WORD_CHARS}])(?P<spaced>{_alternation(spaced)})(?![{_WORD_CHARS}])"
         f"|(?P<unspaced>{_alternation(unspaced)})"
     )
-    return PlaceMatcher(re.compile(pattern), ids)
+    broad = data.get("broad", [])
+    if not isinstance(broad, list) or not set(broad) <= set(ids.values()):
+        raise ConfigError(f"{origin}: 'broad' must list place ids")
+    return PlaceMatcher(re.compile(pattern), ids, frozenset(broad))
 
 
 def number_value(raw: str, scale: str | None) -> float | None:

@@ -82,7 +82,9 @@ _BYLINE_WORDS = (
     "Von:",
 )
 _PREFIXED_XPATH = etree.XPath(
-    "//body//text()[string-length(normalize-space(.)) < 70 and ({})]".format(
+    # near the headline only: the 80 text nodes after the first <h1>, so the cost stays bounded
+    "(//h1)[1]/following::text()[position() <= 80]"
+    "[string-length(normalize-space(.)) < 70 and ({})]".format(
         " or ".join(f'starts-with(normalize-space(.), "{w} ")' for w in _BYLINE_WORDS)
     )
 )

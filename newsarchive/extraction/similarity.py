@@ -6,8 +6,8 @@ places, the figures, the model codes, the people. An article's *event keys* are 
 a weight for how much it says about the event (a figure or a model code says more than a company
 that is in the news every day). Two articles are about the same event when the keys they share
 weigh at least ``STORY_THRESHOLD`` of the lighter article's keys, and at least ``MIN_SHARED``
-in absolute terms, not counting companies (two stories about one company in one week share
-the company and nothing else). Pure functions; the archive's story index is in
+in absolute terms, not counting companies and countries (two stories about one company in one
+week share the company, often its country, and nothing else). Pure functions; the archive's story index is in
 ``archive/stories.py``.
 """
 
@@ -18,7 +18,7 @@ import logging
 import re
 import unicodedata
 
-from newsarchive.extraction.entities import entities, entity_token
+from newsarchive.extraction.entities import entities, entity_token, load_places
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,9 @@ MIN_SHARED = 4.0
 # Articles about one event are published within this many days of each other.
 STORY_WINDOW_DAYS = 3
 WEIGHTS = {"@": 1.0, "^": 1.5, "#": 2.0, "%": 2.0, "~": 1.0}
+# A country or region ("China", "Europe") is in too many stories: it weighs less, and shared
+# broad places never count toward MIN_SHARED.
+BROAD_WEIGHT = 0.5
 # Languages whose capitalised words are names (German capitalises every noun; CJK has no case).
 NAME_LANGUAGES = frozenset({"en", "fr", "es", "it", "pt", "nl", "sv", "da", "no", "pl", "cs"})
 _CAPITALISED = re.compile(r"(?<![\w.])([A-ZÀ-Þ][a-zà-ÿ]{2,})\b")
@@ -56,7 +59,13 @@ def _names(text: str) -> set[str]:
 def event_keys(title: str | None, body: str, lang: str | None) -> dict[str, float]:
     """The weighted event keys of an article (token -> weight)."""
     text = unicodedata.normalize("NFKC", f"{title or ''}\n{body}")
-    keys = {entity_token(e): WEIGHTS[entity_token(e)[0]] for e in entities(text)}
+    broad = load_places().broad
+    keys = {
+        entity_token(e): BROAD_WEIGHT
+        if e.kind == "place" and e.value in broad
+        else WEIGHTS[entity_token(e)[0]]
+        for e in entities(text)
+    }
     primary = (lang or "").split("-")[0].casefold()
     if primary in NAME_LANGUAGES:
         # a name already known as a company or place is that entity, not a name
@@ -84,7 +93,15 @@ def serialise_keys(keys: dict[str, float]) -> str:
 
 
 def parse_keys(text: str) -> dict[str, float]:
-    return {k: WEIGHTS.get(k[0], 1.0) for k in text.split()} if text else {}
+    broad = load_places().broad
+    return (
+        {
+            k: BROAD_WEIGHT if k[1:] in broad and k[0] == "^" else WEIGHTS.get(k[0], 1.0)
+            for k in text.split()
+        }
+        if text
+        else {}
+    )
 
 
 def event_similarity(a: dict[str, float], b: dict[str, float]) -> float:
@@ -98,7 +115,7 @@ def event_similarity(a: dict[str, float], b: dict[str, float]) -> float:
         a = {k: w for k, w in a.items() if not k.startswith("~")}
         b = {k: w for k, w in b.items() if not k.startswith("~")}
     shared = a.keys() & b.keys()
-    if sum(a[k] for k in shared if not k.startswith("@")) < MIN_SHARED:
+    if sum(a[k] for k in shared if not k.startswith("@") and a[k] > BROAD_WEIGHT) < MIN_SHARED:
         return 0.0
     lighter = min(sum(a.values()), sum(b.values()))
     return sum(a[k] for k in shared) / lighter if lighter else 0.0

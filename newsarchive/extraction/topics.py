@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import logging
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
 from newsarchive.errors import ConfigError
-from newsarchive.extraction.companies import KINDS, load_gazetteer
+from newsarchive.extraction.companies import KINDS, data_entries, load_gazetteer
 from newsarchive.items import TopicTag
 
 if TYPE_CHECKING:
@@ -132,13 +131,7 @@ def build_index(topics: tuple[Topic, ...]) -> TopicIndex:
 
 
 def parse_topics(text: str, origin: str) -> TopicIndex:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{origin}: invalid TOML: {exc}") from exc
-    entries = data.get("topic")
-    if not isinstance(entries, list) or not entries:
-        raise ConfigError(f"{origin}: expected a non-empty [[topic]] array")
+    _, entries = data_entries(text, origin, "topic")
     topics = tuple(_topic(e, f"{origin}: topic #{i}") for i, e in enumerate(entries, start=1))
     ids = [t.id for t in topics]
     if len(set(ids)) != len(ids):

@@ -318,3 +318,17 @@ def test_datelines_on_several_days_are_teasers_and_a_clock_is_no_date() -> None:
     page = PageMeta(datelines=["Aktuelle Zeit: 10.05.2024, 12:18"])
     value, source, _ = _published(page, "2009-01-21", ("de",), FETCHED, "https://forum.example/t")
     assert (value.date() if value else None, source) == (date(2009, 1, 21), "htmldate")
+
+
+def test_time_elements_on_several_days_yield_to_the_dateline() -> None:
+    """<time> of comments on three days: the visible dateline dates the article."""
+    page = PageMeta(
+        time_published=["2024-04-03T10:18:46Z", "2024-04-08T19:00:00Z", "2024-04-08T16:35:49Z"],
+        itemprop_published=["2024-04-22T07:30:29Z", "2024-04-20T19:01:28Z"],
+        datelines=["Publié le 29 mars 2024"],
+    )
+    value, source, _ = _published(page, None, ("fr", "en"), FETCHED, "https://n.example/x")
+    assert (value.date() if value else None, source) == (date(2024, 3, 29), "byline")
+    page.datelines = []
+    value, source, _ = _published(page, None, ("fr", "en"), FETCHED, "https://n.example/x")
+    assert (value.date() if value else None, source) == (date(2024, 4, 3), "microdata")

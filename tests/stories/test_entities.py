@@ -77,3 +77,17 @@ def test_topics_explain_themselves_in_several_languages() -> None:
     assert [t.topic for t in tag_topics(None, "AI chips and AI software")] == ["software"]
     battery = tag_topics(None, "CATL said the battery", ["CATL"])
     assert [(t.topic, t.terms) for t in battery] == [("batteries", ["batter*", "company:battery"])]
+
+
+def test_countries_and_generic_names_alone_do_not_make_one_event() -> None:
+    show = event_keys(
+        "Auto China opens in Beijing",
+        "Chinese brands filled the Auto halls in Beijing, China.",
+        "en",
+    )
+    talks = event_keys(
+        "Renault in talks with Xiaomi",
+        "Renault met Xiaomi at Auto China in Beijing; Chinese rivals watched. China, Europe.",
+        "en",
+    )
+    assert event_similarity(show, talks) == 0.0

@@ -157,3 +157,28 @@ def test_commands(archive_url: str, archive: Archive, invoke: Callable[..., Resu
     assert rows[0] == "id,story_id,story_size"
     assert {r.split(",")[2] for r in rows[1:]} == {"6", "1"}
     _ = timedelta
+
+
+def test_db_upgrade_across_0004_tags_and_groups_existing_articles(
+    archive_url: str, invoke: Callable[..., Result]
+) -> None:
+    from alembic import command
+
+    from newsarchive.archive import open_archive
+    from newsarchive.archive.db import alembic_config
+    from newsarchive.archive.models import ArticleTopic
+
+    with open_archive(archive_url) as arch:
+        ids = _store(arch, ("toyota-solid-state",))
+        cfg = alembic_config(arch.engine)
+        with arch.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0003")  # as if stored before topics and stories
+    result = invoke("db", "upgrade", "--db", archive_url)
+    assert result.exit_code == 0, result.output
+    assert f"{len(ids)} existing articles tagged, {len(ids)} put into stories" in result.output
+    with open_archive(archive_url) as arch, arch.session() as session:
+        topics = session.scalar(select(func.count()).select_from(ArticleTopic))
+        sizes = sorted(session.scalars(select(Story.size)))
+    assert topics
+    assert sizes == [1, 6]

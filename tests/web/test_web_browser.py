@@ -147,6 +147,7 @@ def test_an_analyst_session(
         page.wait_for_url(re.compile(r"/story/\d+$"))
         assert page.locator("tr.member").count() >= 3
         assert "translation copy" in page.locator("table.story-articles").inner_text()
+        shots("story")
         page.go_back()
 
         # follow a company link
@@ -172,4 +173,4 @@ def test_an_analyst_session(
         assert problems == []  # no CSP violation, no script error
     finally:
         context.close()
-    assert len(shots.taken) == 5
+    assert len(shots.taken) == 6
