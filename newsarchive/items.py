@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from newsarchive.contracts import DropReason, Via
+
 
 @dataclass(slots=True)
 class TopicTag:
@@ -73,13 +75,13 @@ class FetchedPage:
     source: str
     headers: dict[str, str] = field(default_factory=dict)
     encoding: str | None = None
-    discovered_via: str | None = None
+    discovered_via: Via | None = None
     lastmod: datetime | None = None
     # The source's declared language: a hint for date parsing when the page declares none.
     source_language: str | None = None
     article: Article | None = None
     extraction_error: str | None = None
-    drop_reason: str | None = None
+    drop_reason: DropReason | None = None
     # newsarchive.extraction.fingerprint.Fingerprint of the article body, computed with the
     # article (or by the dedupe stage for pages extracted elsewhere).
     fingerprint: Any = None

@@ -62,6 +62,8 @@ NEWSARCHIVE_RETRY_BACKOFF_MAX = 60.0
 
 # URL variants (tracking parameters, session ids, fragments, trailing slash) share one fingerprint.
 REQUEST_FINGERPRINTER_CLASS = "newsarchive.spiders.middlewares.CanonicalRequestFingerprinter"
+# One memory of seen URLs per crawl process, shared by the spider and the scheduler.
+DUPEFILTER_CLASS = "newsarchive.spiders.middlewares.SeenUrlsDupeFilter"
 
 DOWNLOADER_MIDDLEWARES = {
     # refuses internal addresses (loopback, private, link-local) for public sources, on every

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 from scrapy.utils.misc import load_object
 
+from newsarchive.contracts import Stat
 from newsarchive.errors import ExtractionError
 from newsarchive.extraction.pool import ExtractorPool
 
@@ -51,7 +52,7 @@ class ExtractPipeline:
         workers = crawler.settings.getint("NEWSARCHIVE_EXTRACT_WORKERS", -1)
         extractor = load_object(crawler.settings.get("NEWSARCHIVE_EXTRACTOR", DEFAULT_EXTRACTOR))
         pipeline = cls(
-            crawler.stats,  # type: ignore[arg-type]
+            crawler.stats,
             extractor,
             None if workers < 0 else workers,
             crawler.settings.getfloat("NEWSARCHIVE_EXTRACT_TIMEOUT", 30.0),
@@ -83,6 +84,6 @@ class ExtractPipeline:
             )
         except ExtractionError as exc:
             page.extraction_error = str(exc)
-            self.stats.inc_value("newsarchive/errors/extraction")
+            self.stats.inc_value(Stat.ERRORS_EXTRACTION)
             logger.warning("extraction failed for %s: %s", page.url, exc)
         return page

@@ -22,18 +22,20 @@ a failure is always that of one page.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 from scrapy import signals
 
 from newsarchive.archive import open_archive
-from newsarchive.archive.fieldcoverage import COVERAGE_PREFIX, coverage_counts
+from newsarchive.archive.fieldcoverage import coverage_counts
+from newsarchive.archive.frontier import record_rejected
 from newsarchive.archive.reconnect import DEFAULT_OUTAGE_LIMIT, outage_reporter, run_transaction
-from newsarchive.archive.store import record_rejected, save_page
+from newsarchive.archive.store import save_page
+from newsarchive.contracts import SaveOutcome, Stat, articles, coverage, duplicates
 from newsarchive.errors import ArchiveError, ArchiveUnavailableError, PageRejectedError
 
 if TYPE_CHECKING:
@@ -56,7 +58,7 @@ DEFAULT_BATCH = 32  # pages per transaction at most
 class StorePipeline:
     def __init__(self, crawler: Crawler, archive: Archive, run_id: int | None) -> None:
         self.crawler = crawler
-        self.stats: StatsCollector = crawler.stats  # type: ignore[assignment]
+        self.stats: StatsCollector = crawler.stats
         self.archive = archive
         self.run_id = run_id
         self.outage_limit = crawler.settings.getfloat(
@@ -121,7 +123,7 @@ class StorePipeline:
         outcomes: list[SaveResult | BaseException] = []
         for page in pages:
             try:
-                outcomes.append(self._transaction(functools.partial(self._save, page=page), [page]))
+                outcomes.append(self._transaction(partial(self._save, page=page), [page]))
             except Exception as exc:  # noqa: BLE001  (as above)
                 outcomes.append(exc)
         return outcomes
@@ -150,8 +152,8 @@ class StorePipeline:
         try:
             result = await self._store(page, loop)
         except PageRejectedError as exc:
-            self.stats.inc_value("newsarchive/errors/store")
-            self.stats.inc_value("newsarchive/store/rejected")
+            self.stats.inc_value(Stat.ERRORS_STORE)
+            self.stats.inc_value(Stat.STORE_REJECTED)
             logger.error("archive refused %s (page lost): %s", page.url, exc)
             try:
                 await loop.run_in_executor(self.writer, self._reject, page)
@@ -159,7 +161,7 @@ class StorePipeline:
                 logger.error("cannot record the refusal of %s: %s", page.url, again)
             return page
         except ArchiveError as exc:
-            self.stats.inc_value("newsarchive/errors/store")
+            self.stats.inc_value(Stat.ERRORS_STORE)
             logger.error("cannot store %s: %s", page.url, exc)
             if self.crawler.engine is not None and self.closing is None:
                 # Not awaited: closing waits for in-flight items, this one included.
@@ -169,26 +171,25 @@ class StorePipeline:
             return page
         except Exception:
             # a bug or a page the archive cannot take: count it so the run is not reported ok
-            self.stats.inc_value("newsarchive/errors/store")
+            self.stats.inc_value(Stat.ERRORS_STORE)
             logger.exception("cannot store %s", page.url)
             return page
-        self.stats.inc_value("newsarchive/pages_stored")
-        self.stats.inc_value(f"newsarchive/articles/{result.status}")
+        self.stats.inc_value(Stat.PAGES_STORED)
+        self.stats.inc_value(articles(result.status))
         if result.kind:
-            self.stats.inc_value(f"newsarchive/duplicates/{result.kind}")
+            self.stats.inc_value(duplicates(result.kind))
         self._count_coverage(page, result.status)
         return page
 
     def _count_coverage(self, page: FetchedPage, status: str) -> None:
         """Per source: pages stored, and how many articles had each field (the layout alarm of
         ``runs --health`` compares these with the source's own recent runs)."""
-        prefix = f"{COVERAGE_PREFIX}{page.source}/"
-        self.stats.inc_value(prefix + "pages")
+        self.stats.inc_value(coverage(page.source, "pages"))
         article = page.article
-        if article is None or status in ("not_article", "failed"):
+        if article is None or status in (SaveOutcome.NOT_ARTICLE, SaveOutcome.FAILED):
             return
         for name, count in coverage_counts(article).items():
-            self.stats.inc_value(prefix + name, count)
+            self.stats.inc_value(coverage(page.source, name), count)
 
 
 def _settle(future: asyncio.Future[SaveResult], outcome: SaveResult | BaseException) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from newsarchive.contracts import DropReason, dropped
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
@@ -22,17 +24,19 @@ class ValidatePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ValidatePipeline:
         min_words = crawler.settings.getint("NEWSARCHIVE_MIN_WORDS", DEFAULT_MIN_WORDS)
-        return cls(crawler.stats, min_words)  # type: ignore[arg-type]
+        return cls(crawler.stats, min_words)
 
     def process_item(self, page: FetchedPage) -> FetchedPage:
         article = page.article
         if article is None:
-            page.drop_reason = "extraction_failed" if page.extraction_error else "no_article"
+            page.drop_reason = (
+                DropReason.EXTRACTION_FAILED if page.extraction_error else DropReason.NO_ARTICLE
+            )
         elif article.word_count < self.min_words:
-            page.drop_reason = "too_short"
+            page.drop_reason = DropReason.TOO_SHORT
         elif not article.title:
-            page.drop_reason = "no_title"
+            page.drop_reason = DropReason.NO_TITLE
         if page.drop_reason:
             page.article = None
-            self.stats.inc_value(f"newsarchive/dropped/{page.drop_reason}")
+            self.stats.inc_value(dropped(page.drop_reason))
         return page

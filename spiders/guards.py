@@ -34,6 +34,8 @@ from scrapy.utils.misc import build_from_crawler
 from twisted.internet import threads
 from twisted.internet.defer import Deferred
 
+from newsarchive.contracts import Stat
+
 if TYPE_CHECKING:
     from typing import Self
 
@@ -96,7 +98,7 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
         self._unavailable(netloc, str(exc) or type(exc).__name__)
 
     def _unavailable(self, netloc: str, why: str) -> None:
-        self._stats.inc_value("newsarchive/robots/unavailable")
+        self._stats.inc_value(Stat.ROBOTS_UNAVAILABLE)
         logger.warning(
             "robots.txt of %s unavailable (%s): the host is disallowed, asking again in %.0f s",
             netloc,
@@ -194,7 +196,7 @@ class AddressGuardMiddleware:
             return
         stats = self.crawler.stats
         if stats is not None:
-            stats.inc_value("newsarchive/skipped/internal_address")
+            stats.inc_value(Stat.SKIPPED_INTERNAL_ADDRESS)
         first = (request.meta.get("redirect_urls") or [request.url])[0]
         logger.warning(
             "refused %s: %s resolves to an internal address (%s), the source is public%s",

@@ -1,5 +1,9 @@
 """Incremental and resumable crawling, driven by the archive's per-URL state (``url_state``).
 
+Why one module of this size: the two middlewares and the :class:`Frontier` they share are one
+mechanism (what the archive knows decides what is requested, and what is fetched goes back to the
+archive in batches); split apart, each half would only make sense with the other open beside it.
+
 Two components share one :class:`Frontier` per crawl:
 
 - :class:`IncrementalSpiderMiddleware` drops requests for articles we already stored (unless a
@@ -24,7 +28,7 @@ import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import scrapy
 from scrapy import signals
@@ -49,6 +53,20 @@ from newsarchive.archive.frontier import (
     revisit_due,
 )
 from newsarchive.archive.reconnect import DEFAULT_OUTAGE_LIMIT, outage_reporter, run_transaction
+from newsarchive.contracts import (
+    DISCOVERY_ROLES,
+    SETTLED_STATES,
+    FrontierState,
+    PageRole,
+    RefetchReason,
+    Stat,
+    Via,
+    conditional,
+    not_modified,
+    refetch,
+    source_failures,
+    source_known_failures,
+)
 from newsarchive.discovery.urls import url_key
 from newsarchive.errors import ArchiveUnavailableError, PageRejectedError
 from newsarchive.items import FetchedPage
@@ -65,18 +83,19 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DISCOVERY_ROLES = ("feed", "sitemap")
-ARTICLE_ROLE = "candidate"
-# Fetched URLs a recrawl leaves alone (until a newer lastmod or the revisit interval): stored
-# articles, and candidates that turned out not to be articles. Failed ones are tried again.
-# Refused by the archive (``rejected``): fetching it again would only lose it again.
-SETTLED_STATES = ("stored", "not_article", "rejected")
+# Fetched URLs a recrawl leaves alone (contracts.SETTLED_STATES, until a newer lastmod or the
+# revisit interval): stored articles, and candidates that turned out not to be articles. Failed
+# ones are tried again. Refused by the archive (``rejected``): fetching it again would only lose
+# it again.
 REFETCH = "newsarchive_refetch"  # meta: why a known article is fetched again
 FOLLOWED_LINKS = "newsarchive_followed_links"  # meta: the spider read this page as a listing
 FLUSH_INTERVAL = 0.5  # seconds between batched frontier writes
 EMPTY_DOCUMENTS = {
-    "feed": (b'{"version": "https://jsonfeed.org/version/1.1", "items": []}', b"application/json"),
-    "sitemap": (
+    PageRole.FEED: (
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": []}',
+        b"application/json",
+    ),
+    PageRole.SITEMAP: (
         b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"></urlset>',
         b"text/xml",
     ),
@@ -106,7 +125,7 @@ class Frontier:
         self.discovered: list[Discovered] = []
         self.not_modified: list[str] = []
         self.gone: list[tuple[str, int]] = []
-        self.candidate_outcomes: list[tuple[str, str]] = []  # (url, state)
+        self.candidate_outcomes: list[tuple[str, FrontierState]] = []
         self.validators: dict[str, Validators] = {}
         self.loop: task.LoopingCall | None = None
         self.opened = False
@@ -118,7 +137,7 @@ class Frontier:
         frontier: Frontier | None = getattr(crawler, "_newsarchive_frontier", None)
         if frontier is None:
             frontier = cls(crawler)
-            crawler._newsarchive_frontier = frontier  # type: ignore[attr-defined]
+            crawler._newsarchive_frontier = frontier  # type: ignore[attr-defined]  # Crawler has no slot for it
             if frontier.enabled:
                 crawler.signals.connect(frontier.spider_opened, signal=signals.spider_opened)
                 crawler.signals.connect(frontier.spider_closed, signal=signals.spider_closed)
@@ -139,7 +158,7 @@ class Frontier:
         with self.archive.session() as session:
             known = load_known(session, sources=self.sources or None)
         self.known = {url_key(k.url): k for k in known.values()}
-        self.inc("known_urls", len(self.known))
+        self.inc(Stat.INCREMENTAL_KNOWN_URLS, len(self.known))
         logger.info("frontier: %d known URLs for %s", len(self.known), ", ".join(self.sources))
 
     def spider_opened(self, spider: Spider) -> None:
@@ -152,7 +171,7 @@ class Frontier:
             self.loop.stop()
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         # Only a complete pass over a feed/sitemap makes its 304 mean "nothing we lack".
-        clean = reason == "finished" and not stats.get("newsarchive/skipped/max_pages")
+        clean = reason == "finished" and not stats.get(Stat.SKIPPED_MAX_PAGES)
         if not clean or getattr(spider, "since", None) is not None:
             self.validators.clear()
         self.flush(final=True)
@@ -165,11 +184,11 @@ class Frontier:
     # -- buffers ---------------------------------------------------------------------------
     def inc(self, key: str, count: int = 1) -> None:
         if self.crawler.stats:
-            self.crawler.stats.inc_value(f"newsarchive/incremental/{key}", count)
+            self.crawler.stats.inc_value(key, count)
 
     def request_scheduled(self, request: scrapy.Request, spider: Spider) -> None:
         meta = request.meta
-        if meta.get("role") != ARTICLE_ROLE or not meta.get("source"):
+        if meta.get("role") != PageRole.CANDIDATE or not meta.get("source"):
             return
         key = url_key(request.url)
         if key in self.known:
@@ -209,7 +228,7 @@ class Frontier:
         discovered: list[Discovered],
         not_modified: list[str],
         gone: list[tuple[str, int]],
-        outcomes: list[tuple[str, str]],
+        outcomes: list[tuple[str, FrontierState]],
         validators: list[Validators],
     ) -> None:
         """Write one batch, waiting out an outage of the archive. A batch the archive refuses
@@ -264,7 +283,7 @@ class Frontier:
         try:
             self._transaction(work)
         except PageRejectedError as exc:
-            self.inc("rejected")
+            self.inc(Stat.INCREMENTAL_REJECTED)
             logger.error("frontier: the archive refused %s: %s", what, exc)
 
     # -- decisions -------------------------------------------------------------------------
@@ -272,7 +291,7 @@ class Frontier:
         hours = self.revisit_by_source.get(source, self.revisit_default)
         return timedelta(hours=hours) if hours > 0 else None
 
-    def refetch_reason(self, request: scrapy.Request) -> str | bool | None:
+    def refetch_reason(self, request: scrapy.Request) -> RefetchReason | Literal[False] | None:
         """False: skip this known article; None: not known (fetch); else why to refetch."""
         known = self.known.get(url_key(request.url))
         if known is None:
@@ -283,12 +302,12 @@ class Frontier:
         if isinstance(lastmod, datetime):
             reference = known.lastmod or known.last_fetched
             if reference is None or lastmod > reference:
-                return "lastmod"
+                return RefetchReason.LASTMOD
         interval = self.revisit_interval(known.source or request.meta.get("source", ""))
         if interval is not None and (
             known.last_fetched is None or known.last_fetched + interval <= datetime.now(UTC)
         ):
-            return "revisit"
+            return RefetchReason.REVISIT
         return False
 
 
@@ -324,11 +343,13 @@ class IncrementalSpiderMiddleware:
         # Database work: on a thread, or every download waits for it.
         pending, due = await maybe_deferred_to_future(threads.deferToThread(self._load_resume))
         for p in pending:
-            yield make(p.url, p.source, via="resume", meta={"lastmod": p.lastmod})
+            yield make(p.url, p.source, via=Via.RESUME, meta={"lastmod": p.lastmod})
         for k in due:
-            yield make(k.url, k.source or "", via="revisit", meta={REFETCH: "revisit"})
-        frontier.inc("resumed", len(pending))
-        frontier.inc("revisits_due", len(due))
+            yield make(
+                k.url, k.source or "", via=Via.REVISIT, meta={REFETCH: RefetchReason.REVISIT}
+            )
+        frontier.inc(Stat.INCREMENTAL_RESUMED, len(pending))
+        frontier.inc(Stat.INCREMENTAL_REVISITS_DUE, len(due))
         if pending:
             logger.info("resuming %d URLs left pending by earlier runs", len(pending))
 
@@ -376,7 +397,7 @@ class IncrementalSpiderMiddleware:
             response is None
             or FetchedPage in kinds
             or not self.frontier.enabled
-            or response.meta.get("role") != ARTICLE_ROLE
+            or response.meta.get("role") != PageRole.CANDIDATE
             or response.status != 200
         ):
             return
@@ -385,20 +406,21 @@ class IncrementalSpiderMiddleware:
         )
         url = response.meta.get("redirect_urls", [response.url])[0]
         with self.frontier.lock:
-            self.frontier.candidate_outcomes.append((url, "fetched" if led_on else "not_article"))
+            outcome = FrontierState.FETCHED if led_on else FrontierState.NOT_ARTICLE
+            self.frontier.candidate_outcomes.append((url, outcome))
 
     def _keep(self, item: Any) -> bool:
         if not isinstance(item, scrapy.Request) or not self.frontier.enabled:
             return True
-        if item.meta.get("role") != ARTICLE_ROLE or item.meta.get(REFETCH):
+        if item.meta.get("role") != PageRole.CANDIDATE or item.meta.get(REFETCH):
             return True
         reason = self.frontier.refetch_reason(item)
         if reason is False:
-            self.frontier.inc("skipped_known")
+            self.frontier.inc(Stat.INCREMENTAL_SKIPPED_KNOWN)
             return False
         if reason:
             item.meta[REFETCH] = reason
-            self.frontier.inc(f"refetch/{reason}")
+            self.frontier.inc(refetch(reason))
         return True
 
 
@@ -425,7 +447,7 @@ class IncrementalDownloaderMiddleware:
         known = frontier.known.get(url_key(request.url))
         if known is None:
             return None
-        if role in DISCOVERY_ROLES and known.state != "fetched":
+        if role in DISCOVERY_ROLES and known.state != FrontierState.FETCHED:
             return None
         if known.etag and b"If-None-Match" not in request.headers:
             request.headers[b"If-None-Match"] = known.etag
@@ -433,7 +455,7 @@ class IncrementalDownloaderMiddleware:
             request.headers[b"If-Modified-Since"] = known.last_modified
         if known.etag or known.last_modified:
             request.meta["newsarchive_conditional"] = True
-            frontier.inc(f"conditional/{role}")
+            frontier.inc(conditional(role))
         return None
 
     def process_response(
@@ -445,10 +467,10 @@ class IncrementalDownloaderMiddleware:
         role = request.meta.get("role")
         if response.status == 304 and request.meta.get("newsarchive_conditional"):
             if role in DISCOVERY_ROLES:
-                frontier.inc(f"not_modified/{role}")
+                frontier.inc(not_modified(role))
                 body, ctype = EMPTY_DOCUMENTS[role]
                 return response.replace(status=200, body=body, headers={b"Content-Type": ctype})
-            frontier.inc("not_modified/page")
+            frontier.inc(Stat.INCREMENTAL_NOT_MODIFIED_PAGE)
             with frontier.lock:
                 frontier.not_modified.append(request.url)
             raise IgnoreRequest(f"not modified: {request.url}")
@@ -467,7 +489,7 @@ class IncrementalDownloaderMiddleware:
                     content_hash=hashlib.sha256(response.body).hexdigest(),
                     fetched_at=datetime.now(UTC),
                 )
-        elif role == ARTICLE_ROLE and response.status >= 400:
+        elif role == PageRole.CANDIDATE and response.status >= 400:
             with frontier.lock:
                 frontier.gone.append((request.url, response.status))
         if response.status >= 500 and request.meta.get("source"):
@@ -475,12 +497,12 @@ class IncrementalDownloaderMiddleware:
             # tells a page that already failed in an earlier run from a new failure
             source = request.meta["source"]
             known = frontier.known.get(url_key(request.url))
-            self._count(f"source_failures/{source}")
-            if known is not None and known.state in ("failed", "gone"):
-                self._count(f"source_known_failures/{source}")
-                self._count("known_failures")
+            self._count(source_failures(source))
+            if known is not None and known.state in (FrontierState.FAILED, FrontierState.GONE):
+                self._count(source_known_failures(source))
+                self._count(Stat.KNOWN_FAILURES)
         return response
 
     def _count(self, key: str) -> None:
         if self.crawler.stats:
-            self.crawler.stats.inc_value(f"newsarchive/{key}")
+            self.crawler.stats.inc_value(key)

@@ -1,5 +1,5 @@
-"""Downloader components of the news spider: canonical fingerprints, Retry-After and backoff,
-redirect guard."""
+"""Downloader components of the news spider: the crawl's memory of seen URLs (and the
+dupefilter over it), canonical fingerprints, Retry-After and backoff, redirect guard."""
 
 from __future__ import annotations
 
@@ -7,33 +7,110 @@ import email.utils
 import logging
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import urljoin
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.dupefilters import BaseDupeFilter
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.request import fingerprint
 from twisted.internet.task import deferLater
 
+from newsarchive.contracts import Stat
 from newsarchive.discovery.urls import host_allowed, url_key
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
     from typing import Self
 
     from scrapy import Request, Spider
     from scrapy.crawler import Crawler
     from scrapy.http import Response
-    from twisted.internet.interfaces import IDelayedCall
+    from scrapy.statscollectors import StatsCollector
+    from twisted.internet.base import DelayedCall
 
 logger = logging.getLogger(__name__)
+# The IgnoreRequest message of each redirect the middleware refuses.
+_DROPPED = {
+    Stat.SKIPPED_REDIRECT_LOOP: "redirect loop",
+    Stat.SKIPPED_REDIRECT_LIMIT: "redirect limit",
+    Stat.SKIPPED_OFFSITE_REDIRECT: "offsite redirect",
+}
 
 # Statuses retried here, after the wait the server asks for (Retry-After) or else with
 # exponential backoff; Scrapy's RetryMiddleware would retry them at once.
 BACKOFF_STATUSES = (408, 429, 500, 502, 503, 504, 522, 524)
+
+
+# request.meta key: the URL key the spider recorded in SeenUrls when it made the request.
+SEEN_KEY = "newsarchive_seen"
+
+
+class SeenUrls:
+    """The URL keys this crawl process has scheduled: its one memory of seen URLs.
+
+    The spider vets every request it makes (duplicates, offsite, traps, page budget) against it
+    and records the key; the scheduler's dupefilter (:class:`SeenUrlsDupeFilter`) reads the same
+    set, so only requests the spider did not make (redirect targets) are checked a second time.
+    In a distributed crawl the Redis dupefilter is the memory shared between processes; this one
+    still saves each worker a Redis round trip per duplicate link. What the archive already knows
+    (``url_state``) is a different memory: the frontier's snapshot, loaded once per run.
+    """
+
+    __slots__ = ("keys",)
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> SeenUrls:
+        """The crawler's memory (one per crawl, created on first use)."""
+        seen: SeenUrls | None = getattr(crawler, "_newsarchive_seen", None)
+        if seen is None:
+            seen = cls()
+            crawler._newsarchive_seen = seen  # type: ignore[attr-defined]  # Crawler has no slot for it
+        return seen
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def add(self, key: str) -> None:
+        self.keys.add(key)
+
+
+class SeenUrlsDupeFilter(BaseDupeFilter):
+    """Scrapy's duplicate filter over :class:`SeenUrls` (by URL key, like our fingerprints)."""
+
+    def __init__(self, seen: SeenUrls, stats: StatsCollector | None = None) -> None:
+        self.seen = seen
+        self.stats = stats
+        self.logged = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(SeenUrls.of(crawler), crawler.stats)
+
+    def request_seen(self, request: Request) -> bool:
+        key = url_key(request.url)
+        if request.meta.get(SEEN_KEY) == key:
+            return False  # vetted and recorded by the spider when it made the request
+        if key in self.seen:
+            return True
+        self.seen.add(key)
+        return False
+
+    def log(self, request: Request, spider: Spider) -> None:
+        if not self.logged:
+            logger.debug("filtered duplicate request %s (no further duplicates logged)", request)
+            self.logged = True
+        if self.stats is not None:
+            self.stats.inc_value("dupefilter/filtered")
 
 
 class CanonicalRequestFingerprinter:
@@ -88,7 +165,7 @@ class RetryAfterMiddleware:
         self.max_wait = crawler.settings.getfloat("NEWSARCHIVE_RETRY_AFTER_MAX", 300)
         self.backoff = crawler.settings.getfloat("NEWSARCHIVE_RETRY_BACKOFF", 1.0)
         self.backoff_max = crawler.settings.getfloat("NEWSARCHIVE_RETRY_BACKOFF_MAX", 60.0)
-        self.waiting: set[IDelayedCall] = set()
+        self.waiting: set[DelayedCall] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -124,15 +201,16 @@ class RetryAfterMiddleware:
             # No (usable) Retry-After: exponential backoff instead of Scrapy's immediate retry.
             attempt = request.meta.get("retry_times", 0)
             wait = min(self.backoff * 2**attempt, self.backoff_max)
-            reason, counter = f"http_{response.status}", "newsarchive/retry/backoff"
+            reason, counter = f"http_{response.status}", Stat.RETRY_BACKOFF
         elif wait > self.max_wait:
             logger.info("giving up %s: Retry-After %.0fs exceeds the maximum", request.url, wait)
             if stats:
-                stats.inc_value("newsarchive/retry_after/too_long")
+                stats.inc_value(Stat.RETRY_AFTER_TOO_LONG)
             request.meta["dont_retry"] = True
             return response
         else:
-            reason, counter = f"retry_after_{response.status}", "newsarchive/retry_after/honoured"
+            reason, counter = f"retry_after_{response.status}", Stat.RETRY_AFTER_HONOURED
+        assert self.crawler.spider is not None  # responses only come while the spider runs
         retry = get_retry_request(request, spider=self.crawler.spider, reason=reason)
         if retry is None:
             # retries exhausted (and counted): Scrapy's RetryMiddleware must not count it again
@@ -152,7 +230,8 @@ class RetryAfterMiddleware:
 
         if request.callback is NO_CALLBACK:
             return maybe_deferred_to_future(deferLater(reactor, wait, lambda: retry))
-        schedule_later = reactor.callLater  # type: ignore[attr-defined]
+        # the reactor module is typed as a module, not as the reactor installed at run time
+        schedule_later = cast("Callable[..., DelayedCall]", reactor.callLater)
         self.waiting.add(schedule_later(wait, self._schedule, retry))
         raise RetryScheduled(f"retry in {wait:.1f}s")
 
@@ -193,11 +272,14 @@ class RedirectGuardMiddleware:
         chain = [*request.meta.get("redirect_urls", []), request.url]
         if url_key(target) in {url_key(u) for u in chain}:
             self._drop(
-                "redirect_loop", "redirect loop at %s (first requested as %s)", target, chain[0]
+                Stat.SKIPPED_REDIRECT_LOOP,
+                "redirect loop at %s (first requested as %s)",
+                target,
+                chain[0],
             )
         if len(chain) - 1 >= self.max_times:
             self._drop(
-                "redirect_limit",
+                Stat.SKIPPED_REDIRECT_LIMIT,
                 "redirect chain from %s cut after %d hops",
                 chain[0],
                 len(chain) - 1,
@@ -205,11 +287,13 @@ class RedirectGuardMiddleware:
         states = getattr(self.crawler.spider, "states", None) or {}
         state = states.get(request.meta.get("source"))
         if state is not None and not host_allowed(target, state.hosts):
-            self._drop("offsite_redirect", "off-site redirect %s -> %s", chain[0], target)
+            self._drop(
+                Stat.SKIPPED_OFFSITE_REDIRECT, "off-site redirect %s -> %s", chain[0], target
+            )
         return response
 
-    def _drop(self, kind: str, message: str, *args: object) -> None:
+    def _drop(self, key: str, message: str, *args: object) -> None:
         if self.crawler.stats:
-            self.crawler.stats.inc_value(f"newsarchive/skipped/{kind}")
+            self.crawler.stats.inc_value(key)
         logger.info(message, *args)
-        raise IgnoreRequest(kind.replace("_", " "))
+        raise IgnoreRequest(_DROPPED[key])

@@ -1,5 +1,10 @@
 """One generic, data-driven spider for every news site.
 
+Why one module of this size: it is one Scrapy spider class, whose callbacks share the per-source
+state of a run (page budget, URL-template budgets, discovery fallbacks); parsing lives in
+``newsarchive/discovery/`` and in the extraction pool, so what remains here is only the mapping
+of parsed entries to requests and the accounting of every skip.
+
 From a site's homepage it finds articles through three independent paths — sitemaps (robots.txt
 ``Sitemap:`` lines, else common locations), feeds (``<link rel="alternate">``, else common
 paths) and section pages with their pagination — and yields a :class:`FetchedPage` only for
@@ -21,6 +26,8 @@ from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.misc import load_object
 
+from newsarchive import contracts
+from newsarchive.contracts import DocKind, PageRole, Stat, UrlKind, Via
 from newsarchive.discovery.feeds import (
     COMMON_PATHS as COMMON_FEEDS,
 )
@@ -55,7 +62,7 @@ from newsarchive.extraction.pool import ExtractorPool
 from newsarchive.items import FetchedPage
 from newsarchive.spiders.guards import RobotsUnavailable
 from newsarchive.spiders.incremental import FOLLOWED_LINKS
-from newsarchive.spiders.middlewares import RetryScheduled
+from newsarchive.spiders.middlewares import SEEN_KEY, RetryScheduled, SeenUrls
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -65,7 +72,6 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
 
-    from newsarchive.items import Article
 
 __all__ = ["COMMON_FEEDS", "COMMON_SITEMAPS", "NewsSpider", "SourceState"]
 
@@ -76,6 +82,17 @@ DEFAULT_EXTRACTOR = "newsarchive.extraction.extract"
 PRIORITY_FEED = 30
 PRIORITY_ARTICLE = 10
 PRIORITY_LISTING = 0
+
+
+def _request_of(failure: Failure) -> scrapy.Request:
+    """The request an errback's failure is about (Scrapy sets it on the failure)."""
+    request: scrapy.Request = failure.request  # type: ignore[attr-defined]  # set by Scrapy, untyped
+    return request
+
+
+def _failure_text(failure: Failure) -> str:
+    """The failure's message, else the name of its exception type."""
+    return failure.getErrorMessage() or (failure.type.__name__ if failure.type else "error")
 
 
 def _split(value: str | Iterable[str] | None) -> list[str]:
@@ -115,9 +132,20 @@ def _looks_like_html(body: bytes) -> bool:
 
 class NewsSpider(scrapy.Spider):
     name = "news"
-    # set in from_crawler: the extraction pool every HTML page is analysed in, and the extractor
+    # limits, read from the settings in from_crawler
+    max_pages: int
+    max_depth: int
+    max_outlinks: int
+    max_sitemap_urls: int
+    max_sitemaps: int
+    max_feeds: int
+    max_per_template: int
+    max_barren: int
+    max_size: int
+    max_page_bytes: int
+    obey_robots: bool
     pool: ExtractorPool
-    extractor: Callable[..., Article | None]
+    extractor: Callable[..., Any]
 
     def __init__(
         self,
@@ -155,7 +183,7 @@ class NewsSpider(scrapy.Spider):
             self.since = as_utc(parse_structured(since)) if since else None
             if since and self.since is None:
                 raise ConfigError(f"since: not an ISO date or datetime: {since!r}")
-        self.seen: set[str] = set()
+        self.seen = SeenUrls()  # replaced by the crawler's own in from_crawler
         self.robots_sitemaps: dict[str, list[str]] = {}
 
     # -- setup -----------------------------------------------------------------------------
@@ -175,6 +203,7 @@ class NewsSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
         spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
+        spider.seen = SeenUrls.of(crawler)
         s = crawler.settings
         spider.max_pages = spider._max_pages_arg or s.getint("NEWSARCHIVE_MAX_PAGES", 5000)
         spider.max_depth = (
@@ -209,7 +238,7 @@ class NewsSpider(scrapy.Spider):
 
     def _inc(self, key: str, count: int = 1) -> None:
         if self.crawler.stats:
-            self.crawler.stats.inc_value(f"newsarchive/{key}", count)
+            self.crawler.stats.inc_value(key, count)
 
     # -- requests --------------------------------------------------------------------------
     def _request(
@@ -218,8 +247,8 @@ class NewsSpider(scrapy.Spider):
         url: str,
         callback: Any,
         *,
-        role: str,
-        via: str,
+        role: PageRole,
+        via: Via,
         priority: int,
         meta: dict[str, Any] | None = None,
         errback: Any = None,
@@ -233,18 +262,24 @@ class NewsSpider(scrapy.Spider):
         if key in self.seen:
             return None
         if not host_allowed(url, state.hosts):
-            self._inc("skipped/offsite")
+            self._inc(Stat.SKIPPED_OFFSITE)
             return None
         reason = trap_reason(url)
         if reason:
-            self._inc(f"skipped/trap/{reason}")
+            self._inc(contracts.trap(reason))
             return None
         if budget and state.scheduled >= self.max_pages:
-            self._inc("skipped/max_pages")
+            self._inc(Stat.SKIPPED_MAX_PAGES)
             return None
         self.seen.add(key)
         state.scheduled += 1
-        full_meta = {"source": state.config.name, "role": role, "via": via, **(meta or {})}
+        full_meta = {
+            "source": state.config.name,
+            "role": role,
+            "via": via,
+            SEEN_KEY: key,
+            **(meta or {}),
+        }
         return scrapy.Request(
             url,
             callback=callback,
@@ -254,24 +289,34 @@ class NewsSpider(scrapy.Spider):
         )
 
     def resume_request(
-        self, url: str, source: str, *, via: str, meta: dict[str, Any] | None = None
+        self, url: str, source: str, *, via: Via, meta: dict[str, Any] | None = None
     ) -> scrapy.Request:
         """An article request for a URL the archive says is owed (a resume, a revisit, a URL
         recovered from a dead worker).
 
-        It is fetched even when already in ``seen`` or over the page budget: the archive, not
-        this run's discovery, decided it; it still counts towards the budget of its source.
+        It is fetched even when over the page budget: the archive, not this run's discovery,
+        decided it; it still counts towards the budget of its source. A URL this run already
+        scheduled is not fetched twice (the dupefilter drops it).
         """
         state = self.states.get(source)
         if state is not None:
             state.scheduled += 1
-        self.seen.add(url_key(url))
+        key = url_key(url)
+        # Already scheduled by this run: no SEEN_KEY, so the dupefilter drops the second request.
+        vetted = {} if key in self.seen else {SEEN_KEY: key}
+        self.seen.add(key)
         return scrapy.Request(
             url,
             callback=self.parse_page,
             errback=self._failed,
             priority=PRIORITY_ARTICLE,
-            meta={"source": source, "role": "candidate", "via": via, **(meta or {})},
+            meta={
+                "source": source,
+                "role": PageRole.CANDIDATE,
+                "via": via,
+                **vetted,
+                **(meta or {}),
+            },
         )
 
     async def start(self) -> AsyncIterator[Any]:
@@ -285,8 +330,8 @@ class NewsSpider(scrapy.Spider):
             state,
             config.homepage,
             self.parse_page,
-            role="home",
-            via="start",
+            role=PageRole.HOME,
+            via=Via.START,
             priority=PRIORITY_FEED,
             errback=self._home_failed,
             budget=False,
@@ -297,8 +342,8 @@ class NewsSpider(scrapy.Spider):
         yield from self._sitemap_requests(state, config.sitemaps, configured=True)
         if not self.obey_robots:
             req = self._request(
-                state, robots_url(config.homepage), self.parse_robots, role="robots",
-                via="sitemap", priority=PRIORITY_FEED, errback=self._robots_failed, budget=False,
+                state, robots_url(config.homepage), self.parse_robots, role=PageRole.ROBOTS,
+                via=Via.SITEMAP, priority=PRIORITY_FEED, errback=self._robots_failed, budget=False,
             )  # fmt: skip
             if req:
                 yield req
@@ -317,7 +362,7 @@ class NewsSpider(scrapy.Spider):
         for url in urls:
             if state.sitemaps >= self.max_sitemaps:
                 # an index of indexes must not fan out past the source's sitemap budget
-                self._inc("sitemap/over_budget")
+                self._inc(Stat.SITEMAP_OVER_BUDGET)
                 if state.sitemaps == self.max_sitemaps:
                     state.sitemaps += 1  # log once per source
                     self.logger.warning(
@@ -327,7 +372,7 @@ class NewsSpider(scrapy.Spider):
                     )
                 continue
             req = self._request(
-                state, url, self.parse_sitemap, role="sitemap", via="sitemap",
+                state, url, self.parse_sitemap, role=PageRole.SITEMAP, via=Via.SITEMAP,
                 priority=PRIORITY_FEED, meta=dict(meta), budget=False,
                 errback=self._sitemap_failed if configured else self._probe_failed,
             )  # fmt: skip
@@ -343,10 +388,10 @@ class NewsSpider(scrapy.Spider):
         requests = []
         for url in urls:
             if state.feeds >= self.max_feeds:
-                self._inc("feed/over_budget")  # a page listing thousands of feeds
+                self._inc(Stat.FEED_OVER_BUDGET)  # a page listing thousands of feeds
                 continue
             req = self._request(
-                state, url, self.parse_feed, role="feed", via="feed", priority=PRIORITY_FEED,
+                state, url, self.parse_feed, role=PageRole.FEED, via=Via.FEED, priority=PRIORITY_FEED,
                 meta={"configured": True} if configured else None, budget=False,
                 errback=self._feed_failed if configured else self._probe_failed,
             )  # fmt: skip
@@ -356,11 +401,11 @@ class NewsSpider(scrapy.Spider):
         return requests
 
     def _candidate_request(
-        self, state: SourceState, url: str, *, via: str, meta: dict[str, Any]
+        self, state: SourceState, url: str, *, via: Via, meta: dict[str, Any]
     ) -> scrapy.Request | None:
         """A request for a page that may be an article (counted against the page budget)."""
         return self._request(
-            state, url, self.parse_page, role="candidate", via=via,
+            state, url, self.parse_page, role=PageRole.CANDIDATE, via=via,
             priority=PRIORITY_ARTICLE, meta=meta,
         )  # fmt: skip
 
@@ -375,12 +420,12 @@ class NewsSpider(scrapy.Spider):
             return []
         else:
             urls = common_sitemap_urls(base)
-            self._inc("sitemap/probed_common", len(urls))
+            self._inc(Stat.SITEMAP_PROBED_COMMON, len(urls))
         return self._sitemap_requests(state, urls)
 
     def _probe_feeds(self, state: SourceState, base: str) -> list[scrapy.Request]:
         urls = common_feed_urls(base)
-        self._inc("feed/probed_common", len(urls))
+        self._inc(Stat.FEED_PROBED_COMMON, len(urls))
         return self._feed_requests(state, urls)
 
     def _homepage_discovery(
@@ -424,18 +469,18 @@ class NewsSpider(scrapy.Spider):
                 )
             except ExtractionError as exc:
                 failure = str(exc)
-                self._inc("errors/extraction")
+                self._inc(Stat.ERRORS_EXTRACTION)
                 self.logger.warning("extraction failed for %s: %s", response.url, exc)
-        if role == "home":
+        if role == PageRole.HOME:
             feeds = analysis.feeds if analysis is not None else []
             for request in self._homepage_discovery(state, response.url, feeds):
                 yield request
         if analysis is None:
-            if role == "candidate" and (failure or parsable is None):
+            if role == PageRole.CANDIDATE and (failure or parsable is None):
                 yield self._page(response, state, extraction_error=failure)  # a failed capture
             return
         if analysis.redirect:
-            self._inc("skipped/non_canonical")
+            self._inc(Stat.SKIPPED_NON_CANONICAL)
             req = self._candidate_request(
                 state, analysis.redirect, via=response.meta["via"],
                 meta={"lastmod": response.meta.get("lastmod")},
@@ -445,15 +490,15 @@ class NewsSpider(scrapy.Spider):
             return
         verdict = analysis.verdict
         if verdict.is_article:
-            self._inc(f"yielded/{response.meta['via']}")
+            self._inc(contracts.yielded(response.meta["via"]))
             if analysis.extraction_error:
-                self._inc("errors/extraction")
+                self._inc(Stat.ERRORS_EXTRACTION)
             yield self._page(response, state, analysis)
             return
-        self._inc("skipped/not_article")
+        self._inc(Stat.SKIPPED_NOT_ARTICLE)
         self.logger.debug("not an article (%s): %s", verdict.score, response.url)
-        if role in ("home", "listing") or (
-            role == "candidate" and response.meta["via"] in ("section", "start")
+        if role in (PageRole.HOME, PageRole.LISTING) or (
+            role == PageRole.CANDIDATE and response.meta["via"] in (Via.SECTION, Via.START)
         ):
             for request in self._follow_links(response, state, analysis):
                 yield request
@@ -462,21 +507,21 @@ class NewsSpider(scrapy.Spider):
         """True for an HTML page worth parsing; False (counted) or None (an empty body) if not."""
         if len(response.body) > self.max_page_bytes:
             # a page this big is an accident or an attack; parsing it would stall a worker
-            self._inc("skipped/too_large")
+            self._inc(Stat.SKIPPED_TOO_LARGE)
             self.logger.warning("not parsing %s: %d bytes", response.url, len(response.body))
             return False
         if not response.body.strip():
-            self._inc("skipped/empty_body")
+            self._inc(Stat.SKIPPED_EMPTY_BODY)
             self.logger.warning("empty body (HTTP %d): %s", response.status, response.url)
             return None
         ctype = (response.headers.get(b"Content-Type") or b"text/html").lower()
         declared = b"html" in ctype and isinstance(response, TextResponse)
         # HTML served as application/octet-stream (or another non-HTML type) is sniffed
         if not declared and not _looks_like_html(response.body):
-            self._inc("skipped/not_html")
+            self._inc(Stat.SKIPPED_NOT_HTML)
             return False
         if not host_allowed(response.url, state.hosts):
-            self._inc("skipped/offsite")
+            self._inc(Stat.SKIPPED_OFFSITE)
             return False
         return True
 
@@ -494,6 +539,7 @@ class NewsSpider(scrapy.Spider):
             for name, values in response.headers.items()
             if values and values[0]
         }
+        assert response.request is not None  # a downloaded response knows its request
         redirects = response.meta.get("redirect_urls") or [response.request.url]
         return FetchedPage(
             url=response.url,
@@ -519,16 +565,16 @@ class NewsSpider(scrapy.Spider):
     ) -> Iterator[Any]:
         depth = response.meta.get("depth", 0)
         if depth >= self.max_depth:
-            self._inc("skipped/max_depth")
+            self._inc(Stat.SKIPPED_MAX_DEPTH)
             return
         if analysis.links_capped:
-            self._inc("skipped/outlinks_capped", analysis.links_capped)
-        candidates: list[tuple[str, str]] = []
+            self._inc(Stat.SKIPPED_OUTLINKS_CAPPED, analysis.links_capped)
+        candidates: list[tuple[str, UrlKind]] = []
         listings: list[str] = []
         for url, kind in analysis.links:
-            if kind in ("media", "utility", "variant"):
-                self._inc(f"skipped/{kind}_url")
-            elif kind in ("listing", "root"):
+            if kind in (UrlKind.MEDIA, UrlKind.UTILITY, UrlKind.VARIANT):
+                self._inc(contracts.skipped_url(kind))
+            elif kind in (UrlKind.LISTING, UrlKind.ROOT):
                 listings.append(url)
             else:
                 candidates.append((url, kind))
@@ -540,10 +586,10 @@ class NewsSpider(scrapy.Spider):
         new_candidates = [u for u, _ in candidates if url_key(u) not in self.seen]
         barren = 0 if new_candidates else response.meta.get("barren", 0) + 1
         if barren >= self.max_barren:
-            self._inc("skipped/trap/barren_listing")
+            self._inc(Stat.TRAP_BARREN_LISTING)
             return
         for url in new_candidates:
-            req = self._candidate_request(state, url, via="section", meta={"barren": barren})
+            req = self._candidate_request(state, url, via=Via.SECTION, meta={"barren": barren})
             if req:
                 yield req
         for url in listings:
@@ -552,10 +598,10 @@ class NewsSpider(scrapy.Spider):
             template = url_template(url)
             used = state.templates.get(template, 0)
             if used >= self.max_per_template:
-                self._inc("skipped/trap/template_budget")
+                self._inc(Stat.TRAP_TEMPLATE_BUDGET)
                 continue
             req = self._request(
-                state, url, self.parse_page, role="listing", via="section",
+                state, url, self.parse_page, role=PageRole.LISTING, via=Via.SECTION,
                 priority=PRIORITY_LISTING, meta={"barren": barren},
             )  # fmt: skip
             if req:
@@ -564,30 +610,30 @@ class NewsSpider(scrapy.Spider):
 
     # -- sitemaps and feeds ----------------------------------------------------------------
     def _read_report(
-        self, what: str, url: str, gzipped: bool, gzip_error: str | None, error: str | None
+        self, what: DocKind, url: str, gzipped: bool, gzip_error: str | None, error: str | None
     ) -> None:
         """Count and log how an XML body read: gzipped, undecompressable, recovered."""
         if gzip_error is not None:
-            self._inc(f"{what}/bad_gzip")
+            self._inc(contracts.xml_read(what, "bad_gzip"))
             self.logger.warning("cannot gunzip %s %s: %s", what, url, gzip_error)
             return
         if gzipped:
-            self._inc(f"{what}/gzipped")
+            self._inc(contracts.xml_read(what, "gzipped"))
         if error is not None:
-            self._inc(f"{what}/recovered")
+            self._inc(contracts.xml_read(what, "recovered"))
             self.logger.info("malformed %s %s, recovered what parses: %s", what, url, error)
 
     def _entry(
-        self, state: SourceState, url: str | None, date: datetime | None, via: str
+        self, state: SourceState, url: str | None, date: datetime | None, via: Via
     ) -> scrapy.Request | None:
         if not url:
             return None
         if self.since and date and date < self.since:
-            self._inc("skipped/old")
+            self._inc(Stat.SKIPPED_OLD)
             return None
         url = canonicalize_url(url.strip())
-        if url_kind(url) != "other":
-            self._inc("skipped/listing_url")
+        if url_kind(url) != UrlKind.OTHER:
+            self._inc(Stat.SKIPPED_LISTING_URL)
             return None
         return self._candidate_request(state, url, via=via, meta={"lastmod": date})
 
@@ -596,16 +642,16 @@ class NewsSpider(scrapy.Spider):
         sitemap = Sitemap(response.body, max_size=self.max_size, max_entries=self.max_sitemap_urls)
         if sitemap.kind is None:
             self._read_report(
-                "sitemap", response.url, sitemap.gzipped, sitemap.gzip_error, sitemap.error
+                DocKind.SITEMAP, response.url, sitemap.gzipped, sitemap.gzip_error, sitemap.error
             )
-            self._inc("sitemap/not_sitemap")
+            self._inc(Stat.SITEMAP_NOT_SITEMAP)
             if response.meta.get("configured"):
                 yield from self._sitemap_fallback(state)
             return
         nesting = response.meta.get("sitemap_depth", 0)
         for entry in sitemap:
             if sitemap.kind == URLSET:
-                req = self._entry(state, entry.loc, entry.date, "sitemap")
+                req = self._entry(state, entry.loc, entry.date, Via.SITEMAP)
                 if req:
                     yield req
                 continue
@@ -613,35 +659,35 @@ class NewsSpider(scrapy.Spider):
             if not entry.loc:
                 continue
             if url_key(entry.loc) == url_key(response.url):
-                self._inc("sitemap/self_reference")
+                self._inc(Stat.SITEMAP_SELF_REFERENCE)
                 continue
             if nesting >= MAX_SITEMAP_NESTING:
-                self._inc("sitemap/too_deep")
+                self._inc(Stat.SITEMAP_TOO_DEEP)
                 continue
             if self.since and entry.date and entry.date < self.since:
-                self._inc("skipped/old_sitemap")
+                self._inc(Stat.SKIPPED_OLD_SITEMAP)
                 continue
             yield from self._sitemap_requests(state, [entry.loc], depth=nesting + 1)
         if sitemap.capped:
-            self._inc("sitemap/capped")
+            self._inc(Stat.SITEMAP_CAPPED)
             self.logger.info("sitemap %s capped at %d entries", response.url, self.max_sitemap_urls)
         self._read_report(
-            "sitemap", response.url, sitemap.gzipped, sitemap.gzip_error, sitemap.error
+            DocKind.SITEMAP, response.url, sitemap.gzipped, sitemap.gzip_error, sitemap.error
         )
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         state = self.states[response.meta["source"]]
         feed = parse_feed(response.body, response.url, max_size=self.max_size)
         gzip_error = None if isinstance(feed, Feed) else feed.gzip_error
-        self._read_report("feed", response.url, feed.gzipped, gzip_error, feed.error)
+        self._read_report(DocKind.FEED, response.url, feed.gzipped, gzip_error, feed.error)
         if not isinstance(feed, Feed):
-            self._inc("feed/not_feed")
+            self._inc(Stat.FEED_NOT_FEED)
             if response.meta.get("configured"):
                 yield from self._feed_fallback(state)
             return
-        self._inc("feed/parsed")
+        self._inc(Stat.FEED_PARSED)
         for entry in feed.entries:
-            req = self._entry(state, entry.link, entry.date, "feed")
+            req = self._entry(state, entry.link, entry.date, Via.FEED)
             if req:
                 yield req
 
@@ -650,58 +696,61 @@ class NewsSpider(scrapy.Spider):
         if state.feed_fallback:
             return []
         state.feed_fallback = True
-        self._inc("feed/configured_failed")
+        self._inc(Stat.FEED_CONFIGURED_FAILED)
         return self._probe_feeds(state, state.config.homepage)
 
     def _sitemap_fallback(self, state: SourceState) -> list[scrapy.Request]:
         if state.sitemap_fallback:
             return []
         state.sitemap_fallback = True
-        self._inc("sitemap/configured_failed")
+        self._inc(Stat.SITEMAP_CONFIGURED_FAILED)
         home = state.config.homepage
         listed = self.robots_sitemaps.get(site_key(home))
         return self._sitemap_requests(state, listed or common_sitemap_urls(home))
 
     def _failed(self, failure: Failure) -> None:
-        url = failure.request.url
-        if failure.check(HttpError):
+        request = _request_of(failure)
+        url = request.url
+        if isinstance(failure.value, HttpError):
             status = failure.value.response.status
-            self._inc(f"fetch_failed/http_{status}")
+            self._inc(contracts.http_failed(status))
             self.logger.info("failed %s: HTTP %d", url, status)
             return
-        message = failure.getErrorMessage() or failure.type.__name__
+        message = _failure_text(failure)
         if failure.check(IgnoreRequest) and "DOWNLOAD_MAXSIZE" not in message:
             # deliberate skips (robots.txt, 304 on a revisit, offsite) are counted where decided
             return
-        self._inc("fetch_failed")
-        source = failure.request.meta.get("source")
+        self._inc(Stat.FETCH_FAILED)
+        source = request.meta.get("source")
         if source:
             # per source, so the health report tells a dead source apart in a many-source run
-            self._inc(f"source_errors/{source}")
+            self._inc(contracts.source_errors(source))
         self.logger.info("failed %s: %s", url, message)
 
     def _probe_failed(self, failure: Failure) -> None:
         if failure.check(RetryScheduled):
             return
-        self._inc("probe_failed")
-        self.logger.debug("probe failed %s: %s", failure.request.url, failure.getErrorMessage())
+        self._inc(Stat.PROBE_FAILED)
+        self.logger.debug(
+            "probe failed %s: %s", _request_of(failure).url, failure.getErrorMessage()
+        )
 
     def _home_failed(self, failure: Failure) -> Iterator[Any]:
         if failure.check(RetryScheduled):
             return  # the retry's answer starts discovery
         self._failed(failure)
-        state = self.states[failure.request.meta["source"]]
+        state = self.states[_request_of(failure).meta["source"]]
         if failure.check(RobotsUnavailable):
             # robots.txt answered 5xx or not at all: the host is off limits (RFC 9309)
-            self._inc(f"source_errors/{state.config.name}")
+            self._inc(contracts.source_errors(state.config.name))
         if not failure.check(HttpError, IgnoreRequest) or failure.check(RobotsUnavailable):
             # the host did not answer at all (refused, DNS, timeout, after retries): probing a
             # dozen common feed/sitemap paths on it would only fail a dozen more times
-            self._inc("skipped/unreachable_source")
+            self._inc(Stat.SKIPPED_UNREACHABLE_SOURCE)
             self.logger.warning(
                 "source %s unreachable (%s): no discovery",
                 state.config.name,
-                failure.getErrorMessage() or failure.type.__name__,
+                _failure_text(failure),
             )
             return
         yield from self._homepage_discovery(state, state.config.homepage, [])
@@ -710,16 +759,16 @@ class NewsSpider(scrapy.Spider):
         if failure.check(RetryScheduled):
             return
         self._probe_failed(failure)
-        yield from self._feed_fallback(self.states[failure.request.meta["source"]])
+        yield from self._feed_fallback(self.states[_request_of(failure).meta["source"]])
 
     def _sitemap_failed(self, failure: Failure) -> Iterator[Any]:
         if failure.check(RetryScheduled):
             return
         self._probe_failed(failure)
-        yield from self._sitemap_fallback(self.states[failure.request.meta["source"]])
+        yield from self._sitemap_fallback(self.states[_request_of(failure).meta["source"]])
 
     def _robots_failed(self, failure: Failure) -> None:
         if failure.check(RetryScheduled):
             return
         self._probe_failed(failure)
-        self.robots_sitemaps[site_key(failure.request.url)] = []
+        self.robots_sitemaps[site_key(_request_of(failure).url)] = []

@@ -28,12 +28,11 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task, threads
 
+from newsarchive.contracts import Stat, Via, WorkerStatus
 from newsarchive.errors import NewsArchiveError
 from newsarchive.run.scaleout import (
-    BUSY,
     DEFAULT_IDLE_SECONDS,
     DEFAULT_WORKER_TTL,
-    IDLE,
     JobKeys,
     connect,
     describe_redis,
@@ -56,7 +55,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.5  # seconds between checks of an idle worker for new work in the queue
-RECOVERED_VIA = "recovered"
 
 
 def request_fingerprint(crawler: Crawler | None, request: scrapy.Request) -> str:
@@ -74,11 +72,11 @@ def worker_id(crawler: Crawler) -> str:
     wid: str | None = getattr(crawler, "_newsarchive_worker_id", None)
     if wid is None:
         wid = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        crawler._newsarchive_worker_id = wid  # type: ignore[attr-defined]
+        crawler._newsarchive_worker_id = wid  # type: ignore[attr-defined]  # Crawler has no slot for it
     return wid
 
 
-class RedisDupeFilter(RFPDupeFilter):  # type: ignore[misc]
+class RedisDupeFilter(RFPDupeFilter):  # type: ignore[misc]  # scrapy-redis is untyped (Any base)
     """scrapy-redis' filter with our fingerprints, so URL variants are one request everywhere."""
 
     crawler: Crawler | None = None
@@ -129,7 +127,7 @@ class RedisOutage:
             self.since = now
             logger.warning("Redis unreachable (%s): %s paused, retrying", exc, self.what)
             if self.crawler is not None and self.crawler.stats:
-                self.crawler.stats.inc_value("newsarchive/distributed/redis_outages")
+                self.crawler.stats.inc_value(Stat.DISTRIBUTED_REDIS_OUTAGES)
         self.retry_at = now + OUTAGE_PAUSE
 
     def ok(self) -> None:
@@ -138,12 +136,12 @@ class RedisOutage:
             logger.warning("Redis reachable again after %.1f s: %s resumed", waited, self.what)
             if self.crawler is not None and self.crawler.stats:
                 self.crawler.stats.max_value(
-                    "newsarchive/distributed/longest_redis_outage_s", round(waited, 1)
+                    Stat.DISTRIBUTED_LONGEST_REDIS_OUTAGE, round(waited, 1)
                 )
             self.since = None
 
 
-class RedisScheduler(Scheduler):  # type: ignore[misc]
+class RedisScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis is untyped (Any base)
     """scrapy-redis' scheduler that claims what it pops atomically and rides out outages.
 
     During a Redis outage nothing is popped (the worker finishes what it holds), requests the
@@ -223,7 +221,7 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]
             # not our JSON (a pickle from an older version, or planted): never executed
             logger.warning("undecodable request dropped from the shared queue: %s", exc)
             if self.stats:
-                self.stats.inc_value("newsarchive/distributed/undecodable")
+                self.stats.inc_value(Stat.DISTRIBUTED_UNDECODABLE)
             return None
         if self.stats:
             self.stats.inc_value("scheduler/dequeued/redis")
@@ -254,11 +252,11 @@ class DistributedWorker:
         self.client = connect(s.get("REDIS_URL"), check=False)
         self.id = worker_id(crawler)
         self.idle_since: float | None = None
-        self.status = BUSY
+        self.status: WorkerStatus = WorkerStatus.BUSY
         self.beat_loop: task.LoopingCall | None = None
         self.poll_loop: task.LoopingCall | None = None
         self.archive: Archive | None = None
-        self.recovery: Deferred[int] | None = None  # a recovery running on a thread
+        self.recovery: Deferred[Any] | None = None  # a recovery running on a thread
         # True once a recovery of the current idle period found nothing left to recover.
         self.idle_recovered = False
         self.closing = False
@@ -277,7 +275,7 @@ class DistributedWorker:
 
     def inc(self, key: str, count: int = 1) -> None:
         if self.crawler.stats:
-            self.crawler.stats.inc_value(f"newsarchive/distributed/{key}", count)
+            self.crawler.stats.inc_value(key, count)
 
     # -- lifecycle -------------------------------------------------------------------------
     def spider_opened(self, spider: Spider) -> None:
@@ -339,7 +337,7 @@ class DistributedWorker:
             return
         self.outage.ok()
 
-    def set_status(self, status: str) -> None:
+    def set_status(self, status: WorkerStatus) -> None:
         if status != self.status:
             self.status = status
             self.beat()
@@ -361,7 +359,7 @@ class DistributedWorker:
         if not idle:
             if self.idle_since is not None:
                 self.idle_since = None
-                self.set_status(BUSY)
+                self.set_status(WorkerStatus.BUSY)
             _wake(engine)  # a no-op while the downloader is full
         elif self.idle_since is not None and self.idle_for() >= self.idle_seconds:
             _wake(engine)
@@ -373,7 +371,7 @@ class DistributedWorker:
         if self.idle_since is None:
             self.idle_since = time.monotonic()
             self.idle_recovered = False
-            self.set_status(IDLE)
+            self.set_status(WorkerStatus.IDLE)
         if self.recovery is not None:
             raise DontCloseSpider  # its requests are about to be scheduled
         if self.outage.since is not None:
@@ -388,7 +386,7 @@ class DistributedWorker:
             raise DontCloseSpider
         if self.idle_for() < self.idle_seconds:
             raise DontCloseSpider
-        if any(s == BUSY for s in peers.values()):
+        if any(s == WorkerStatus.BUSY for s in peers.values()):
             raise DontCloseSpider  # a busy peer may still schedule work
         if not self.idle_recovered and self.start_recovery(spider, idle=True):
             raise DontCloseSpider  # recover what dead peers lost before leaving
@@ -443,11 +441,11 @@ class DistributedWorker:
             # Their fingerprints are released: a live peer recovers them.
             return 0
         for p in lost:
-            engine.crawl(make(p.url, p.source, via=RECOVERED_VIA, meta={"lastmod": p.lastmod}))
-        self.inc("recovered", len(lost))
+            engine.crawl(make(p.url, p.source, via=Via.RECOVERED, meta={"lastmod": p.lastmod}))
+        self.inc(Stat.DISTRIBUTED_RECOVERED, len(lost))
         if lost:
             self.idle_since = None
-            self.set_status(BUSY)
+            self.set_status(WorkerStatus.BUSY)
         elif idle:
             self.idle_recovered = True
             _wake(engine)  # closes now instead of at the next heartbeat
@@ -462,9 +460,10 @@ class DistributedWorker:
             "worker %s: recovery failed: %s",
             self.id,
             failure.getErrorMessage(),
-            exc_info=(failure.type, failure.value, failure.getTracebackObject()),
+            # a Failure always carries its exception's type and value
+            exc_info=(failure.type, failure.value, failure.getTracebackObject()),  # type: ignore[arg-type]
         )
-        self.inc("recovery_failed")
+        self.inc(Stat.DISTRIBUTED_RECOVERY_FAILED)
         return 0
 
 

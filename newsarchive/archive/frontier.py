@@ -1,12 +1,14 @@
 """The crawl frontier in the archive: which URLs we know, how to revalidate them, what is pending.
 
 ``url_state`` is the authoritative per-URL state (Scrapy's JOBDIR and any in-memory queue are
-lost on a kill -9). States:
+lost on a kill -9), and this module is its only writer: every state change is here, which is
+why it stays one module of this size. States
+(:class:`newsarchive.contracts.FrontierState`):
 
 - ``discovered``: scheduled by a run but not fetched yet — the next run of the same source
   re-enqueues it (crash resume);
-- ``stored`` / ``not_article`` / ``failed``: written by :func:`newsarchive.archive.store.save_page`
-  for every fetched page;
+- ``stored`` / ``not_article`` / ``failed``: written by :func:`record_fetched` for every fetched
+  page, inside :func:`newsarchive.archive.store.save_page`'s transaction;
 - ``fetched``: a discovery document (feed, sitemap) we fetched, kept for its validators;
 - ``gone``: the server answered 4xx for good (kept so the URL is not re-enqueued forever);
 - ``rejected``: the archive refused the page's data (one lost page, logged and counted).
@@ -17,6 +19,7 @@ after a crash, or two runs racing, never corrupts the state.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,8 +29,9 @@ from sqlalchemy import func, or_, select, update
 
 from newsarchive.archive.db import dialect_insert
 from newsarchive.archive.models import Source, UrlState
-from newsarchive.archive.store import ensure_source
-from newsarchive.archive.textsafety import url_fits
+from newsarchive.archive.textsafety import clean_value, cut, url_fits
+from newsarchive.archive.types import as_utc_logged
+from newsarchive.contracts import FETCHED_STATES, DocKind, FrontierState
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -35,13 +39,14 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
+    from newsarchive.items import FetchedPage
+
 logger = logging.getLogger(__name__)
 
-PAGE = "page"
+PAGE = DocKind.PAGE
 # A pending URL re-enqueued this many times without ever being fetched is given up on: it is
 # filtered somewhere (offsite, robots.txt, depth) and would otherwise be retried forever.
 MAX_RESUME_ATTEMPTS = 3
-FETCHED_STATES = ("stored", "not_article", "failed", "fetched", "gone", "rejected")
 
 
 @dataclass(slots=True)
@@ -87,6 +92,45 @@ class Validators:
     last_modified: str | None = None
     content_hash: str | None = None
     fetched_at: datetime | None = None
+
+
+# Sources are created on first use by whoever records a URL of theirs first: the frontier (a
+# discovered URL) or the store (a fetched page), so the helper lives here, below both.
+def ensure_source(
+    session: Session,
+    name: str,
+    *,
+    homepage: str | None = None,
+    language: str | None = None,
+    country: str | None = None,
+) -> int:
+    """The id of source ``name``, created on first use; metadata given later fills gaps only.
+
+    Ids are remembered for the session (one transaction of the crawl's writer may store many
+    pages of a source), so only the first page of a source in a transaction reads its row.
+    """
+    known: dict[str, int] = session.info.setdefault("newsarchive_source_ids", {})
+    if name in known and not (homepage or language or country):
+        return known[name]
+    row = session.scalars(select(Source).where(Source.name == name)).first()
+    if row is not None:
+        for attr, value in (("homepage", homepage), ("language", language), ("country", country)):
+            if value and getattr(row, attr) is None:
+                setattr(row, attr, value)
+        known[name] = row.id
+        return row.id
+    stmt = (
+        dialect_insert(session, Source)
+        .values(name=name, homepage=homepage, language=language, country=country)
+        .on_conflict_do_nothing(index_elements=["name"])
+        .returning(Source.id)
+    )
+    new_id: int | None = session.scalar(stmt)
+    if new_id is None:  # another writer created it between our select and insert
+        new_id = session.scalar(select(Source.id).where(Source.name == name))
+    assert new_id is not None
+    known[name] = new_id
+    return new_id
 
 
 def _source_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
@@ -156,7 +200,7 @@ def record_discovered(
                 "url": e.url,
                 "source_id": ids[e.source],
                 "kind": e.kind,
-                "state": "discovered",
+                "state": FrontierState.DISCOVERED,
                 "lastmod": e.lastmod,
                 "attempts": 0,
                 "first_seen": datetime.now(UTC),
@@ -189,7 +233,7 @@ def pending_urls(
         select(UrlState.url, Source.name, UrlState.kind, UrlState.lastmod, UrlState.attempts)
         .join(Source, Source.id == UrlState.source_id)
         .where(
-            UrlState.state == "discovered",
+            UrlState.state == FrontierState.DISCOVERED,
             Source.name.in_(list(sources)),
             UrlState.attempts < max_attempts,
         )
@@ -207,7 +251,7 @@ def mark_requeued(session: Session, urls: Sequence[str]) -> None:
     for chunk in _chunks(urls):
         session.execute(
             update(UrlState)
-            .where(UrlState.url.in_(chunk), UrlState.state == "discovered")
+            .where(UrlState.url.in_(chunk), UrlState.state == FrontierState.DISCOVERED)
             .values(attempts=UrlState.attempts + 1)
         )
 
@@ -228,7 +272,7 @@ def revisit_due(
         select(UrlState, Source.name)
         .join(Source, Source.id == UrlState.source_id)
         .where(
-            UrlState.state == "stored",
+            UrlState.state == FrontierState.STORED,
             UrlState.kind == PAGE,
             Source.name.in_(list(sources)),
             or_(UrlState.last_fetched.is_(None), UrlState.last_fetched < cutoff),
@@ -258,9 +302,9 @@ def record_gone(
     for url, status in statuses:
         session.execute(
             update(UrlState)
-            .where(UrlState.url == url, UrlState.state == "discovered")
+            .where(UrlState.url == url, UrlState.state == FrontierState.DISCOVERED)
             .values(
-                state="gone" if 400 <= status < 500 else "failed",
+                state=FrontierState.GONE if 400 <= status < 500 else FrontierState.FAILED,
                 last_status=status,
                 last_fetched=at,
                 attempts=UrlState.attempts + 1,
@@ -271,7 +315,7 @@ def record_gone(
 
 def record_candidate_outcomes(
     session: Session,
-    outcomes: Sequence[tuple[str, str]],
+    outcomes: Sequence[tuple[str, FrontierState]],
     *,
     at: datetime,
     run_id: int | None = None,
@@ -282,7 +326,7 @@ def record_candidate_outcomes(
     for url, state in outcomes:
         session.execute(
             update(UrlState)
-            .where(UrlState.url == url, UrlState.state == "discovered")
+            .where(UrlState.url == url, UrlState.state == FrontierState.DISCOVERED)
             .values(
                 state=state,
                 last_status=200,
@@ -307,7 +351,7 @@ def record_validators(
             url=d.url,
             source_id=ids[d.source],
             kind=d.kind,
-            state="fetched",
+            state=FrontierState.FETCHED,
             etag=d.etag,
             last_modified=d.last_modified,
             content_hash=d.content_hash,
@@ -322,7 +366,7 @@ def record_validators(
                 index_elements=["url"],
                 set_={
                     "kind": stmt.excluded.kind,
-                    "state": "fetched",
+                    "state": FrontierState.FETCHED,
                     "etag": stmt.excluded.etag,
                     "last_modified": stmt.excluded.last_modified,
                     "content_hash": func.coalesce(
@@ -334,9 +378,104 @@ def record_validators(
                     "run_id": stmt.excluded.run_id,
                 },
                 # a page that also serves as a discovery document keeps its article state
-                where=UrlState.state.in_(("discovered", "fetched", "gone", "failed")),
+                where=UrlState.state.in_(
+                    (
+                        FrontierState.DISCOVERED,
+                        FrontierState.FETCHED,
+                        FrontierState.GONE,
+                        FrontierState.FAILED,
+                    )
+                ),
             )
         )
+
+
+def record_fetched(
+    session: Session,
+    page: FetchedPage,
+    source_id: int,
+    state: FrontierState,
+    *,
+    article_id: int | None = None,
+    run_id: int | None = None,
+) -> None:
+    """Record a stored page's outcome for the fetched URL and, after a redirect, for the
+    requested one (called by :func:`newsarchive.archive.store.save_page`, in its transaction)."""
+    headers = {k.lower(): v for k, v in page.headers.items()}
+    _upsert_page(
+        session,
+        page,
+        source_id,
+        state,
+        run_id=run_id,
+        values={
+            "lastmod": as_utc_logged(page.lastmod),
+            "etag": clean_value(headers.get("etag")),
+            "last_modified": clean_value(cut(headers.get("last-modified"), 64)),
+            "content_hash": hashlib.sha256(page.body).hexdigest(),
+            "article_id": article_id,
+        },
+        # a row created by discovery may lack its source; a page without lastmod keeps the old
+        merged={"source_id": False, "lastmod": True},
+    )
+
+
+def record_rejected(session: Session, page: FetchedPage, *, run_id: int | None = None) -> int:
+    """Settle the URLs of a page the archive refused (state ``rejected``), so later runs do not
+    fetch it again and again; returns how many URLs were recorded (an over-long one cannot be)."""
+    source_id = ensure_source(session, page.source)
+    return _upsert_page(session, page, source_id, FrontierState.REJECTED, run_id=run_id)
+
+
+def _upsert_page(
+    session: Session,
+    page: FetchedPage,
+    source_id: int,
+    state: FrontierState,
+    *,
+    run_id: int | None,
+    values: dict[str, Any] | None = None,
+    merged: dict[str, bool] | None = None,
+) -> int:
+    """Insert or update the row of the page's URL and of the URL first requested for it.
+
+    ``values`` are extra columns written as given; a column in ``merged`` keeps the stored value
+    where the new one is NULL (``True``) or where a stored one exists (``False``).
+    """
+    fetched = as_utc_logged(page.fetched_at) or datetime.now(UTC)
+    values = values or {}
+    merged = merged or {}
+    recorded = 0
+    for url in dict.fromkeys(u for u in (page.url, page.requested_url) if u and url_fits(u)):
+        stmt = dialect_insert(session, UrlState).values(
+            url=url,
+            source_id=source_id,
+            kind=DocKind.PAGE,
+            state=state,
+            last_status=page.status,
+            attempts=1,
+            first_seen=fetched,
+            last_fetched=fetched,
+            run_id=run_id,
+            **values,
+        )
+        excluded = stmt.excluded
+        updates: dict[str, Any] = {
+            "state": excluded.state,
+            "last_status": excluded.last_status,
+            "attempts": UrlState.attempts + 1,
+            "last_fetched": excluded.last_fetched,
+            "run_id": func.coalesce(excluded.run_id, UrlState.run_id),
+        }
+        for name in [*values, *merged]:
+            new, old = getattr(excluded, name), getattr(UrlState, name)
+            if name not in merged:
+                updates[name] = new
+            else:
+                updates[name] = func.coalesce(new, old) if merged[name] else func.coalesce(old, new)
+        session.execute(stmt.on_conflict_do_update(index_elements=["url"], set_=updates))
+        recorded += 1
+    return recorded
 
 
 def frontier_counts(session: Session, sources: Sequence[str] | None = None) -> dict[str, int]:

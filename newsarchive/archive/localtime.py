@@ -24,6 +24,7 @@ from newsarchive.archive.models import Article
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.compiler import SQLCompiler
+    from sqlalchemy.sql.elements import ColumnClause
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class article_local_day(FunctionElement[date]):
 
 # constants are literals, not bound parameters: PostgreSQL matches a GROUP BY expression to the
 # selected one textually, and two binds of the same value are two different parameters
-_ZERO = literal_column("0")
+_ZERO: ColumnClause[Any] = literal_column("0")
 
 
 def _offset_minutes() -> Any:

@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from newsarchive.archive.types import JSONType, TZDateTime, utcnow
+from newsarchive.contracts import DocKind, FrontierState, RunStatus
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -218,7 +219,7 @@ class CrawlRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ended_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[str] = mapped_column(String(16), default=RunStatus.RUNNING)
     job: Mapped[str | None] = mapped_column(String(200))
     arguments: Mapped[dict[str, Any]] = mapped_column(default=dict)
     sources: Mapped[list[str]] = mapped_column(default=list)
@@ -242,8 +243,8 @@ class UrlState(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(Text, unique=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
-    kind: Mapped[str] = mapped_column(String(16), default="page")
-    state: Mapped[str] = mapped_column(String(16), default="discovered")
+    kind: Mapped[str] = mapped_column(String(16), default=DocKind.PAGE)
+    state: Mapped[str] = mapped_column(String(16), default=FrontierState.DISCOVERED)
     lastmod: Mapped[datetime | None]
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(String(64))

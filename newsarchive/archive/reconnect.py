@@ -19,6 +19,7 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from newsarchive.archive.db import describe
+from newsarchive.contracts import Stat
 from newsarchive.errors import ArchiveUnavailableError
 
 if TYPE_CHECKING:
@@ -35,9 +36,9 @@ T = TypeVar("T")
 DEFAULT_OUTAGE_LIMIT = 300.0  # seconds; documented in docs/robustness.md
 # Stats keys of an outage: when the current one began (absent or None when there is none),
 # how many there were, and the longest in seconds.
-WAITING_KEY = "newsarchive/archive/waiting_since"
-OUTAGES_KEY = "newsarchive/archive/outages"
-LONGEST_KEY = "newsarchive/archive/longest_outage_s"
+WAITING_KEY = Stat.ARCHIVE_WAITING_SINCE
+OUTAGES_KEY = Stat.ARCHIVE_OUTAGES
+LONGEST_KEY = Stat.ARCHIVE_LONGEST_OUTAGE
 FIRST_PAUSE = 0.5
 LONGEST_PAUSE = 2.0  # a reconnect attempt is one TCP connect: cheap
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from newsarchive.archive.fieldcoverage import BASELINE_RUNS, RunCoverage, judge_coverage
 from newsarchive.archive.models import Article, Capture, CrawlRun, Source, UrlState
 from newsarchive.archive.types import utcnow
+from newsarchive.contracts import ExtractionStatus, FrontierState, RunStatus, count, source_errors
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -23,11 +24,11 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
-RUN_STATUSES = ("running", "ok", "partial", "failed", "interrupted", "crashed")
+RUN_STATUSES = tuple(RunStatus)
 # Runs that ended without finishing their frontier: the next run must not trust validators
 # (ETag / Last-Modified) of discovery pages fetched by them, whose links may never have been
 # recorded.
-UNFINISHED_STATUSES = ("running", "interrupted", "crashed")
+UNFINISHED_STATUSES = (RunStatus.RUNNING, RunStatus.INTERRUPTED, RunStatus.CRASHED)
 
 
 @dataclass(slots=True)
@@ -58,7 +59,7 @@ class RunView:
 
     def as_json(self) -> dict[str, Any]:
         """The fields as a dict (datetimes left for the JSON writer to format)."""
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 def start_run(
@@ -69,7 +70,7 @@ def start_run(
         job=job,
         arguments=arguments,
         sources=sources,
-        status="running",
+        status=RunStatus.RUNNING,
         pid=os.getpid(),
         hostname=socket.gethostname(),
     )
@@ -83,12 +84,14 @@ def _mark_crashed(session: Session) -> None:
     host = socket.gethostname()
     stale = session.execute(
         select(CrawlRun.id, CrawlRun.pid).where(
-            CrawlRun.status == "running", CrawlRun.hostname == host
+            CrawlRun.status == RunStatus.RUNNING, CrawlRun.hostname == host
         )
     ).all()
     dead = [run_id for run_id, pid in stale if pid is None or not _pid_alive(pid)]
     if dead:
-        session.execute(update(CrawlRun).where(CrawlRun.id.in_(dead)).values(status="crashed"))
+        session.execute(
+            update(CrawlRun).where(CrawlRun.id.in_(dead)).values(status=RunStatus.CRASHED)
+        )
 
 
 def _pid_alive(pid: int) -> bool:
@@ -147,7 +150,7 @@ def last_unfinished_run(session: Session, *, job: str | None) -> RunView | None:
     query = select(CrawlRun).order_by(CrawlRun.id.desc()).limit(1)
     query = query.where(CrawlRun.job.is_(None) if job is None else CrawlRun.job == job)
     views = _views(session, query)
-    if views and views[0].status in ("interrupted", "crashed"):
+    if views and views[0].status in (RunStatus.INTERRUPTED, RunStatus.CRASHED):
         return views[0]
     return None
 
@@ -206,7 +209,7 @@ class SourceHealth:
         return not self.problems
 
     def as_json(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        data = {name: getattr(self, name) for name in self.__slots__}
         data["healthy"] = self.healthy
         return data
 
@@ -229,7 +232,7 @@ def source_health(
     runs = list(
         session.scalars(
             select(CrawlRun)
-            .where(CrawlRun.status != "running")
+            .where(CrawlRun.status != RunStatus.RUNNING)
             .order_by(CrawlRun.id.desc())
             .limit(scan)
         )
@@ -262,7 +265,7 @@ def source_health(
             problems.append("nothing_new")
         if errors and errors >= error_share * (pages + errors):
             problems.append("mostly_errors")
-        if recent and recent[0].status in ("failed", "crashed"):
+        if recent and recent[0].status in (RunStatus.FAILED, RunStatus.CRASHED):
             problems.append(f"last_run_{recent[0].status}")
         if not recent:
             problems.append("never_crawled")
@@ -289,6 +292,8 @@ def _run_numbers(
     session: Session, run: CrawlRun, name: str, source_id: int | None
 ) -> tuple[int, int, int]:
     """(pages fetched, new articles, errors) of one source in one run."""
+    pages: int | None
+    new: int | None
     if source_id is None:
         pages = new = errors = 0
     else:
@@ -313,7 +318,7 @@ def _run_numbers(
             .where(
                 Capture.run_id == run.id,
                 Capture.source_id == source_id,
-                Capture.extraction_status == "failed",
+                Capture.extraction_status == ExtractionStatus.FAILED,
             )
         )
         failed_urls = session.scalar(
@@ -322,7 +327,7 @@ def _run_numbers(
             .where(
                 UrlState.run_id == run.id,
                 UrlState.source_id == source_id,
-                UrlState.state.in_(("gone", "failed")),
+                UrlState.state.in_((FrontierState.GONE, FrontierState.FAILED)),
                 UrlState.article_id.is_(None),
                 UrlState.last_status.is_not(None),
                 UrlState.last_status >= 400,
@@ -331,7 +336,7 @@ def _run_numbers(
         errors = int(failed_captures or 0) + int(failed_urls or 0)
     # fetches that never got an answer (refused, DNS, timeout) leave no capture: the spider
     # counts them per source in the run's stats
-    errors = max(errors, int((run.stats or {}).get(f"newsarchive/source_errors/{name}", 0)))
+    errors = max(errors, count((run.stats or {}), source_errors(name)))
     pages, new = int(pages or 0), int(new or 0)
     if len(run.sources or []) == 1:
         pages = max(pages, run.pages_fetched)

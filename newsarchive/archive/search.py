@@ -1,6 +1,8 @@
 """Ranked full-text search over the archive, the same answers on SQLite and PostgreSQL.
 
-The query language is in ``query.py``. How each backend runs it:
+Why one module of this size: the two backends answer one contract (same hits, same order, same
+filters), and keeping their SQL side by side is what lets a reader check that they agree; the
+query language itself is apart, in ``searchquery.py``. How each backend runs it:
 
 - SQLite: the FTS5 ``MATCH`` runs alone in a materialised CTE ranked by ``bm25`` (title weighted
   ``TITLE_WEIGHT``× the body); filters are applied by joining that to ``articles``, never inside
@@ -64,6 +66,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Result
     from sqlalchemy.orm import Session
+    from sqlalchemy.sql.elements import ColumnClause
 
 logger = logging.getLogger(__name__)
 
@@ -283,7 +286,7 @@ def fts5_match_ids(query: SearchQuery) -> Select[Any]:
 
 
 def _pg_term(term: Term) -> Any:
-    reg = literal_column("'simple'::regconfig")
+    reg: ColumnClause[Any] = literal_column("'simple'::regconfig")
     if term.prefix:
         return func.to_tsquery(reg, literal(tsquery_lexeme(term.tokens[0]) + ":*"))
     # the raw text, so PostgreSQL cuts it as it cut the documents ("3.5", "e-tron")
@@ -307,7 +310,7 @@ def _balanced(combine: Any, items: list[Any]) -> Any:
     return combine(_balanced(combine, items[:middle]), _balanced(combine, items[middle:]))
 
 
-_SEARCH_VECTOR = literal_column("articles.search_vector")
+_SEARCH_VECTOR: ColumnClause[Any] = literal_column("articles.search_vector")
 
 
 def _glob_pattern(token: str) -> str:
@@ -425,8 +428,8 @@ def _search_sqlite(
     )
     result = session.execute(order, {"fts_query": to_fts5(query, with_exclusions=False)})
     try:
-        ranked = _sqlite_rows(session, result, sqlite_prefilter(query))
-        rows = _checked_page(ranked, query, limit, offset)
+        candidates = _sqlite_rows(session, result, sqlite_prefilter(query))
+        rows = _checked_page(candidates, query, limit, offset)
     finally:
         result.close()
     snippets = _fts5_snippets(session, query, [r.id for r, _ in rows], highlight)

@@ -18,28 +18,33 @@ write), so the lookups that follow are consistent. On PostgreSQL a refetched art
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from newsarchive.archive import linking, stories, tagging
 from newsarchive.archive.db import dialect_insert
+from newsarchive.archive.frontier import ensure_source, record_fetched
 from newsarchive.archive.models import Article as ArticleRow
 from newsarchive.archive.models import (
     ArticleVersion,
     Capture,
-    Source,
-    UrlState,
 )
-from newsarchive.archive.textsafety import clean_value, url_fits
+from newsarchive.archive.textsafety import clean_value, cut, url_fits
+from newsarchive.archive.types import as_utc_logged
+from newsarchive.contracts import (
+    VALIDATION_DROPS,
+    ExtractionStatus,
+    FrontierState,
+    LinkKind,
+    SaveOutcome,
+)
 from newsarchive.errors import PageRejectedError
 from newsarchive.extraction import fingerprint
 from newsarchive.extraction.analysis import compress_html
-from newsarchive.extraction.dates import as_utc
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -49,10 +54,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# URL state of a page the archive refused (settled: not fetched again until it changes).
-REJECTED = "rejected"
-# Pages the validation stage refused: kept as captures with the reason, fetched again later.
-VALIDATION_DROPS = ("too_short", "no_title")
 KEPT_HEADERS = (
     "content-type",
     "content-language",
@@ -85,57 +86,19 @@ DEDUPE_LOCK_KEY = 0x6E65_7773_6475_70  # "newsdup"
 class SaveResult:
     """What :func:`save_page` did with one page.
 
-    ``status`` is ``new``, ``updated``, ``unchanged``, ``duplicate``, ``not_article`` or
-    ``failed``. For ``duplicate``, ``original_id`` is the group's original and ``kind``
+    ``status`` is a :class:`~newsarchive.contracts.SaveOutcome`. For ``duplicate``, ``original_id`` is the group's original and ``kind``
     (``url`` / ``exact`` / ``near`` / ``translation``) and ``score`` say how it matched. A
     ``new`` article that turned out older than an existing group's original becomes that
     group's original: it is reported with ``original_id == article_id`` and the
     ``kind``/``score`` of the match.
     """
 
-    status: str
+    status: SaveOutcome
     capture_id: int
     article_id: int | None = None
     original_id: int | None = None
-    kind: str | None = None
+    kind: LinkKind | None = None
     score: float | None = None
-
-
-def ensure_source(
-    session: Session,
-    name: str,
-    *,
-    homepage: str | None = None,
-    language: str | None = None,
-    country: str | None = None,
-) -> int:
-    """The id of source ``name``, created on first use; metadata given later fills gaps only.
-
-    Ids are remembered for the session (one transaction of the crawl's writer may store many
-    pages of a source), so only the first page of a source in a transaction reads its row.
-    """
-    known: dict[str, int] = session.info.setdefault("newsarchive_source_ids", {})
-    if name in known and not (homepage or language or country):
-        return known[name]
-    row = session.scalars(select(Source).where(Source.name == name)).first()
-    if row is not None:
-        for attr, value in (("homepage", homepage), ("language", language), ("country", country)):
-            if value and getattr(row, attr) is None:
-                setattr(row, attr, value)
-        known[name] = row.id
-        return row.id
-    stmt = (
-        dialect_insert(session, Source)
-        .values(name=name, homepage=homepage, language=language, country=country)
-        .on_conflict_do_nothing(index_elements=["name"])
-        .returning(Source.id)
-    )
-    new_id = session.scalar(stmt)
-    if new_id is None:  # another writer created it between our select and insert
-        new_id = session.scalar(select(Source.id).where(Source.name == name))
-    assert new_id is not None
-    known[name] = int(new_id)
-    return int(new_id)
 
 
 def save_page(
@@ -147,29 +110,33 @@ def save_page(
 ) -> SaveResult:
     """Store one fetched page. Text the database cannot hold (NUL, lone surrogates) is cleaned
     on the way in; a page whose URL cannot be a key at all raises PageRejectedError before
-    anything is written (the caller records it with :func:`record_rejected`)."""
+    anything is written (the caller records it with
+    :func:`newsarchive.archive.frontier.record_rejected`)."""
     if not url_fits(page.url):
         raise PageRejectedError(f"URL longer than the archive's key limit: {page.url[:120]}…")
     source_id = ensure_source(session, page.source)
     article = page.article
     has_body = article is not None and bool(article.body.strip())
+    extraction_status: ExtractionStatus
     if has_body:
-        extraction_status = "ok"
+        extraction_status = ExtractionStatus.OK
     elif page.extraction_error:
-        extraction_status = "failed"
+        extraction_status = ExtractionStatus.FAILED
     elif page.drop_reason in VALIDATION_DROPS:
-        extraction_status = page.drop_reason
+        extraction_status = ExtractionStatus(page.drop_reason)
     elif not page.body.strip() or article is not None:
-        extraction_status = "empty"
+        extraction_status = ExtractionStatus.EMPTY
     else:
-        extraction_status = "not_article"
+        extraction_status = ExtractionStatus.NOT_ARTICLE
     capture = _add_capture(session, page, source_id, run_id, extraction_status)
 
     if article is None or not has_body:
-        status = "failed" if extraction_status == "failed" else "not_article"
+        failed = extraction_status == ExtractionStatus.FAILED
+        status = SaveOutcome.FAILED if failed else SaveOutcome.NOT_ARTICLE
         # a stub refused by validation (teaser, paywall) may be complete next time: not settled
-        state = "failed" if extraction_status in VALIDATION_DROPS else status
-        _upsert_url_state(session, page, source_id, run_id, state, None)
+        refused = page.drop_reason in VALIDATION_DROPS
+        state = FrontierState.FAILED if failed or refused else FrontierState.NOT_ARTICLE
+        record_fetched(session, page, source_id, state, run_id=run_id)
         return SaveResult(status=status, capture_id=capture.id)
 
     fp = fp or fingerprint.fingerprint(article.body)
@@ -196,7 +163,9 @@ def save_page(
     if existing is not None:
         result = _store_refetch(session, existing, page, article, fp, capture.id)
     capture.article_id = result.article_id
-    _upsert_url_state(session, page, source_id, run_id, "stored", result.article_id)
+    record_fetched(
+        session, page, source_id, FrontierState.STORED, article_id=result.article_id, run_id=run_id
+    )
     session.flush()
     logger.debug("saved %s: %s", page.url, result.status)
     return result
@@ -227,9 +196,9 @@ def _store_new(
         copy_of=copy_of,
     )
     if link is None:
-        return SaveResult(status="new", capture_id=capture_id, article_id=article_id)
+        return SaveResult(status=SaveOutcome.NEW, capture_id=capture_id, article_id=article_id)
     return SaveResult(
-        status="new" if link.replaced is not None else "duplicate",
+        status=SaveOutcome.NEW if link.replaced is not None else SaveOutcome.DUPLICATE,
         capture_id=capture_id,
         article_id=article_id,
         original_id=link.original_id,
@@ -251,7 +220,7 @@ def _store_refetch(
     fp: Fingerprint,
     capture_id: int,
 ) -> SaveResult:
-    seen = _utc(page.fetched_at) or datetime.now(UTC)
+    seen = as_utc_logged(page.fetched_at) or datetime.now(UTC)
     previous_seen = row.last_seen
     row.last_seen = max(seen, previous_seen)
     known_urls = {row.url, row.canonical_url}
@@ -259,16 +228,16 @@ def _store_refetch(
         # another address of the same article (AMP, print, tracking variant): its extraction
         # differs by template, so it records a capture but never makes a revision
         return SaveResult(
-            status="duplicate",
+            status=SaveOutcome.DUPLICATE,
             capture_id=capture_id,
             article_id=row.id,
             original_id=row.id,
-            kind="url",
+            kind=LinkKind.URL,
             score=1.0,
         )
     if not revise_article(session, row, article, fp, seen=seen, previous_seen=previous_seen):
-        return SaveResult(status="unchanged", capture_id=capture_id, article_id=row.id)
-    return SaveResult(status="updated", capture_id=capture_id, article_id=row.id)
+        return SaveResult(status=SaveOutcome.UNCHANGED, capture_id=capture_id, article_id=row.id)
+    return SaveResult(status=SaveOutcome.UPDATED, capture_id=capture_id, article_id=row.id)
 
 
 def revise_article(
@@ -386,7 +355,7 @@ def _lock_article(session: Session, canonical: str) -> ArticleRow | None:
 def _article_values(
     article: Article, fp: Fingerprint, source_id: int, seen: datetime, canonical: str
 ) -> dict[str, Any]:
-    published = _utc(article.published)
+    published = as_utc_logged(article.published)
     offset = article.published.utcoffset() if article.published is not None else None
     values = {
         "source_id": source_id,
@@ -396,22 +365,22 @@ def _article_values(
         "body": article.body,
         "published": published,
         "published_offset": int(offset.total_seconds() // 60) if offset is not None else None,
-        "modified": _utc(article.modified),
-        "date_source": _cut(article.date_source, 32),
+        "modified": as_utc_logged(article.modified),
+        "date_source": cut(article.date_source, 32),
         "date_flags": list(article.date_flags),
         "authors": list(article.authors),
         "organisations": list(article.organisations),
-        "lang": _cut(article.lang, 16),
+        "lang": cut(article.lang, 16),
         "description": article.description,
         "image": article.image,
-        "section": _cut(article.section, 500),
+        "section": cut(article.section, 500),
         "tags": list(article.tags),
         "companies": list(article.companies),
         "word_count": article.word_count,
         "content_sha256": fp.content_sha256,
         "version": 1,
-        "first_seen": _utc(seen),
-        "last_seen": _utc(seen),
+        "first_seen": as_utc_logged(seen),
+        "last_seen": as_utc_logged(seen),
     }
     return {key: clean_value(value) for key, value in values.items()}
 
@@ -425,11 +394,11 @@ def _add_capture(
         source_id=source_id,
         url=clean_value(page.requested_url or page.url),
         final_url=clean_value(page.url),
-        fetched_at=_utc(page.fetched_at) or datetime.now(UTC),
+        fetched_at=as_utc_logged(page.fetched_at) or datetime.now(UTC),
         status=page.status,
         headers=clean_value({k: headers[k][:2000] for k in KEPT_HEADERS if k in headers}),
         html_gz=(page.body_gz or compress_html(page.body)) if page.body else None,
-        encoding=clean_value(_cut(page.encoding, 64)),
+        encoding=clean_value(cut(page.encoding, 64)),
         size=len(page.body),
         extraction_status=status,
         extraction_error=clean_value(page.extraction_error),
@@ -437,99 +406,3 @@ def _add_capture(
     session.add(capture)
     session.flush()  # on SQLite this first write takes the write lock for the whole save
     return capture
-
-
-def _upsert_url_state(
-    session: Session,
-    page: FetchedPage,
-    source_id: int,
-    run_id: int | None,
-    state: str,
-    article_id: int | None,
-) -> None:
-    """Record the outcome for the fetched URL and, after a redirect, for the requested one."""
-    headers = {k.lower(): v for k, v in page.headers.items()}
-    fetched = _utc(page.fetched_at) or datetime.now(UTC)
-    urls = dict.fromkeys(u for u in (page.url, page.requested_url) if u and url_fits(u))
-    for url in urls:
-        values = {
-            "url": url,
-            "source_id": source_id,
-            "kind": "page",
-            "state": state,
-            "lastmod": _utc(page.lastmod),
-            "etag": clean_value(headers.get("etag")),
-            "last_modified": clean_value(_cut(headers.get("last-modified"), 64)),
-            "content_hash": hashlib.sha256(page.body).hexdigest(),
-            "last_status": page.status,
-            "attempts": 1,
-            "first_seen": fetched,
-            "last_fetched": fetched,
-            "article_id": article_id,
-            "run_id": run_id,
-        }
-        stmt = dialect_insert(session, UrlState).values(**values)
-        excluded = stmt.excluded
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["url"],
-                set_={
-                    "source_id": func.coalesce(UrlState.source_id, excluded.source_id),
-                    "state": excluded.state,
-                    "lastmod": func.coalesce(excluded.lastmod, UrlState.lastmod),
-                    "etag": excluded.etag,
-                    "last_modified": excluded.last_modified,
-                    "content_hash": excluded.content_hash,
-                    "last_status": excluded.last_status,
-                    "attempts": UrlState.attempts + 1,
-                    "last_fetched": excluded.last_fetched,
-                    "article_id": excluded.article_id,
-                    "run_id": func.coalesce(excluded.run_id, UrlState.run_id),
-                },
-            )
-        )
-
-
-def record_rejected(session: Session, page: FetchedPage, *, run_id: int | None = None) -> int:
-    """Settle the URLs of a page the archive refused (state ``rejected``), so later runs do not
-    fetch it again and again; returns how many URLs were recorded (an over-long one cannot be)."""
-    source_id = ensure_source(session, page.source)
-    fetched = _utc(page.fetched_at) or datetime.now(UTC)
-    recorded = 0
-    for url in dict.fromkeys(u for u in (page.url, page.requested_url) if u and url_fits(u)):
-        stmt = dialect_insert(session, UrlState).values(
-            url=url,
-            source_id=source_id,
-            kind="page",
-            state=REJECTED,
-            last_status=page.status,
-            attempts=1,
-            first_seen=fetched,
-            last_fetched=fetched,
-            run_id=run_id,
-        )
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["url"],
-                set_={
-                    "state": REJECTED,
-                    "last_status": stmt.excluded.last_status,
-                    "attempts": UrlState.attempts + 1,
-                    "last_fetched": stmt.excluded.last_fetched,
-                    "run_id": func.coalesce(stmt.excluded.run_id, UrlState.run_id),
-                },
-            )
-        )
-        recorded += 1
-    return recorded
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """Aware UTC; a naive value (a parser bug upstream) is taken as UTC rather than crashing."""
-    if value is not None and value.tzinfo is None:
-        logger.warning("naive datetime %s taken as UTC", value.isoformat())
-    return as_utc(value)
-
-
-def _cut(value: str | None, size: int) -> str | None:
-    return value[:size] if value is not None else None

@@ -235,6 +235,7 @@ def story_mates(
         .where(StoryMember.story_id == story_id, Article.id != article_id)
         .order_by(Article.id)
     ).all()
+    # Row is a tuple subclass whose typed form mypy cannot unpack into the declared tuple type
     return story_id, [tuple(r) for r in rows]  # type: ignore[misc]
 
 

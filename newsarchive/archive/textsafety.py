@@ -44,3 +44,8 @@ def url_fits(url: str) -> bool:
     return len(url) <= MAX_URL_BYTES // 4 or len(url.encode("utf-8", "surrogatepass")) <= (
         MAX_URL_BYTES
     )
+
+
+def cut(value: str | None, size: int) -> str | None:
+    """``value`` cut to a column's ``size`` (None stays None)."""
+    return value[:size] if value is not None else None

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
+
+from newsarchive.extraction.dates import as_utc
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
@@ -44,3 +49,10 @@ JSONType: Any = JSON().with_variant(JSONB(), "postgresql")
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc_logged(value: datetime | None) -> datetime | None:
+    """Aware UTC; a naive value (a parser bug upstream) is taken as UTC rather than crashing."""
+    if value is not None and value.tzinfo is None:
+        logger.warning("naive datetime %s taken as UTC", value.isoformat())
+    return as_utc(value)

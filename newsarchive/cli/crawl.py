@@ -21,6 +21,7 @@ from newsarchive.cli import (
     dumps,
     setup_logging,
 )
+from newsarchive.contracts import RunStatus
 from newsarchive.discovery.sources import select_sources
 from newsarchive.errors import ConfigError, CrawlLockedError
 from newsarchive.run.crawl import CrawlOptions, run_crawl
@@ -31,7 +32,11 @@ if TYPE_CHECKING:
     from newsarchive.discovery.sources import SourceConfig
     from newsarchive.run.crawl import CrawlSummary
 
-EXIT_BY_STATUS = {"ok": EXIT_OK, "partial": EXIT_PARTIAL, "interrupted": EXIT_INTERRUPTED}
+EXIT_BY_STATUS = {
+    RunStatus.OK: EXIT_OK,
+    RunStatus.PARTIAL: EXIT_PARTIAL,
+    RunStatus.INTERRUPTED: EXIT_INTERRUPTED,
+}
 
 
 def check_url(value: str) -> str:

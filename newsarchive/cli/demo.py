@@ -12,6 +12,7 @@ from newsarchive.archive.search import SearchFilters, search
 from newsarchive.cli import EXIT_OK, EXIT_PARTIAL, archive_session, cli, setup_logging
 from newsarchive.cli.crawl import print_summary
 from newsarchive.cli.query import format_hit
+from newsarchive.contracts import RunStatus
 from newsarchive.demo import demo_sites, demo_sources
 from newsarchive.demo.server import LocalWeb
 from newsarchive.run.crawl import CrawlOptions, run_crawl
@@ -64,4 +65,4 @@ def demo(db: str, keep_serving: bool) -> None:
         if keep_serving:
             click.echo("\ndemo sites still running; Ctrl-C (SIGINT) or SIGTERM stops them")
             wait_for_stop_signal()
-    raise SystemExit(EXIT_OK if summary.status == "ok" else EXIT_PARTIAL)
+    raise SystemExit(EXIT_OK if summary.status == RunStatus.OK else EXIT_PARTIAL)

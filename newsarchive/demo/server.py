@@ -96,7 +96,7 @@ class LocalWeb:
         self._cache: dict[tuple[str, str], tuple[bytes, str, str] | None] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> LocalWeb:
+    def start(self) -> Self:
         for name in self.sites:
             handler = _make_handler(self, name)
             try:

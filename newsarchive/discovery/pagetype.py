@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 import lxml.html
 from lxml import etree
 
+from newsarchive.contracts import UrlKind
 from newsarchive.discovery.urls import url_key
 from newsarchive.extraction.metadata import (
     ARTICLE_TYPES,
@@ -213,17 +214,17 @@ def _segments(path: str) -> list[str]:
     return [s.lower() for s in path.split("/") if s]
 
 
-def url_kind(url: str) -> str:
+def url_kind(url: str) -> UrlKind:
     """``root``, ``media``, ``utility``, ``variant``, ``listing`` or ``other`` (may be an article)."""
     parts = urlsplit(url)
     segs = _segments(parts.path)
     if not segs:
-        params = {k.lower() for k, _ in parse_qsl(parts.query)}
-        return "listing" if params & LISTING_PARAMS or not params else "other"
+        names = {k.lower() for k, _ in parse_qsl(parts.query)}
+        return UrlKind.LISTING if names & LISTING_PARAMS or not names else UrlKind.OTHER
     last = segs[-1]
     dot = last.rfind(".")
     if dot > 0 and last[dot:] in MEDIA_EXTENSIONS:
-        return "media"
+        return UrlKind.MEDIA
     params = {k.lower(): v for k, v in parse_qsl(parts.query, keep_blank_values=True)}
     if (
         last in ("amp", "print")
@@ -236,29 +237,29 @@ def url_kind(url: str) -> str:
             )
         )
     ):
-        return "variant"
+        return UrlKind.VARIANT
     if any(s in UTILITY_SEGMENTS for s in segs):
-        return "utility"
+        return UrlKind.UTILITY
     if all(s.isdigit() for s in segs):
-        return "listing"  # a date archive such as /2024/05/01/
+        return UrlKind.LISTING  # a date archive such as /2024/05/01/
     for i, seg in enumerate(segs):
         rest = segs[i + 1 :]
         if seg in LISTING_SEGMENTS and (len(rest) <= 1 or all(s.isdigit() for s in rest)):
-            return "listing"
+            return UrlKind.LISTING
     if LISTING_PARAMS & params.keys() and not any(
         _ARTICLE_ID_PARAM.fullmatch(v) for k, v in params.items() if k not in LISTING_PARAMS
     ):
-        return "listing"
+        return UrlKind.LISTING
     if last.isdigit() and len(segs) >= 2 and segs[-2] in ("page", "seite", "p"):
-        return "listing"
-    return "other"
+        return UrlKind.LISTING
+    return UrlKind.OTHER
 
 
 def _url_score(url: str) -> tuple[float, str]:
     kind = url_kind(url)
-    if kind in ("root", "media", "utility"):
+    if kind in (UrlKind.ROOT, UrlKind.MEDIA, UrlKind.UTILITY):
         return -4.0, f"url:{kind}"
-    if kind in ("listing", "variant"):
+    if kind in (UrlKind.LISTING, UrlKind.VARIANT):
         return -2.0, f"url:{kind}"
     path = urlsplit(url).path
     segs = _segments(path)
@@ -314,7 +315,7 @@ def _is_variant_of_canonical(doc: lxml.html.HtmlElement, url: str) -> bool:
         return False
     root = doc.getroottree().getroot()
     is_amp = root.get("amp") is not None or root.get("⚡") is not None
-    return is_amp or url_kind(url) == "variant"
+    return is_amp or url_kind(url) == UrlKind.VARIANT
 
 
 def _drop_boilerplate(doc: lxml.html.HtmlElement) -> None:

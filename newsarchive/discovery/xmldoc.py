@@ -108,12 +108,13 @@ class XmlDocument:
 
     def _next(self) -> tuple[str, etree._Element] | None:
         try:
-            return next(self._iter)
+            item: tuple[str, etree._Element] = next(self._iter)
         except StopIteration:
             return None
         except etree.XMLSyntaxError as exc:  # nothing recoverable left
             self._syntax_error = self._syntax_error or str(exc)
             return None
+        return item
 
     def events(self) -> Iterator[tuple[str, etree._Element]]:
         """The remaining events; :attr:`unfinished` tracks the elements still open."""

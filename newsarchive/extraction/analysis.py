@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from lxml.html import HtmlElement
 
+    from newsarchive.contracts import UrlKind
     from newsarchive.items import Article
 
 logger = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class PageAnalysis:
 
     verdict: PageVerdict
     redirect: str | None = None
-    links: list[tuple[str, str]] = field(default_factory=list)
+    links: list[tuple[str, UrlKind]] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)
     links_capped: int = 0
     article: Article | None = None
@@ -125,7 +126,7 @@ def _base_url(tree: HtmlElement, url: str) -> str:
     for el in tree.iter("base"):
         href = str(el.get("href") or "").strip()
         if href:
-            return urljoin(url, href)
+            return urljoin(url, str(href))
     return url
 
 
@@ -135,7 +136,7 @@ def _canonical(tree: HtmlElement, base: str) -> str | None:
     return None
 
 
-def _links(hrefs: list[str], base: str) -> list[tuple[str, str]]:
+def _links(hrefs: list[str], base: str) -> list[tuple[str, UrlKind]]:
     links = []
     for raw in hrefs:
         href = raw.strip()

@@ -444,8 +444,9 @@ def hinted_external_parser(languages: tuple[str, ...]) -> Iterator[None]:
     from htmldate import extractors
 
     original = extractors.get_external_parser
+    # a lambda stands in for htmldate's factory function, of a narrower declared type
     extractors.get_external_parser = lambda: _external_parser(languages)  # type: ignore[assignment]
     try:
         yield
     finally:
-        extractors.get_external_parser = original  # type: ignore[method-assign]
+        extractors.get_external_parser = original

@@ -89,7 +89,8 @@ class ExtractorPool:
                 raise ExtractionError(f"crashed: {type(exc).__name__}: {exc}") from exc
         future = self._pool.schedule(func, args=args, kwargs=kwargs, timeout=self.timeout)
         try:
-            return await asyncio.wrap_future(future)  # type: ignore[arg-type]
+            result: T = await asyncio.wrap_future(future)
+            return result
         except FutureTimeoutError as exc:
             raise ExtractionError(f"timeout after {self.timeout:g}s") from exc
         except ProcessExpired as exc:

@@ -21,10 +21,12 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from twisted.internet import task
 
+from newsarchive import contracts
 from newsarchive.archive import open_archive
 from newsarchive.archive.db import describe
-from newsarchive.archive.reconnect import DEFAULT_OUTAGE_LIMIT, WAITING_KEY, run_transaction
+from newsarchive.archive.reconnect import DEFAULT_OUTAGE_LIMIT, run_transaction
 from newsarchive.archive.runs import RunCounts, finish_run, last_unfinished_run, start_run
+from newsarchive.contracts import LinkKind, RunStatus, SaveOutcome, Stat, articles, duplicates
 from newsarchive.errors import ConfigError
 from newsarchive.run.joblock import crawl_lock
 
@@ -70,7 +72,7 @@ class CrawlOptions:
 @dataclass(slots=True)
 class CrawlSummary:
     run_id: int
-    status: str
+    status: RunStatus
     finish_reason: str
     pages: int
     articles_new: int
@@ -273,8 +275,8 @@ def errors_by_kind(stats: dict[str, Any]) -> dict[str, int]:
     """Failures that cost us content. 404s of probed sitemap/feed locations are not errors."""
     kinds = {
         "gave_up_after_retries": stats.get("retry/max_reached", 0),
-        "extraction": stats.get("newsarchive/errors/extraction", 0),
-        "store": stats.get("newsarchive/errors/store", 0),
+        "extraction": stats.get(Stat.ERRORS_EXTRACTION, 0),
+        "store": stats.get(Stat.ERRORS_STORE, 0),
         "spider": stats.get("spider_exceptions/count", 0),
         "http_5xx": sum(
             v for k, v in stats.items() if k.startswith("httperror/response_ignored_status_count/5")
@@ -302,19 +304,17 @@ def wholly_failed_sources(stats: dict[str, Any]) -> list[str]:
     """Sources with failures this run and not one page stored: a dead site, a block, an outage.
     Failures of URLs that had already failed in an earlier run do not count."""
     failing: dict[str, int] = {}
-    for key, value in stats.items():
-        for prefix, sign in (
-            ("newsarchive/source_errors/", 1),
-            ("newsarchive/source_failures/", 1),
-            ("newsarchive/source_known_failures/", -1),
-        ):
-            if key.startswith(prefix):
-                name = key[len(prefix) :]
-                failing[name] = failing.get(name, 0) + sign * int(value or 0)
+    for family, sign in (
+        (contracts.source_errors, 1),
+        (contracts.source_failures, 1),
+        (contracts.source_known_failures, -1),
+    ):
+        for name, value in contracts.per_source(stats, family).items():
+            failing[name] = failing.get(name, 0) + sign * value
     return sorted(
         name
         for name, count in failing.items()
-        if count > 0 and not stats.get(f"newsarchive/coverage/{name}/pages")
+        if count > 0 and not stats.get(contracts.coverage(name, "pages"))
     )
 
 
@@ -324,8 +324,8 @@ def needs_attention(stats: dict[str, Any], errors: int) -> bool:
     failure in later runs is listed (``known_failures``) but does not count."""
     if wholly_failed_sources(stats):
         return True
-    new = max(0, errors - int(stats.get("newsarchive/known_failures", 0) or 0))
-    stored = int(stats.get("newsarchive/pages_stored", 0) or 0)
+    new = max(0, errors - contracts.count(stats, Stat.KNOWN_FAILURES))
+    stored = contracts.count(stats, Stat.PAGES_STORED)
     return new > 0 and new > PARTIAL_SHARE * (new + stored)
 
 
@@ -336,18 +336,18 @@ def summarize(run_id: int, stats: dict[str, Any], seconds: float) -> CrawlSummar
     pages = int(stats.get("response_received_count", 0))
     if reason in FAILED_REASONS or "finish_reason" not in stats:
         # no finish reason: the crawler never ran (it failed to start; the error was logged)
-        status = "failed"
+        status = RunStatus.FAILED
     elif reason in INTERRUPTED_REASONS:
-        status = "interrupted"
+        status = RunStatus.INTERRUPTED
     elif errors and not pages:
-        status = "failed"
+        status = RunStatus.FAILED
     elif errors and needs_attention(stats, errors):
-        status = "partial"
+        status = RunStatus.PARTIAL
     else:
-        status = "ok"
+        status = RunStatus.OK
 
-    def count(key: str) -> int:
-        return int(stats.get(f"newsarchive/articles/{key}", 0))
+    def count(outcome: SaveOutcome) -> int:
+        return contracts.count(stats, articles(outcome))
 
     return CrawlSummary(
         run_id=run_id,
@@ -356,15 +356,15 @@ def summarize(run_id: int, stats: dict[str, Any], seconds: float) -> CrawlSummar
         pages=pages,
         # every stored article row is new, syndicated copies included; ``duplicates`` counts the
         # copy→original links made (a newcomer that predates an original re-links the group)
-        articles_new=count("new") + count("duplicate"),
-        articles_updated=count("updated"),
-        articles_unchanged=count("unchanged"),
-        duplicates=sum(int(v) for k, v in stats.items() if k.startswith("newsarchive/duplicates/")),
-        not_articles=count("not_article") + count("failed"),
+        articles_new=count(SaveOutcome.NEW) + count(SaveOutcome.DUPLICATE),
+        articles_updated=count(SaveOutcome.UPDATED),
+        articles_unchanged=count(SaveOutcome.UNCHANGED),
+        duplicates=sum(contracts.count(stats, duplicates(kind)) for kind in LinkKind),
+        not_articles=count(SaveOutcome.NOT_ARTICLE) + count(SaveOutcome.FAILED),
         errors=errors,
         errors_by_kind=by_kind,
         seconds=round(seconds, 2),
-        known_failures=int(stats.get("newsarchive/known_failures", 0) or 0),
+        known_failures=contracts.count(stats, Stat.KNOWN_FAILURES),
         failed_sources=wholly_failed_sources(stats),
     )
 
@@ -412,7 +412,7 @@ class Progress:
     def show(self) -> None:
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         summary = summarize(0, stats, time.monotonic() - self.started)
-        waiting_since = stats.get(WAITING_KEY)
+        waiting_since = stats.get(Stat.ARCHIVE_WAITING_SINCE)
         waiting = (
             f" | archive unreachable, waiting {time.time() - waiting_since:.0f} s"
             if waiting_since

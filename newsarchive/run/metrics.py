@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from newsarchive.archive.fieldcoverage import COVERAGE_PREFIX, FIELDS
+from newsarchive import contracts
+from newsarchive.archive.fieldcoverage import FIELDS
 from newsarchive.archive.runs import source_health
+from newsarchive.contracts import Stat
 from newsarchive.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -88,18 +89,14 @@ def render_metrics(
         "newsarchive_archive_longest_outage_seconds",
         "Longest database outage the last crawl waited out.",
         "gauge",
-        [(j, float(stats.get("newsarchive/archive/longest_outage_s", 0) or 0))],
+        [(j, float(stats.get(Stat.ARCHIVE_LONGEST_OUTAGE, 0) or 0))],
     )
     articles, coverage = [], []
-    pattern = re.compile(re.escape(COVERAGE_PREFIX) + r"(.+)/articles$")
-    for key, value in sorted(stats.items()):
-        match = pattern.match(key)
-        if not match:
-            continue
-        source, n = match.group(1), int(value or 0)
+    for source in contracts.coverage_sources(stats):
+        n = contracts.count(stats, contracts.coverage(source, "articles"))
         articles.append(({**j, "source": source}, float(n)))
         for f in FIELDS:
-            share = int(stats.get(f"{COVERAGE_PREFIX}{source}/{f}", 0) or 0) / max(n, 1)
+            share = contracts.count(stats, contracts.coverage(source, f)) / max(n, 1)
             coverage.append(({**j, "source": source, "field": f}, share))
     out += _metric_lines(
         "newsarchive_source_articles", "Articles stored per source in the last crawl.", "gauge",

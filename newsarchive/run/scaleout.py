@@ -54,9 +54,6 @@ DEFAULT_IDLE_SECONDS = 30.0
 DEFAULT_WORKER_TTL = 60.0
 CONNECT_TIMEOUT = 5.0
 SCAN_BATCH = 500
-# A worker's heartbeat value: busy workers may still schedule work, so idle peers wait.
-BUSY = "busy"
-IDLE = "idle"
 
 # The worker-side Scrapy components (newsarchive.spiders.redis), named by dotted path only:
 # this package never imports the spiders.

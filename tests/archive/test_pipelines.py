@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from newsarchive.archive.frontier import load_known
 from newsarchive.archive.models import Capture
+from newsarchive.contracts import SETTLED_STATES
 from newsarchive.items import Article, FetchedPage
 from newsarchive.pipelines.store import StorePipeline
 from newsarchive.pipelines.validate import ValidatePipeline
-from newsarchive.spiders.incremental import SETTLED_STATES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -1,13 +1,15 @@
-"""Building pages from the syndication fixtures, and the worker the concurrency tests spawn."""
+"""Fetched pages from the syndication fixtures (made with the one generator in
+support.newssite), and the worker the concurrency tests spawn."""
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from support.newssite import text_page
 
 from newsarchive.items import Article, FetchedPage
 
@@ -54,15 +56,6 @@ def entries(key: str = "articles") -> list[Entry]:
     ]
 
 
-def render_html(title: str, body: str) -> bytes:
-    paragraphs = "\n".join(f"<p>{html.escape(p)}</p>" for p in body.splitlines() if p.strip())
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title></head><body><article>"
-        f"<h1>{html.escape(title)}</h1>{paragraphs}</article></body></html>"
-    ).encode()
-
-
 def make_page(
     *,
     url: str,
@@ -91,7 +84,7 @@ def make_page(
         url=url,
         requested_url=requested_url or url,
         status=200,
-        body=render_html(title, body),
+        body=text_page(title, body),
         fetched_at=fetched_at,
         source=source,
         headers={
@@ -135,25 +128,3 @@ def race_worker(
         raise
     finally:
         archive.dispose()
-
-
-_VOCABULARY = (
-    "carmaker supplier plant battery electric engine recall dealer margin forecast union "
-    "shares quarter output model sedan pickup hybrid charging software chip tariff export "
-    "import price demand fleet lease factory shift worker contract brand platform axle "
-    "inverter cell module launch delay investment billion million percent analysts said "
-    "the a of to in and for on with at by from as that it is was will would"
-)
-_WORDS = _VOCABULARY.split()
-
-
-def synthetic_body(seed: int, words: int = 250) -> str:
-    """A distinct pseudo-article: same vocabulary as the others, different word order."""
-    import random
-
-    rng = random.Random(seed)
-    sentences = []
-    for _ in range(words // 12):
-        sentence = " ".join(rng.choice(_WORDS) for _ in range(12))
-        sentences.append(sentence.capitalize() + ".")
-    return "\n".join(" ".join(sentences[i : i + 4]) for i in range(0, len(sentences), 4))

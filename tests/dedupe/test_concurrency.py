@@ -10,10 +10,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
-from syndication import FETCHED, entries, make_page, race_worker, synthetic_body
+from support.newssite import prose_text
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.models import Article, Capture, Duplicate
+
+from .syndication import FETCHED, entries, make_page, race_worker
 
 if TYPE_CHECKING:
     from newsarchive.items import FetchedPage
@@ -58,7 +60,7 @@ def _variants(suffix: str) -> list[FetchedPage]:
             url=f"{base.url}{suffix}{i}",
             canonical=f"{base.url}{i}",
             title=base.title,
-            body=synthetic_body(i),
+            body=prose_text(i),
             source=base.source,
             published=base.published,
             fetched_at=FETCHED + timedelta(minutes=i),
@@ -90,7 +92,7 @@ def test_copies_stored_at_once_are_linked(archive_url: str) -> None:
         make_page(
             url=f"https://reprint.example/autos/{i}",
             title="Reprinted",
-            body=synthetic_body(i),
+            body=prose_text(i),
             source="reprint",
             published=None,
             fetched_at=FETCHED + timedelta(minutes=i),

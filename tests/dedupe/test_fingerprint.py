@@ -3,9 +3,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from syndication import FIXTURES, entries, manifest
 
 from newsarchive.extraction import fingerprint
+
+from .syndication import FIXTURES, entries, manifest
 
 
 def test_normalise_text_ignores_case_punctuation_and_unicode_variants() -> None:

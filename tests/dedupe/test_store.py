@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
-from syndication import FETCHED, FIXTURES, Entry, entries, entry_page, make_page, manifest
 
 from newsarchive.archive.models import (
     Article,
@@ -24,6 +23,8 @@ from newsarchive.archive.store import SaveResult, ensure_source, save_page
 from newsarchive.archive.versions import article_versions, duplicate_group, version_diff
 from newsarchive.extraction import fingerprint
 from newsarchive.items import FetchedPage
+
+from .syndication import FETCHED, FIXTURES, Entry, entries, entry_page, make_page, manifest
 
 if TYPE_CHECKING:
     from newsarchive.archive import Archive

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select
-from syndication import Entry, entries, entry_page, make_page
 
 from newsarchive.archive.linking import backfill_anchors
 from newsarchive.archive.models import AnchorBand, ArticleAnchor, Duplicate
 from newsarchive.archive.store import SaveResult, save_page
 from newsarchive.archive.versions import duplicate_group
 from newsarchive.extraction import fingerprint
+
+from .syndication import Entry, entries, entry_page, make_page
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

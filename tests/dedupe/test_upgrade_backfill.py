@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 from alembic import command
 from sqlalchemy import func, select
-from syndication import entries, entry_page
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.db import alembic_config
 from newsarchive.archive.models import ArticleAnchor
 from newsarchive.archive.store import save_page
 from newsarchive.extraction.fingerprint import fingerprint
+
+from .syndication import entries, entry_page
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -293,6 +293,7 @@ def test_article_page_metadata_byline_and_body(
         assert ld["@type"] == "NewsArticle"
         assert ld["headline"] == article.title
         assert datetime.fromisoformat(ld["datePublished"]) == article.published
+        assert ld["author"]
         assert [a["name"] for a in ld["author"]] == list(article.authors)
         assert all(a["@type"] == "Person" for a in ld["author"])
         assert ld["publisher"]["name"] == "Auto Industry Daily"

@@ -116,6 +116,7 @@ def test_no_url_fetched_twice(crawl: Crawl, site: str) -> None:
 
 
 def test_each_article_yielded_once_with_canonical_url(crawl: Crawl) -> None:
+    assert crawl.items
     urls = Counter(url_key(i["url"]) for i in crawl.items)
     assert [u for u, n in urls.items() if n > 1] == []
     assert all("utm_" not in i["url"] and "#" not in i["url"] for i in crawl.items)

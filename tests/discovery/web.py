@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
+from support.newssite import html_page
+
 from newsarchive.demo.server import LocalWeb, Response, Site
 
 if TYPE_CHECKING:
@@ -26,13 +28,6 @@ CALENDAR = re.compile(r"^/archive/(\d{4})/(\d{2})/(\d{2})/?$")
 
 def expected() -> dict[str, dict[str, list[str]]]:
     return json.loads((WEB / "expected.json").read_text(encoding="utf-8"))
-
-
-def _html(title: str, body: str, head: str = "") -> bytes:
-    return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"{head}</head><body><main>{body}</main></body></html>"
-    ).encode()
 
 
 def build_web() -> LocalWeb:
@@ -68,7 +63,7 @@ def build_web() -> LocalWeb:
                 links.append(f'<a href="/archive/{y:04d}/{m:02d}/{d - 1:02d}/">previous day</a>')
             if day == 20240501:
                 links.append('<a href="/2024/05/01/mazda-rotary-range-extender-returns">Mazda</a>')
-            return Response(200, _html(f"Archive {day}", " ".join(links)), HTML)
+            return Response(200, html_page(f"Archive {day}", " ".join(links)), HTML)
         if parts.path == "/latest":
             # ?page=N answers for every N; past page 2 it repeats page 2's stories.
             page = int(parse_qs(parts.query).get("page", ["1"])[0] or 1)
@@ -81,7 +76,7 @@ def build_web() -> LocalWeb:
                 f'<div><h2><a href="{story}">Story</a></h2><p>Teaser text.</p></div>'
                 f'<a href="/latest?page={page + 1}">Next</a>'
             )
-            return Response(200, _html(f"Latest {page}", body), HTML)
+            return Response(200, html_page(f"Latest {page}", body), HTML)
         return None
 
     handlers = {"sitemaps": sitemaps, "sections": sections, "traps": traps}

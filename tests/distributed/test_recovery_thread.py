@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import select
 from support.newssite import ARTICLE_PREFIX, NewsSite
+from support.waiting import wait_until
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.frontier import Discovered, record_discovered
 from newsarchive.archive.models import UrlState
 from newsarchive.discovery.urls import registered_domain
 
-from .test_workers import Worker, stored_counts, wait_for
+from .test_workers import Worker, stored_counts
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -37,7 +38,7 @@ def test_recovery_waiting_on_the_archive_does_not_stall_the_crawl(
                 session.execute(select(UrlState).where(UrlState.url == lost).with_for_update())
                 worker = Worker("w1", pg_url, redis_url, job, site, tmp_path)
                 try:
-                    wait_for(
+                    wait_until(
                         lambda: len(site.fetches(ARTICLE_PREFIX)) >= 10,
                         45,
                         "the site's articles, fetched while recovery waits",

@@ -14,19 +14,17 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 import redis
 from sqlalchemy import func, select
 from support.newssite import ARTICLE_PREFIX, NewsSite
+from support.waiting import wait_until
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.models import Article, UrlState
 from newsarchive.run.scaleout import JobKeys, reset_job
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow]
 WORKER = str(Path(__file__).with_name("worker.py"))
@@ -64,14 +62,6 @@ class Worker:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(timeout=30)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def stored_counts(db: str) -> tuple[int, int]:
@@ -160,8 +150,8 @@ def test_urls_of_a_killed_worker_are_recovered_by_the_next_one(
     with NewsSite(count=30, article_delay=1.0) as site:
         w1 = Worker("w1", archive_db, redis_url, job, site, tmp_path)
         try:
-            wait_for(lambda: count_discovered(archive_db) >= 30, 60, "30 discovered URLs")
-            wait_for(lambda: len(site.fetches(ARTICLE_PREFIX)) >= 4, 60, "articles in flight")
+            wait_until(lambda: count_discovered(archive_db) >= 30, 60, "30 discovered URLs")
+            wait_until(lambda: len(site.fetches(ARTICLE_PREFIX)) >= 4, 60, "articles in flight")
         finally:
             w1.kill()
         stored_by_w1 = stored_urls(archive_db)

@@ -103,6 +103,7 @@ def test_demo_web_crawled_twice_searched_and_exported(
     out = tmp_path / "export.jsonl"
     newsarchive("export", "--format", "jsonl", "-o", str(out), "--db", archive_url)
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows
     for row in rows:
         assert list(row) == list(EXPORT_FIELDS)
         for field, types in EXPORT_FIELDS.items():

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from support.cli import run_cli
 from support.newssite import NewsSite
+from support.waiting import wait_until
 
 from .crawling import finish, pg_count, pg_rows, start_crawl
-from .servers import wait_until
 
 if TYPE_CHECKING:
     from pathlib import Path

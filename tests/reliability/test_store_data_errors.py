@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hostile.harness import article_html, html
+from support.newssite import article_html, html
 
 from newsarchive.demo.server import LocalWeb, Request, Response, Site
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from subprocess import DEVNULL
 from typing import TYPE_CHECKING
 
 import pytest
 from support.newssite import write_site
+from support.waiting import wait_until
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.runs import list_runs
@@ -93,11 +93,13 @@ def test_a_section_whose_links_are_all_known_is_still_revisited(tmp_path: Path) 
 
 
 def _wait_for(web: LocalWeb, count: int, proc: subprocess.Popen[str], limit: float = 60) -> None:
-    deadline = time.monotonic() + limit
-    while len(article_gets(web)) < count:
-        assert proc.poll() is None, "crawl ended before the kill point"
-        assert time.monotonic() < deadline, "kill point never reached"
-        time.sleep(0.02)
+    wait_until(
+        lambda: len(article_gets(web)) >= count,
+        limit,
+        f"the kill point ({count} articles requested)",
+        interval=0.02,
+        alive=proc,
+    )
 
 
 def test_kill_9_at_several_points_then_resume_loses_and_duplicates_nothing(

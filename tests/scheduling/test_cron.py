@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from support.cli import run_cli as run_newsarchive
+from support.waiting import wait_until
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.runs import list_runs
@@ -57,11 +58,10 @@ def test_sigterm_finishes_in_flight_pages_and_exits_4(tmp_path: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + 60
-        while len(article_gets(web)) < 4:
-            assert proc.poll() is None
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_until(
+            lambda: len(article_gets(web)) >= 4, 60, "4 articles requested", interval=0.02,
+            alive=proc,
+        )  # fmt: skip
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 4, err
@@ -185,11 +185,10 @@ def test_a_second_ctrl_c_is_still_an_interruption(tmp_path: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + 60
-        while len(article_gets(web)) < 2:
-            assert proc.poll() is None
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_until(
+            lambda: len(article_gets(web)) >= 2, 60, "2 articles requested", interval=0.02,
+            alive=proc,
+        )  # fmt: skip
         proc.send_signal(signal.SIGINT)
         time.sleep(0.3)
         proc.send_signal(signal.SIGINT)

@@ -6,10 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from typing import TYPE_CHECKING
 
 import pytest
+from support.waiting import wait_until
 
 from newsarchive.archive import open_archive
 from newsarchive.errors import CrawlLockedError
@@ -64,15 +64,16 @@ def test_lock_held_by_another_process_dies_with_it(archive: Archive, archive_url
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
-    deadline = time.monotonic() + 10
-    while True:  # PostgreSQL notices the closed connection a moment later
+
+    def lock_free() -> bool:
         try:
             with crawl_lock(archive, "cron"):
-                break
+                return True
         except CrawlLockedError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+            return False
+
+    # PostgreSQL notices the closed connection a moment later
+    wait_until(lock_free, 10, "the killed holder's lock to be released", interval=0.1)
 
 
 def test_sqlite_lock_file_sits_next_to_the_archive_or_in_lock_dir(tmp_path: Path) -> None:

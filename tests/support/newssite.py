@@ -1,4 +1,7 @@
-"""A small automotive news site, written to a directory or served from memory on LocalWeb.
+"""The one synthetic news-site generator of the tests: prose, pages, and a whole site.
+
+Seeded prose (:func:`prose`), article, listing and bare pages, LocalWeb responses, and a small
+automotive news site built from them, written to a directory or served from memory on LocalWeb.
 
 Shaped like a real trade-news site: a homepage that links its feed and its news section, a
 robots.txt naming the sitemap, a sitemap with ``lastmod`` for every story, an RSS feed of the
@@ -22,6 +25,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from html import escape
 from typing import TYPE_CHECKING, Self
 
 from newsarchive.demo.server import LocalWeb, Response, Site
@@ -45,6 +49,8 @@ TOPICS = [
     "emissions probe", "chip supply", "robotaxi pilot", "tariff exposure", "union contract",
     "charging network", "platform sharing", "lidar supplier", "export record", "steel costs",
 ]  # fmt: skip
+# Prose is drawn from this vocabulary by a seeded generator: every test article is distinct
+# text (near-duplicate detection never merges two of them) yet stable from run to run.
 VOCABULARY = (
     "analysts expect margins production output suppliers demand pricing inventory factory "
     "workers capacity investment billion euros dollars quarter guidance regulators battery "
@@ -54,13 +60,138 @@ VOCABULARY = (
     "tariffs exports imports subsidies incentives emissions targets fleet customers warranty "
     "recall defect airbag brakes steering inspection engineers testing validation launch "
     "schedule timeline executives board strategy restructuring savings jobs shifts line "
-    "assembly stamping paint welding robots automation plant region government ministry"
+    "assembly stamping paint welding robots automation plant region government ministry "
+    "the a of to in and for on with at by from as that it is was will would"
 )
 WORDS = VOCABULARY.split()
 START = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 HTML = "text/html; charset=utf-8"
 
 
+# -- prose -----------------------------------------------------------------------------------
+def prose(seed: int, paragraphs: int = 5, words: int = 60) -> list[str]:
+    """``paragraphs`` paragraphs of at least ``words`` words each, the same for the same seed.
+
+    Each ends with a marker naming the seed and the paragraph, so no two generated texts share
+    a sentence.
+    """
+    rng = random.Random(seed)
+    out = []
+    for p in range(paragraphs):
+        sentences, n = [], 0
+        while n < words:
+            length = rng.randint(8, 16)
+            sentences.append(" ".join(rng.choice(WORDS) for _ in range(length)).capitalize() + ".")
+            n += length
+        out.append(f"{' '.join(sentences)} Report {seed}-{p}.")
+    return out
+
+
+def prose_text(seed: int, words: int = 250) -> str:
+    """About ``words`` words of prose as plain text, one paragraph a line."""
+    return "\n".join(prose(seed, paragraphs=max(1, words // 50), words=50))
+
+
+# -- pages -----------------------------------------------------------------------------------
+def html_page(title: str, body: str, head: str = "", lang: str = "en") -> bytes:
+    """A minimal page: ``body`` (HTML) inside ``<main>``."""
+    return (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
+        f"{head}</head><body><main>{body}</main></body></html>"
+    ).encode()
+
+
+def text_page(title: str, body: str, lang: str = "en") -> bytes:
+    """A bare article page for a plain-text ``body`` (one paragraph a line), title escaped."""
+    paragraphs = "\n".join(f"<p>{escape(p)}</p>" for p in body.splitlines() if p.strip())
+    return (
+        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>"
+        f"<title>{escape(title)}</title></head><body><article>"
+        f"<h1>{escape(title)}</h1>{paragraphs}</article></body></html>"
+    ).encode()
+
+
+def article_html(
+    title: str,
+    text: int | list[str],
+    *,
+    published: str = "2026-11-20T08:00:00+00:00",
+    site: str = "Motor Wire",
+    author: str = "Dana Keller",
+    lang: str = "en",
+    charset: str | None = "utf-8",
+    canonical: str | None = None,
+    extra_body: str = "",
+) -> str:
+    """An article page shaped like a trade-news site's: OpenGraph and JSON-LD ``NewsArticle``
+    metadata, a byline with its time, navigation and footer around the text.
+
+    ``text`` is the paragraphs, or a seed for :func:`prose`.
+    """
+    paragraphs = prose(text) if isinstance(text, int) else text
+    meta_charset = f'<meta charset="{charset}">' if charset else ""
+    link = f'<link rel="canonical" href="{canonical}">\n' if canonical else ""
+    jsonld = json.dumps(
+        {
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "headline": title,
+            "datePublished": published,
+            "author": {"@type": "Person", "name": author},
+            "publisher": {"@type": "Organization", "name": site},
+        }
+    )
+    body = "\n".join(f"<p>{p}</p>" for p in paragraphs)
+    return f"""<!DOCTYPE html>
+<html lang="{lang}"><head>{meta_charset}
+<title>{title} | {site}</title>
+{link}<meta property="og:type" content="article">
+<meta property="og:title" content="{title}">
+<meta property="og:site_name" content="{site}">
+<meta property="article:published_time" content="{published}">
+<script type="application/ld+json">{jsonld}</script>
+</head><body>
+<header><nav><a href="/">Home</a> <a href="/news/">News</a></nav></header>
+<main><article>
+<h1>{title}</h1>
+<p class="byline">By {author} · <time datetime="{published}">{published[:10]}</time></p>
+{body}
+{extra_body}
+</article></main>
+<footer><p>© {site}</p></footer>
+</body></html>"""
+
+
+def listing_html(
+    links: list[str] | list[tuple[str, str]],
+    title: str = "Latest news",
+    *,
+    page: int = 1,
+    pages: int = 1,
+    next_url: str = "",
+) -> str:
+    """A section page listing ``links`` (hrefs, or (href, text) pairs), with a ``rel=next``
+    link to ``next_url`` when ``page < pages``."""
+    items = "\n".join(
+        f'<li><a href="{link[0]}">{link[1]}</a></li>'
+        if isinstance(link, tuple)
+        else f'<li><a href="{link}">Story {i}</a></li>'
+        for i, link in enumerate(links)
+    )
+    nxt = f'<nav><a rel="next" href="{next_url}">Older</a></nav>' if page < pages else ""
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
+        f"</head><body><h1>{title}</h1><ul>{items}</ul>{nxt}</body></html>"
+    )
+
+
+def html(body: str | bytes, status: int = 200, **headers: str) -> Response:
+    """A LocalWeb response serving ``body`` as UTF-8 HTML."""
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    return Response(status, data, {"Content-Type": HTML, **headers})
+
+
+# -- the site ---------------------------------------------------------------------------------
 @dataclass(slots=True)
 class Story:
     index: int
@@ -75,19 +206,12 @@ class Story:
 
 
 def story(index: int) -> Story:
-    rng = random.Random(index * 7919 + 17)
     maker = MAKERS[index % len(MAKERS)]
     topic = TOPICS[(index * 7) % len(TOPICS)]
     title = f"{maker} {topic}: what story {index} means for the industry"
     slug = f"{maker.lower().replace(' ', '-')}-{topic.replace(' ', '-')}-{index}"
-    paragraphs = []
-    for p in range(6):
-        sentences = []
-        for _ in range(5):
-            words = [rng.choice(WORDS) for _ in range(rng.randint(12, 20))]
-            sentences.append(" ".join(words).capitalize() + ".")
-        lead = f"{maker} said on day {index}-{p} that its {topic} plans" if p == 0 else ""
-        paragraphs.append((lead + " " + " ".join(sentences)).strip())
+    paragraphs = prose(index * 7919 + 17, paragraphs=6, words=70)
+    paragraphs[0] = f"{maker} said on day {index} that its {topic} plans {paragraphs[0]}"
     return Story(index, slug, title, START + timedelta(hours=7 * index), paragraphs)
 
 
@@ -95,29 +219,15 @@ def newest_first(stories: list[Story]) -> list[Story]:
     return sorted(stories, key=lambda s: s.published, reverse=True)
 
 
-def article_html(s: Story, base: str) -> str:
-    ld = {
-        "@context": "https://schema.org",
-        "@type": "NewsArticle",
-        "headline": s.title,
-        "datePublished": s.published.isoformat(),
-        "author": {"@type": "Person", "name": AUTHOR},
-        "publisher": {"@type": "Organization", "name": PUBLISHER},
-    }
-    body = "\n".join(f"<p>{p}</p>" for p in s.paragraphs)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{s.title} | {PUBLISHER}</title>
-<link rel="canonical" href="{base}{s.path}">
-<meta property="og:type" content="article">
-<meta property="og:title" content="{s.title}">
-<meta property="article:published_time" content="{s.published.isoformat()}">
-<script type="application/ld+json">{json.dumps(ld)}</script></head>
-<body><header><a href="/">{PUBLISHER}</a> <nav><a href="/news/">News</a></nav></header>
-<main><article><h1>{s.title}</h1><p class="byline">By {AUTHOR},
-<time datetime="{s.published.isoformat()}">{s.published:%d %B %Y}</time></p>
-{body}
-</article></main><footer><a href="/news/">More news</a></footer></body></html>
-"""
+def story_html(s: Story, base: str) -> str:
+    return article_html(
+        s.title,
+        s.paragraphs,
+        published=s.published.isoformat(),
+        site=PUBLISHER,
+        author=AUTHOR,
+        canonical=f"{base}{s.path}",
+    )
 
 
 def home_html(stories: list[Story]) -> str:
@@ -132,14 +242,15 @@ def home_html(stories: list[Story]) -> str:
 """
 
 
-def listing_html(stories: list[Story], page: int = 1, pages: int = 1) -> str:
+def section_html(stories: list[Story], page: int = 1, pages: int = 1) -> str:
     """Page ``page`` of ``pages`` of the news section, listing ``stories``."""
-    items = "\n".join(f'<li><a href="{s.path}">{s.title}</a></li>' for s in stories)
-    nxt = f'<a rel="next" href="/news/?page={page + 1}">Older</a>' if page < pages else ""
-    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<title>News, page {page} | {PUBLISHER}</title></head><body><header><a href="/">{PUBLISHER}</a>
-</header><main><h1>All news</h1><ul>{items}</ul><nav>{nxt}</nav></main></body></html>
-"""
+    return listing_html(
+        [(s.path, s.title) for s in stories],
+        f"News, page {page} | {PUBLISHER}",
+        page=page,
+        pages=pages,
+        next_url=f"/news/?page={page + 1}",
+    )
 
 
 def robots_txt(base: str) -> str:
@@ -185,11 +296,11 @@ def write_site(root: Path, count: int, name: str = "ledger") -> list[Story]:
         target = root / s.path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
-            target.write_text(article_html(s, base), encoding="utf-8")
+            target.write_text(story_html(s, base), encoding="utf-8")
     (root / "news").mkdir(exist_ok=True)
     documents = {
         "index.html": home_html(stories),
-        "news/index.html": listing_html(newest_first(stories)),
+        "news/index.html": section_html(newest_first(stories)),
         "robots.txt": robots_txt(base),
         "sitemap.xml": sitemap_xml(stories, base),
         "feed.xml": feed_xml(stories, base),
@@ -256,7 +367,7 @@ class NewsSite:
             return Response(200, xml, {"Content-Type": "application/rss+xml"})
         for s in self.stories:
             if path == s.path:
-                body = article_html(s, base).encode()
+                body = story_html(s, base).encode()
                 return Response(200, body, {"Content-Type": HTML}, delay=self.article_delay)
         return None  # LocalWeb answers 404
 
@@ -266,5 +377,5 @@ class NewsSite:
         chunk = newest[(number - 1) * self.per_listing : number * self.per_listing]
         if not chunk:
             return None
-        body = listing_html(chunk, number, pages).encode()
+        body = section_html(chunk, number, pages).encode()
         return Response(200, body, {"Content-Type": HTML})
