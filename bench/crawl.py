@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from scratch import fresh_archive
 
 from newsarchive.demo.server import LocalWeb, Request, Response, Site
 
@@ -372,22 +373,6 @@ def _frame(frame: str) -> str:
     return f"{name} ({short})"
 
 
-def fresh_db(db: str | None, workdir: Path) -> str:
-    if not db or "://" not in db:
-        return str(workdir / (db or "bench-crawl.db"))
-    from sqlalchemy import create_engine, text
-
-    from newsarchive.archive.db import resolve_db_url
-
-    url = resolve_db_url(db)
-    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
-    engine.dispose()
-    return db
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=2000, help="article pages served")
@@ -416,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         base_of = {story.path: site.base for site in sites for story in site.stories}
         stories = [story for site in sites for story in site.stories]
         bare = None if args.no_bare else bare_trafilatura(stories, base_of)
-        db = fresh_db(args.db, workdir)
+        db = fresh_archive(args.db, workdir, "bench-crawl.db")
         summary, wall, sampler = run_crawl(
             [site.base + "/" for site in sites], db, workdir, args.extra, args.profile
         )
