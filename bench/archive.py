@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from scratch import fresh_archive
 from sqlalchemy import insert, text
 
 from newsarchive.archive import open_archive
@@ -168,6 +169,12 @@ def grow(archive: Any, start: int, stop: int, source_ids: list[int]) -> float:
             logger.info("%d articles", lo + len(rows) - 1)
     if archive.backend == "postgresql":
         with archive.engine.begin() as conn:
+            # ids were given explicitly: the sequence must move past them for later inserts
+            conn.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('articles', 'id'), max(id)) FROM articles"
+                )
+            )
             conn.execute(text("ANALYZE"))
     return time.perf_counter() - t0
 
@@ -260,7 +267,7 @@ def export_child(url: str, out: Path) -> dict[str, Any]:
 def export_time(url: str, workdir: Path) -> dict[str, Any]:
     out = workdir / "all.parquet"
     proc = subprocess.run(
-        [sys.executable, "-P", __file__, "--child", str(out), "--db", url],
+        [sys.executable, __file__, "--child", str(out), "--db", url],  # bench/ on the path
         capture_output=True,
         text=True,
         check=True,
@@ -268,22 +275,6 @@ def export_time(url: str, workdir: Path) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     result["mb"] = out.stat().st_size / 1e6
     return result
-
-
-def fresh(db: str | None, workdir: Path) -> str:
-    if not db or "://" not in db:
-        return str(workdir / (db or "bench-archive.db"))
-    from sqlalchemy import create_engine
-
-    from newsarchive.archive.db import resolve_db_url
-
-    url = resolve_db_url(db)
-    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
-    engine.dispose()
-    return db
 
 
 def main() -> int:
@@ -299,7 +290,7 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     with tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp:
         workdir = Path(tmp)
-        url = fresh(args.db, workdir)
+        url = fresh_archive(args.db, workdir, "bench-archive.db")
         archive = open_archive(url)
         backend = archive.backend
         with archive.session() as s:

@@ -19,7 +19,11 @@ run mean anything):
 - bare trafilatura pages per CPU-second on the same distinct pages
   (``bare_extraction(html, url=url, with_metadata=True)``, this process, ``time.process_time``);
 - their ratio, peak RSS of the largest process and of the whole tree (sampled), and CPU
-  seconds per process.
+  seconds per process;
+- articles per CPU-second of the whole crawl tree against bare trafilatura's pages per
+  CPU-second: the same comparison without the wall clock, so other load on a shared machine
+  does not move it (on an idle machine with N cores the wall-clock ratio approaches N times
+  this one when the crawl keeps every core busy).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from scratch import fresh_archive
 
 from newsarchive.demo.server import LocalWeb, Request, Response, Site
 
@@ -368,22 +373,6 @@ def _frame(frame: str) -> str:
     return f"{name} ({short})"
 
 
-def fresh_db(db: str | None, workdir: Path) -> str:
-    if not db or "://" not in db:
-        return str(workdir / (db or "bench-crawl.db"))
-    from sqlalchemy import create_engine, text
-
-    from newsarchive.archive.db import resolve_db_url
-
-    url = resolve_db_url(db)
-    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
-    engine.dispose()
-    return db
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=2000, help="article pages served")
@@ -412,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         base_of = {story.path: site.base for site in sites for story in site.stories}
         stories = [story for site in sites for story in site.stories]
         bare = None if args.no_bare else bare_trafilatura(stories, base_of)
-        db = fresh_db(args.db, workdir)
+        db = fresh_archive(args.db, workdir, "bench-crawl.db")
         summary, wall, sampler = run_crawl(
             [site.base + "/" for site in sites], db, workdir, args.extra, args.profile
         )
@@ -444,6 +433,13 @@ def main(argv: list[str] | None = None) -> int:
         cpu_total += stat.cpu
         print(f"  cpu {stat.cpu:7.1f} s  rss {stat.peak_rss / 2**20:5.0f} MB  {stat.label} ({pid})")
     print(f"  cpu {cpu_total:7.1f} s  total")
+    if articles and cpu_total:
+        # independent of other load on the machine, unlike the wall-clock rate above
+        per_cpu = articles / cpu_total
+        line = f"articles per CPU-second of the crawl tree {per_cpu:.2f}"
+        if bare is not None:
+            line += f" = {per_cpu / (bare[0] / bare[1]):.2f} x bare trafilatura"
+        print(line)
     if args.profile:
         print_profile(Path(args.profile))
     if args.keep:

@@ -315,10 +315,13 @@ def source_known_failures(source: str) -> str:
     return f"{PREFIX}source_known_failures/{source}"
 
 
+COVERAGE_PREFIX = f"{PREFIX}coverage/"
+
+
 def coverage(source: str, name: str) -> str:
     """Per source and run: ``pages`` stored, ``articles``, ``body_chars`` and the articles
     that had each field (``title``, ``published``, …): the layout-change alarm's counters."""
-    return f"{PREFIX}coverage/{source}/{name}"
+    return f"{COVERAGE_PREFIX}{source}/{name}"
 
 
 def per_source(stats: Mapping[str, object], family: Callable[[str], str]) -> dict[str, int]:
@@ -334,7 +337,7 @@ def per_source(stats: Mapping[str, object], family: Callable[[str], str]) -> dic
 
 def coverage_sources(stats: Mapping[str, object]) -> list[str]:
     """The sources that have coverage counters in ``stats``."""
-    prefix, tail = coverage("", ""), "/articles"
+    prefix, tail = COVERAGE_PREFIX, "/articles"
     keys = sorted(key for key in stats if key.startswith(prefix) and key.endswith(tail))
     return [key[len(prefix) : -len(tail)] for key in keys]
 

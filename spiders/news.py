@@ -72,6 +72,7 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
     from twisted.python.failure import Failure
 
+
 __all__ = ["COMMON_FEEDS", "COMMON_SITEMAPS", "NewsSpider", "SourceState"]
 
 MAX_SITEMAP_NESTING = 4

@@ -9,6 +9,10 @@ job's key layout, status, reset and the lost-URL arithmetic stay in ``newsarchiv
 - :class:`RedisScheduler` records, per worker, the URLs it popped;
 - :class:`DistributedWorker` beats the heartbeat, recovers lost URLs at start and before an
   idle worker leaves (on a thread), and closes the worker once the job has run dry.
+
+Why one module of this size: the three are one protocol over the same Redis keys (what the
+scheduler pops, the worker claims and recovers, and the dupefilter releases), with one outage
+policy (:class:`RedisOutage`); read apart, none of them shows why the others are safe.
 """
 
 from __future__ import annotations

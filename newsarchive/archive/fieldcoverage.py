@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import TYPE_CHECKING, Any
 
-from newsarchive.contracts import coverage
+from newsarchive.contracts import COVERAGE_PREFIX
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from newsarchive.items import Article
 
-COVERAGE_PREFIX = coverage("", "")  # newsarchive.contracts.coverage(source, name) keys
+# the keys are newsarchive.contracts.coverage(source, name)
 FIELDS = ("title", "published", "authors", "lang")
 MIN_ARTICLES = 3  # fewer articles in a run say nothing about coverage
 COVERAGE_DROP = 0.3  # e.g. bylines on 95 % of the articles, then on 60 %: flagged

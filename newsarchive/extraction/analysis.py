@@ -142,7 +142,7 @@ def analyse_page(
 
 def _base_url(tree: HtmlElement, url: str) -> str:
     for el in tree.iter("base"):
-        href = (el.get("href") or "").strip()
+        href = str(el.get("href") or "").strip()
         if href:
             return urljoin(url, str(href))
     return url
