@@ -421,17 +421,18 @@ class NewsSpider(scrapy.Spider):
         )  # fmt: skip
 
     def _candidate_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
-        request = failure.request
+        request = _request_of(failure)
         discovered = request.meta.get("discovered_url")
+        error = failure.value
         if (
-            failure.check(HttpError)
-            and failure.value.response.status in SPELLING_FALLBACK_STATUSES
+            isinstance(error, HttpError)
+            and error.response.status in SPELLING_FALLBACK_STATUSES
             and discovered
             and discovered != request.url
         ):
             self._inc(Stat.FETCH_FAILED_CANONICAL_SPELLING)
             self.logger.info("%s answered %d: fetching %s as discovered",
-                             request.url, failure.value.response.status, discovered)  # fmt: skip
+                             request.url, error.response.status, discovered)  # fmt: skip
             meta = {k: v for k, v in request.meta.items() if k != "discovered_url"}
             yield scrapy.Request(
                 discovered, callback=self.parse_page, errback=self._failed, dont_filter=True,
