@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from labelled_events import bcubed, load_events, pairs
 from sqlalchemy import select
 
 from newsarchive.archive.models import Article, Duplicate, StoryMember
 from newsarchive.archive.store import save_page
+
+from .labelled_events import bcubed, load_events, pairs
 
 if TYPE_CHECKING:
     from newsarchive.archive.db import Archive

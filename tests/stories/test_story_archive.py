@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from labelled_events import load_events
 from sqlalchemy import delete, func, select, update
 
 from newsarchive.archive.models import Article, ArticleCompany, Story, StoryMember
@@ -13,6 +12,8 @@ from newsarchive.archive.search import SearchFilters, search
 from newsarchive.archive.store import save_page
 from newsarchive.archive.stories import build_stories, list_stories, story_mates
 from newsarchive.archive.tagging import company_counts, company_pairs, retag
+
+from .labelled_events import load_events
 
 if TYPE_CHECKING:
     from collections.abc import Callable
