@@ -12,6 +12,11 @@ point at the group's original, the earliest published member.
 Concurrency: on PostgreSQL the duplicate search of a new article runs under a transaction-level
 advisory lock, so two copies stored at the same moment still see each other; on SQLite the
 caller already holds the database write lock (:func:`newsarchive.archive.store.save_page`).
+
+Why one module of this size: finding a copy's group, deciding its original (publication time,
+credits, first seen: :class:`OriginRule`) and re-pointing the group run in one transaction under
+the one advisory lock above and share its candidate queries; ``db relink``/``db upgrade`` reuse
+the same functions over stored groups. Kept together so that the lock discipline is read once.
 """
 
 from __future__ import annotations

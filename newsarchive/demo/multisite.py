@@ -14,6 +14,9 @@ republishes a share of the stories in its own template, with an attribution line
 story's language), a cross-domain ``rel=canonical`` or JSON-LD ``isBasedOn`` naming the first
 publisher; it is meant to be crawled first. Everything is served from memory; every request is
 logged, so a scorer can count robots violations and pages fetched twice.
+
+Why one module of this size: most of it is the page templates of the five sites, static text
+that reads best beside the one server that fills it in.
 """
 
 from __future__ import annotations

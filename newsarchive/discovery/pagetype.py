@@ -10,6 +10,9 @@ keyed to a site. docs/discovery.md explains the weights and reports the measured
 :func:`url_kind` is the URL-only part, used before fetching: sitemap and feed entries of any
 kind but ``other`` are skipped; among links found on listings, ``listing``/``root`` pages are
 followed as listings and ``media``/``utility``/``variant`` ones are skipped.
+
+Why one module of this size: the signals are weighed against each other in one score, so their
+weights and the threshold are read (and tuned against the corpus) in one place.
 """
 
 from __future__ import annotations
