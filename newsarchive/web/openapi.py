@@ -11,6 +11,7 @@ from typing import Any
 
 from newsarchive import __version__
 from newsarchive.archive.facets import BUCKETS
+from newsarchive.archive.linking import OriginRule
 from newsarchive.archive.search import ORDERS
 from newsarchive.web.params import MAX_PAGE, MAX_QUERY_CHARS
 
@@ -138,6 +139,8 @@ SCHEMAS: dict[str, Any] = {
             "kind": {"type": "string", "enum": ["url", "exact", "near", "translation"]},
             "score": NUM,
             "lang": _nullable("string"),
+            # which rule made the original the original (None for links stored before it)
+            "rule": {"enum": [*(r.value for r in OriginRule), None]},
         }
     ),
     "Version": _obj(
