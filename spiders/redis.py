@@ -182,8 +182,14 @@ class RedisScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis is untype
         """Push what was scheduled during an outage; stops (raising) at the first failure."""
         while self.backlog:
             request, filtered = self.backlog[0]
-            if filtered or request.dont_filter or not self.df.request_seen(request):
-                self.queue.push(request)
+            if not filtered and not request.dont_filter:
+                if self.df.request_seen(request):
+                    self.backlog.pop(0)
+                    continue
+                # its fingerprint is in the shared filter now: if the push below fails, the
+                # next flush must push it, not take it for a duplicate and drop it
+                self.backlog[0] = (request, True)
+            self.queue.push(request)
             self.backlog.pop(0)
 
     def enqueue_request(self, request: scrapy.Request) -> bool:

@@ -27,7 +27,7 @@ from newsarchive.run.scaleout import (
     reset_job,
 )
 from newsarchive.spiders.news import NewsSpider
-from newsarchive.spiders.redis import DistributedWorker, request_fingerprint
+from newsarchive.spiders.redis import DistributedWorker, RedisScheduler, request_fingerprint
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -213,3 +213,23 @@ def test_worker_extension_is_off_outside_distributed_crawls() -> None:
 
     with pytest.raises(NotConfigured):
         DistributedWorker.from_crawler(get_crawler(NewsSpider, {"TWISTED_REACTOR_ENABLED": False}))
+
+
+def test_a_backlogged_request_whose_push_failed_is_pushed_on_the_next_flush(
+    spider: NewsSpider, client: redis.Redis
+) -> None:
+    """Regression: flushing the outage backlog entered a request's fingerprint in the shared
+    filter, then the push failed; the next flush took the request for a duplicate and dropped it,
+    so a Redis outage lost that URL for good."""
+    scheduler = RedisScheduler.from_crawler(spider.crawler)
+    scheduler.open(spider)
+    request = scrapy.Request(HOME + "news/2024/05/backlogged", callback=spider.parse_page)
+    scheduler.backlog.append((request, False))
+    client.set(scheduler.queue.key, "not a sorted set")  # the push fails after the filter
+    with pytest.raises(redis.RedisError):
+        scheduler._flush_backlog()
+    assert scheduler.backlog, "the failed request must stay in the backlog"
+    client.delete(scheduler.queue.key)
+    scheduler._flush_backlog()
+    assert not scheduler.backlog
+    assert client.zcard(scheduler.queue.key) == 1
