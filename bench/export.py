@@ -42,7 +42,7 @@ from typing import Any
 from sqlalchemy import insert, text
 
 from newsarchive.archive import open_archive
-from newsarchive.archive.models import Source
+from newsarchive.archive.models import Base, Source
 
 logger = logging.getLogger(__name__)
 
@@ -68,81 +68,44 @@ COMPANIES = ["Renault", "Toyota", "BYD", "Volkswagen", "Stellantis", "Hyundai", 
 LANGS = ["en", "de", "fr", "it", "es", "zh", "ja"]
 
 
-ARTICLE_COLUMNS = [
-    "id",
-    "source_id",
-    "url",
-    "canonical_url",
-    "title",
-    "body",
-    "published",
-    "published_offset",
-    "modified",
-    "date_source",
-    "date_flags",
-    "authors",
-    "organisations",
-    "lang",
-    "description",
-    "image",
-    "section",
-    "tags",
-    "companies",
-    "word_count",
-    "content_sha256",
-    "version",
-    "first_seen",
-    "last_seen",
-]
-CAPTURE_COLUMNS = [
-    "id",
-    "source_id",
-    "article_id",
-    "url",
-    "final_url",
-    "fetched_at",
-    "status",
-    "headers",
-    "html_gz",
-    "encoding",
-    "size",
-    "extraction_status",
-]
+def _article(n: int, n_sources: int) -> dict[str, Any]:
+    """Article ``n`` as a row of the ``articles`` table (lists as JSON text, times aware UTC).
 
-
-def _article(n: int, n_sources: int) -> tuple[Any, ...]:
-    """Article ``n`` as a row of ARTICLE_COLUMNS (lists as JSON text, times aware UTC)."""
+    Keyed by column name, so the loader's column list comes from the row itself and is checked
+    against the model (``_columns``): a column renamed or added in the schema fails here loudly
+    instead of shifting values into the wrong columns.
+    """
     p = PARAGRAPHS
     body = "\n".join(p[(n * k + 7) % len(p)] for k in (1, 3, 7, 11))
     seen = START + timedelta(minutes=n)
     dated = n % 4 != 0
     url = f"https://site{n % n_sources}.example/news/{n}"
-    return (
-        n,
-        n % n_sources + 1,
-        url,
-        url,
-        f"Synthetic story {n}: {p[n % len(p)][:60]}",
-        body,
-        seen - timedelta(hours=3) if dated else None,
-        (60 if n % 3 else -300) if dated else None,
-        None,
-        ("jsonld", "meta", "htmldate")[n % 3] if dated else None,
-        "[]",
-        json.dumps([f"Author {n % 997}"] if n % 5 else []),
-        json.dumps(["Reuters"] if n % 11 == 0 else []),
-        LANGS[n % len(LANGS)],
-        None,
-        None,
-        None,
-        json.dumps(["ev", "industry"] if n % 2 else []),
-        json.dumps([COMPANIES[n % 8], COMPANIES[(n // 8) % 8]]),
-        len(body.split()),
-        f"{n:064x}",
-        1,
-        seen,
-        seen + timedelta(days=1),
-    )
+    return {
+        "id": n,
+        "source_id": n % n_sources + 1,
+        "url": url,
+        "canonical_url": url,
+        "title": f"Synthetic story {n}: {p[n % len(p)][:60]}",
+        "body": body,
+        "published": seen - timedelta(hours=3) if dated else None,
+        "published_offset": (60 if n % 3 else -300) if dated else None,
+        "modified": None,
+        "date_source": ("jsonld", "meta", "htmldate")[n % 3] if dated else None,
+        "date_flags": "[]",
+        "authors": json.dumps([f"Author {n % 997}"] if n % 5 else []),
+        "organisations": json.dumps(["Reuters"] if n % 11 == 0 else []),
+        "lang": LANGS[n % len(LANGS)],
+        "description": None,
+        "image": None,
+        "section": None,
+        "tags": json.dumps(["ev", "industry"] if n % 2 else []),
+        "companies": json.dumps([COMPANIES[n % 8], COMPANIES[(n // 8) % 8]]),
+        "word_count": len(body.split()),
+        "content_sha256": f"{n:064x}",
+        "version": 1,
+        "first_seen": seen,
+        "last_seen": seen + timedelta(days=1),
+    }
 
 
 def _page(n: int, body: str) -> bytes:
@@ -155,46 +118,54 @@ def _page(n: int, body: str) -> bytes:
     ).encode()
 
 
-def _capture(article: tuple[Any, ...]) -> tuple[Any, ...]:
-    n, source_id, url, body, seen = article[0], article[1], article[2], article[5], article[23]
-    html = _page(n, body)
-    headers = json.dumps({"content-type": "text/html; charset=utf-8"})
-    return (
-        n,
-        source_id,
-        n,
-        url,
-        url,
-        seen,
-        200,
-        headers,
-        zlib.compress(html, 6),
-        "utf-8",
-        len(html),
-        "ok",
-    )
+def _capture(article: dict[str, Any]) -> dict[str, Any]:
+    """The stored capture of ``article``: its page as the archive keeps it (zlib-compressed)."""
+    html = _page(article["id"], article["body"])
+    return {
+        "id": article["id"],
+        "source_id": article["source_id"],
+        "article_id": article["id"],
+        "url": article["url"],
+        "final_url": article["url"],
+        "fetched_at": article["last_seen"],
+        "status": 200,
+        "headers": json.dumps({"content-type": "text/html; charset=utf-8"}),
+        "html_gz": zlib.compress(html, 6),
+        "encoding": "utf-8",
+        "size": len(html),
+        "extraction_status": "ok",
+    }
 
 
-def _sqlite_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+def _sqlite_value(value: Any) -> Any:
     """SQLite keeps times as naive UTC text (the archive's TZDateTime)."""
-    return tuple(v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime) else v for v in row)
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, datetime) else value
 
 
-def _load(
-    raw: Any, dialect: str, table: str, columns: list[str], rows: list[tuple[Any, ...]]
-) -> None:
+def _columns(table: str, row: dict[str, Any]) -> list[str]:
+    """The row's columns, each checked against the model's table of that name."""
+    unknown = set(row) - set(Base.metadata.tables[table].columns.keys())
+    if unknown:
+        raise SystemExit(f"bench rows name columns that {table} does not have: {sorted(unknown)}")
+    return list(row)
+
+
+def _load(raw: Any, dialect: str, table: str, rows: list[dict[str, Any]]) -> None:
     """Bulk rows through the driver: executemany on SQLite, COPY on PostgreSQL."""
+    if not rows:
+        return
+    columns = _columns(table, rows[0])
     cur = raw.cursor()
     if dialect == "sqlite":
         marks = ", ".join("?" for _ in columns)
         cur.executemany(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-            [_sqlite_row(r) for r in rows],
+            [tuple(_sqlite_value(r[c]) for c in columns) for r in rows],
         )
     else:
         with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(row)
+                copy.write_row([row[c] for c in columns])
     cur.close()
 
 
@@ -216,18 +187,20 @@ def build(url: str, articles: int, captures: int) -> float:
         try:
             for lo in range(1, articles + 1, CHUNK):
                 rows = [_article(n, 12) for n in range(lo, min(lo + CHUNK, articles + 1))]
-                _load(raw, dialect, "articles", ARTICLE_COLUMNS, rows)
-                copies = [(r[0], r[0] - 1, "near", 0.8, r[23]) for r in rows if r[0] % 20 == 0]
-                _load(
-                    raw,
-                    dialect,
-                    "duplicates",
-                    ["article_id", "original_id", "kind", "score", "created_at"],
-                    copies,
-                )
-                shots = [_capture(r) for r in rows if r[0] <= captures]
-                if shots:
-                    _load(raw, dialect, "captures", CAPTURE_COLUMNS, shots)
+                _load(raw, dialect, "articles", rows)
+                copies = [
+                    {
+                        "article_id": r["id"],
+                        "original_id": r["id"] - 1,
+                        "kind": "near",
+                        "score": 0.8,
+                        "created_at": r["last_seen"],
+                    }
+                    for r in rows
+                    if r["id"] % 20 == 0
+                ]
+                _load(raw, dialect, "duplicates", copies)
+                _load(raw, dialect, "captures", [_capture(r) for r in rows if r["id"] <= captures])
                 raw.commit()
                 if lo % 100_000 == 1:
                     logger.info("built %d articles", lo + CHUNK - 1)
@@ -293,7 +266,7 @@ def _measure(task: str, url: str, workdir: Path) -> dict[str, Any]:
         text=True,
         check=True,
     )
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     result["mb_out"] = out.stat().st_size / 1e6
     out.unlink()
     for extra in out.parent.glob(out.name + ".*"):
@@ -315,7 +288,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace, workdir: Path) ->
         base = results.get("select-captures" if "captures" in task or task == "warc" else "select")
         ratio = f"{r['seconds'] / base['seconds']:.2f}x" if base else "-"
         lines.append(
-            f"  {task:<16} {r['rows']:>9,} rows {r['seconds']:>8.1f} s {r['mb_out']:>9.1f} MB "
+            f"  {task:<16} {r['rows']:>9,} rows {r['seconds']:>8.1f} s out {r['mb_out']:>7.1f} MB  "
             f"peak RSS {r['peak_rss_mb']:>6.0f} MB   {ratio} of its SELECT"
         )
     print("\n".join(lines), flush=True)
