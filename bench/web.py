@@ -1,28 +1,40 @@
 """Latency of the web app under concurrent clients: the search page and /api/search.
 
     python bench/web.py                                   # 100,000 articles, SQLite, 8 clients
-    python bench/web.py --articles 20000 --requests 200
+    python bench/web.py --articles 20000 --requests 100
     python bench/web.py --db postgresql://postgres@127.0.0.1:5432/bench   # an empty database
     python bench/web.py --db /tmp/web-bench.db --reuse    # skip seeding an archive made before
+    python bench/web.py --db /tmp/web-bench.db --reuse --baseline /tmp/base  # same run, 2 builds
 
 The archive is seeded with synthetic articles (bulk inserts through the ORM tables; the FTS5
 triggers or the tsvector column index them as a crawl would): 40 sources, 4 languages, three
 years of dates, one to three companies each, one article in twenty a copy of an earlier one.
-``newsarchive serve`` then runs in its own process (read-only, as a user would start it) and
-``--clients`` threads send a fixed mix of queries — common and rare words, phrases, OR,
-prefixes, filters, the front page without a query — each to the HTML search page (results,
-facets with counts and the timeline) and to /api/search (results and the total). Every answer
-should be HTTP 200 (others, such as 503 past the time limit, are counted). The mix runs against a server without its answer cache (every request
-computed: the cost of a new search), one client and then ``--clients`` at once, and against one
-with the cache (repeated searches, as paging, toggles and shared links make them); p50/p95 are
-printed side by side, with the ratio to the 100 ms target.
+``newsarchive serve`` then runs in its own process (read-only, as a user would start it, with
+its answer cache and defaults) and ``--clients`` threads send searches of fixed shapes — common
+and rare words, phrases, OR, prefixes, exclusions, filters, date order, browsing without a
+query — each to the HTML search page (results, facets with counts and the timeline) or to
+/api/search (results and the total).
+
+Every measured request of a "new searches" phase is a search the server has not seen before:
+each shape's words, filters and dates are drawn afresh and no URL is sent twice (nothing is
+sent before the timing starts), so the answer cache never answers and every request computes
+its results, counts and timeline — the cost of a new search. The "repeated searches" phase then
+sends the same URLs again (paging back, a shared link: the cache answers). Before each server
+starts, the archive file is read once, so every run starts with it in the OS cache.
+
+``--baseline DIR`` runs the same phases, with the same URLs, first against the server of another
+checkout (its ``newsarchive`` package on ``PYTHONPATH``, e.g. ``git worktree add /tmp/base
+main~3``) and prints both side by side with the ratio. Every answer should be HTTP 200 (others,
+such as 503 past the time limit, are counted).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import logging
+import os
 import random
 import re
 import statistics
@@ -36,13 +48,16 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from sqlalchemy import func, insert, select
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.models import Article, ArticleCompany, Duplicate, Source
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
@@ -68,22 +83,75 @@ COMMON = re.findall(
     "models car industry prices demand europe china market share",
 )
 LANGS = [("en", 0.7), ("de", 0.12), ("fr", 0.1), ("it", 0.08)]
-QUERIES: list[dict[str, str]] = [
-    {},  # the front page: latest articles, facets over everything
-    {"q": "battery"},
-    {"q": "solid state"},
-    {"q": '"price cut"'},
-    {"q": "tesla OR byd"},
-    {"q": "hydro*"},
-    {"q": "recall -software"},
-    {"q": "lidar supplier", "lang": "en"},
-    {"q": "charging", "source": "source-07"},
-    {"q": "plant", "company": "Renault"},
-    {"q": "tariff", "since": "2024-01-01", "until": "2024-06-30"},
-    {"q": "union contract", "sort": "date"},
-    {"company": "Xiaomi"},
-    {"q": "emissions probe", "copies": "1"},
+SOURCES = [f"source-{i:02d}" for i in range(40)]
+PAIRS = list(itertools.pairwise(TOPICS))
+MONTHS = [f"{y}-{m:02d}" for y in (2023, 2024, 2025) for m in range(1, 13)]
+
+
+def _word(rng: random.Random) -> str:
+    return str(rng.choice(TOPICS))
+
+
+def _two(rng: random.Random) -> str:
+    return " ".join(rng.sample(TOPICS, 2))
+
+
+def _window(rng: random.Random) -> dict[str, str]:
+    first = rng.randrange(len(MONTHS) - 1)
+    last = rng.randrange(first, min(len(MONTHS), first + 7))
+    return {"since": MONTHS[first] + "-01", "until": MONTHS[last] + "-28"}
+
+
+def _browse(rng: random.Random) -> dict[str, str]:
+    choice = rng.randrange(4)
+    if choice == 0:
+        return {"source": rng.choice(SOURCES)}
+    if choice == 1:
+        return {"lang": rng.choice(LANGS)[0], **_window(rng)}
+    if choice == 2:
+        return _window(rng)
+    return {"source": rng.choice(SOURCES), "lang": rng.choice(LANGS)[0]}
+
+
+# The shapes of the mix, in the order they are sent; each draws new words, filters and dates.
+SHAPES: list[tuple[str, Callable[[random.Random], dict[str, str]]]] = [
+    ("browse: no query, a filter", _browse),
+    ("common word", lambda r: {"q": _word(r)}),
+    ("two words", lambda r: {"q": _two(r)}),
+    ("phrase", lambda r: {"q": '"{} {}"'.format(*r.choice(PAIRS))}),
+    (
+        "OR of companies",
+        lambda r: {"q": " OR ".join(c.lower() for c in r.sample(COMPANIES[:18], 2))},
+    ),
+    ("prefix", lambda r: {"q": _word(r)[: r.randint(3, 5)] + "*"}),
+    ("exclusion", lambda r: {"q": "{} -{}".format(*r.sample(TOPICS, 2))}),
+    ("two words, language", lambda r: {"q": _two(r), "lang": r.choice(LANGS)[0]}),
+    ("word, source", lambda r: {"q": _word(r), "source": r.choice(SOURCES)}),
+    ("word, company", lambda r: {"q": _word(r), "company": r.choice(COMPANIES)}),
+    ("word, date range", lambda r: {"q": _word(r), **_window(r)}),
+    ("two words, by date", lambda r: {"q": _two(r), "sort": "date"}),
+    ("company, no query", lambda r: {"company": r.choice(COMPANIES), **_window(r)}),
+    ("two words, copies", lambda r: {"q": _two(r), "copies": "1"}),
 ]
+
+
+def new_searches(count: int, seen: set[str], rng: random.Random) -> list[str]:
+    """``count`` query strings never produced before (``seen`` is updated), shape after shape;
+    the very first is the front page itself."""
+    found: list[str] = []
+    if "" not in seen:
+        seen.add("")
+        found.append("")
+    shape = 0
+    while len(found) < count:
+        for _ in range(200):
+            encoded = urlencode(SHAPES[shape % len(SHAPES)][1](rng))
+            if encoded not in seen:
+                seen.add(encoded)
+                found.append(encoded)
+                break
+        shape += 1
+    return found
 
 
 def _text(rng: random.Random, company: str, words: int) -> str:
@@ -164,13 +232,21 @@ def count_articles(db: str) -> int:
         return int(s.scalar(select(func.count()).select_from(Article)) or 0)
 
 
-def start_server(db: str, cache_size: int) -> tuple[subprocess.Popen[str], str]:
+def start_server(
+    db: str, options: list[str], pythonpath: str | None
+) -> tuple[subprocess.Popen[str], str]:
+    if Path(db).is_file():
+        _read_through(Path(db))
     exe = str(Path(sys.executable).with_name("newsarchive"))
+    env = dict(os.environ)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     proc = subprocess.Popen(
-        [exe, "serve", "--db", db, "--port", "0", "--cache-size", str(cache_size)],
+        [exe, "serve", "--db", db, "--port", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env=env,
     )
     assert proc.stdout is not None
     match = re.match(r"serving (\S+) ", proc.stdout.readline())
@@ -178,7 +254,7 @@ def start_server(db: str, cache_size: int) -> tuple[subprocess.Popen[str], str]:
         proc.kill()
         raise SystemExit("newsarchive serve did not start")
     base = match.group(1).rstrip("/")
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         try:
             with urllib.request.urlopen(base + "/api/openapi.json", timeout=5):
@@ -188,6 +264,13 @@ def start_server(db: str, cache_size: int) -> tuple[subprocess.Popen[str], str]:
                 proc.kill()
                 raise
             time.sleep(0.1)
+
+
+def _read_through(path: Path) -> None:
+    """Read the archive file once, so each server starts with it in the OS cache."""
+    with path.open("rb") as f:
+        while f.read(1 << 24):
+            pass
 
 
 def timed_get(url: str) -> tuple[float, int]:
@@ -201,14 +284,8 @@ def timed_get(url: str) -> tuple[float, int]:
     return time.perf_counter() - started, status
 
 
-def measure(base: str, path: str, clients: int, requests: int) -> tuple[list[float], int]:
-    """``requests`` GETs of ``path`` with the query mix, ``clients`` at a time (after a warm-up
-    round of each query, so that the first-touch cost of the page cache is not counted)."""
-    urls = [f"{base}{path}?{urlencode(q)}" for q in QUERIES]
-    for url in urls:
-        timed_get(url)
-    order = [urls[i % len(urls)] for i in range(requests)]
-    random.Random(1).shuffle(order)
+def measure(urls: list[str], clients: int) -> tuple[list[float], int]:
+    """GET each URL once, ``clients`` at a time; the times and the number not HTTP 200."""
     lock = threading.Lock()
     times: list[float] = []
     failed = 0
@@ -221,7 +298,7 @@ def measure(base: str, path: str, clients: int, requests: int) -> tuple[list[flo
             failed += status != 200
 
     with ThreadPoolExecutor(max_workers=clients) as pool:
-        list(pool.map(one, order))
+        list(pool.map(one, urls))
     return times, failed
 
 
@@ -229,48 +306,89 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
+ENDPOINTS = (("search page", "/"), ("/api/search", "/api/search"))
+
+
+def plan(clients: int, requests: int) -> list[tuple[str, int, dict[str, list[str]]]]:
+    """The phases, each with its clients and its query strings per endpoint: new searches
+    with one client, new searches with ``clients``, then the latter repeated."""
+    rng = random.Random(20261201)
+    seen: set[str] = set()
+    one = {label: new_searches(2 * len(SHAPES), seen, rng) for label, _ in ENDPOINTS}
+    many = {label: new_searches(requests, seen, rng) for label, _ in ENDPOINTS}
+    repeated = {label: rng.sample(qs, len(qs)) for label, qs in many.items()}
+    return [
+        ("new searches, 1 client", 1, one),
+        (f"new searches, {clients} clients", clients, many),
+        (f"repeated searches, {clients} clients", clients, repeated),
+    ]
+
+
+def run(
+    db: str, options: list[str], pythonpath: str | None, phases: Any
+) -> dict[str, tuple[list[float], int]]:
+    results: dict[str, tuple[list[float], int]] = {}
+    proc, base = start_server(db, options, pythonpath)
+    try:
+        for phase, clients, queries in phases:
+            for label, path in ENDPOINTS:
+                urls = [f"{base}{path}?{q}" if q else base + path for q in queries[label]]
+                results[f"{label}, {phase}"] = measure(urls, clients)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return results
+
+
+def _row(times: list[float], failed: int) -> str:
+    p50, p95 = percentile(times, 50) * 1000, percentile(times, 95) * 1000
+    return f"{p50:8.1f} {p95:8.1f} {max(times) * 1000:8.1f} {p50 / 100:6.2f}x {failed:5d}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="archive URL or SQLite path (default: a temporary file)")
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--requests", type=int, default=400, help="per endpoint")
+    parser.add_argument("--requests", type=int, default=200, help="per endpoint and phase")
     parser.add_argument("--reuse", action="store_true", help="use the archive at --db as it is")
+    parser.add_argument("--workers", type=int, help="serve --workers (default: serve's own)")
+    parser.add_argument(
+        "--baseline", metavar="DIR", help="also measure the checkout at DIR, first (same URLs)"
+    )
+    parser.add_argument(
+        "--serve-option", action="append", default=[], help="extra serve option (repeatable)"
+    )
     args = parser.parse_args(argv)
+    options = [*args.serve_option, *(["--workers", str(args.workers)] if args.workers else [])]
+    phases = plan(args.clients, args.requests)
     with tempfile.TemporaryDirectory(prefix="newsarchive-web-bench-") as tmp:
         db = args.db or str(Path(tmp) / "bench.db")
         if not args.reuse:
             seed(db, args.articles)
         stored = count_articles(db)
-        results: dict[str, Any] = {}
-        phases = [
-            (0, 1, 3 * len(QUERIES), "no cache, 1 client"),
-            (0, args.clients, args.requests // 2, f"no cache, {args.clients} clients"),
-            (256, args.clients, args.requests, f"cache, {args.clients} clients"),
-        ]
-        for cache, clients, requests, phase in phases:
-            proc, base = start_server(db, cache)
-            try:
-                for label, path in (("search page", "/"), ("/api/search", "/api/search")):
-                    results[f"{label}, {phase}"] = measure(base, path, clients, requests)
-            finally:
-                proc.terminate()
-                proc.wait(timeout=30)
+        load = os.getloadavg()
+        baseline = run(db, [], args.baseline, phases) if args.baseline else None
+        current = run(db, options, None, phases)
+        load_after = os.getloadavg()
     print(
-        f"{stored:,} articles, {len(QUERIES)} queries, "
-        f"{'PostgreSQL' if '://' in db else 'SQLite'}; 'cache' runs {args.requests} requests, "
-        f"'no cache' {args.requests // 2} with {args.clients} clients"
+        f"{stored:,} articles, {'PostgreSQL' if '://' in db else 'SQLite'}, "
+        f"{len(SHAPES)} query shapes, every URL of a 'new searches' phase sent once; "
+        f"load average {load[0]:.1f} before, {load_after[0]:.1f} after"
     )
+    head = f"{'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p50/100':>7} {'!200':>5}"
+    if baseline is None:
+        print(f"{'endpoint, phase':<44} {head}")
+        for label, (times, failed) in current.items():
+            print(f"{label:<44} {_row(times, failed)}")
+        return 0
     print(
-        f"{'endpoint, server, clients':<40} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p50/target':>11} "
-        f"{'not 200':>8}"
+        f"{'endpoint, phase':<44} {'baseline: ' + head:>47}   {'this checkout: ' + head:>52} ratio"
     )
-    for label, (times, failed) in results.items():
-        p50, p95 = percentile(times, 50) * 1000, percentile(times, 95) * 1000
-        print(
-            f"{label:<40} {p50:8.1f} {p95:8.1f} {max(times) * 1000:8.1f} {p50 / 100:10.2f}x "
-            f"{failed:8d}"
-        )
+    for label, (times, failed) in current.items():
+        before = baseline[label]
+        ratio = percentile(before[0], 50) / percentile(times, 50)
+        print(f"{label:<44} {_row(*before)}   {_row(times, failed)} {ratio:5.1f}x")
     return 0
 
 

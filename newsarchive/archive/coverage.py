@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from newsarchive.archive.facets import FacetValue, Timeline, facet_counts, timeline
+from newsarchive.archive.facets import FacetValue, Timeline, overview
 from newsarchive.archive.models import (
     Article,
     ArticleCompany,
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
+    from newsarchive.archive.facetindex import FacetIndex
     from newsarchive.archive.search import SearchHit
 
 logger = logging.getLogger(__name__)
@@ -101,11 +102,13 @@ def company_coverage(
     bucket: str = "auto",
     by_source: bool = False,
     latest_limit: int = 10,
+    index: FacetIndex | None = None,
 ) -> CompanyCoverage:
-    """Coverage of ``name`` under ``filters`` (their company is replaced by ``name``)."""
+    """Coverage of ``name`` under ``filters`` (their company is replaced by ``name``); counted
+    on ``index`` when given and current."""
     spelling = company_name(session, name)
     scoped = dataclasses.replace(filters or SearchFilters(), company=spelling)
-    counts = facet_counts(session, None, scoped)
+    counts, tl = overview(session, None, scoped, bucket=bucket, by_source=by_source, index=index)
     group, members = gazetteer_family(spelling)
     # its own group and brands are not "named together with" it
     family = {n.lower() for n in (spelling, group or "", *members) if n}
@@ -117,7 +120,7 @@ def company_coverage(
         sources=counts.sources,
         languages=counts.languages,
         co_mentions=[c for c in counts.companies if c.value.lower() not in family],
-        timeline=timeline(session, None, scoped, bucket=bucket, by_source=by_source),
+        timeline=tl,
         latest=latest(session, scoped, limit=latest_limit),
     )
 

@@ -242,6 +242,17 @@ def stats_cmd(days: int, until: datetime | None, as_json: bool, db: str | None) 
     type=click.IntRange(0),
     help="Answers kept while the archive is unchanged (0: compute every request).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Worker processes serving requests (default: one per core).",
+)
+@click.option(
+    "--facet-index/--no-facet-index",
+    default=True,
+    show_default=True,
+    help="Count facets and timelines on an in-memory copy of their columns (else in SQL).",
+)
 @db_option
 def serve_cmd(
     host: str,
@@ -249,10 +260,13 @@ def serve_cmd(
     allow_hosts: tuple[str, ...],
     time_limit: float,
     cache_size: int,
+    workers: int | None,
+    facet_index: bool,
     db: str | None,
 ) -> None:
     """Serve the analysts' web app and JSON API (read-only) until interrupted."""
     from newsarchive.web import WebServer
+    from newsarchive.web.server import default_workers
 
     with open_archive(db, read_only=True) as archive:
         server = WebServer(
@@ -262,6 +276,8 @@ def serve_cmd(
             extra_hosts=allow_hosts,
             time_limit=time_limit,
             cache_size=cache_size,
+            facet_index=facet_index,
+            workers=workers or default_workers(),
         )
         click.echo(f"serving {server.url} (Ctrl-C to stop)")
         server.serve()

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
+    from newsarchive.archive.facetindex import FacetIndex
     from newsarchive.archive.facets import Timeline
     from newsarchive.web.views import ArticleDetail
 
@@ -45,7 +46,10 @@ def timeline_json(tl: Timeline) -> dict[str, Any]:
 async def search_api(request: Request) -> Response:
     params = _params(request)
     page = await run_cached(
-        request, "api:search", params, lambda s: result_page(s, params, highlight=HIGHLIGHT)
+        request,
+        "api:search",
+        params,
+        lambda s, index: result_page(s, params, highlight=HIGHLIGHT, index=index),
     )
     return ArchiveJSON(
         {
@@ -65,7 +69,10 @@ async def search_api(request: Request) -> Response:
 async def facets_api(request: Request) -> Response:
     params = _params(request)
     facets = await run_cached(
-        request, "api:facets", params, lambda s: facet_counts(s, params.parsed(), params.filters())
+        request,
+        "api:facets",
+        params,
+        lambda s, index: facet_counts(s, params.parsed(), params.filters(), index=index),
     )
     return ArchiveJSON(facets)
 
@@ -73,13 +80,14 @@ async def facets_api(request: Request) -> Response:
 async def timeline_api(request: Request) -> Response:
     params = _params(request)
 
-    def work(session: Session) -> Timeline:
+    def work(session: Session, index: FacetIndex | None) -> Timeline:
         return timeline(
             session,
             params.parsed(),
             params.filters(),
             bucket=params.bucket,
             by_source=params.by_source,
+            index=index,
         )
 
     return ArchiveJSON(timeline_json(await run_cached(request, "api:timeline", params, work)))

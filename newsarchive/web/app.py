@@ -32,6 +32,7 @@ from starlette.templating import Jinja2Templates
 
 from newsarchive import __version__
 from newsarchive.archive.coverage import CompanyNotFoundError, StoryNotFoundError
+from newsarchive.archive.facetindex import FacetIndexes
 from newsarchive.archive.limits import QueryTimeoutError
 from newsarchive.archive.reports import ArticleNotFoundError, publisher_time
 from newsarchive.errors import ArchiveError, ConfigError, QuerySyntaxError
@@ -161,8 +162,13 @@ def create_app(
     allowed_hosts: Iterable[str] = LOCAL_HOSTS,
     time_limit_seconds: float = REQUEST_TIME_LIMIT,
     cache_size: int = CACHE_SIZE,
+    facet_index: bool = True,
 ) -> Starlette:
-    """The application over an archive the caller opened (read-only, for a server)."""
+    """The application over an archive the caller opened (read-only, for a server).
+
+    With ``facet_index`` the counts of every page come from an in-memory copy of the facet
+    columns (``archive/facetindex.py``), built on first use or by ``app.state.facet_indexes
+    .build()`` and rebuilt in the background when the archive changes; without it, in SQL."""
     routes = [
         Route("/", pages.search_page, name="search"),
         Route("/article/{article_id:int}", pages.article_page, name="article"),
@@ -191,5 +197,6 @@ def create_app(
     app.state.archive = archive
     app.state.time_limit = time_limit_seconds
     app.state.cache = AnswerCache(cache_size)
+    app.state.facet_indexes = FacetIndexes(archive) if facet_index else None
     app.state.templates = _templates()
     return app

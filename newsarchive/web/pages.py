@@ -50,7 +50,9 @@ async def search_page(request: Request) -> Response:
         shown = SearchParams.unchecked(request.query_params)
         context = {"params": shown, "error": str(exc), "view": None, "title": "Bad search"}
         return render(request, "search.html", context, status_code=400)
-    view = await run_cached(request, "search", params, lambda s: search_view(s, params))
+    view = await run_cached(
+        request, "search", params, lambda s, index: search_view(s, params, index=index)
+    )
     last_page = min(MAX_PAGE, max(1, -(-view.results.total // PAGE_SIZE)))
     context = {
         "params": params,
@@ -80,7 +82,7 @@ async def story_page(request: Request) -> Response:
 
 
 async def stories_page(request: Request) -> Response:
-    stories = await run_cached(request, "stories", None, lambda s: list_stories(s, limit=50))
+    stories = await run_cached(request, "stories", None, lambda s, _: list_stories(s, limit=50))
     return render(request, "stories.html", {"stories": stories, "title": "Stories"})
 
 

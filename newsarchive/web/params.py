@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from newsarchive.archive.facets import BUCKETS
@@ -132,14 +132,15 @@ class SearchParams:
     def order(self) -> str:
         return self.sort or ("relevance" if self.q else "date")
 
-    def with_(self, **changes: object) -> SearchParams:
-        """These parameters changed; a new filter starts again at page 1."""
+    def with_(self, **changes: Any) -> SearchParams:
+        """These parameters changed (each of a field's type); a new filter starts again at
+        page 1."""
         if "page" not in changes:
             changes["page"] = 1
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return replace(self, **changes)
 
     def url(
-        self, path: str = "/", *, extra: Mapping[str, str] | None = None, **changes: object
+        self, path: str = "/", *, extra: Mapping[str, str] | None = None, **changes: Any
     ) -> str:
         """``path`` with this state (and ``changes``, then ``extra`` parameters) as its query;
         defaults are left out, so equal states give equal URLs."""
@@ -166,7 +167,7 @@ class SearchParams:
         ):
             value = getattr(self, name)
             if value:
-                chips.append((f"{label}: {value}", self.url(**{name: ""})))  # type: ignore[arg-type]
+                chips.append((f"{label}: {value}", self.with_(**{name: ""}).url()))
         if self.copies:
             chips.append(("copies included", self.url(copies=False)))
         return chips

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from newsarchive.archive.coverage import company_coverage
+from newsarchive.archive.facetindex import archive_version
 from newsarchive.archive.limits import time_limit
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
     from newsarchive.archive import Archive
     from newsarchive.archive.coverage import CompanyCoverage
+    from newsarchive.archive.facetindex import FacetIndex, FacetIndexes
     from newsarchive.web.cache import AnswerCache
     from newsarchive.web.params import SearchParams
 
@@ -69,11 +71,23 @@ def render(
     return templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
-async def run_cached(request: Request, kind: str, key: Hashable, work: Callable[[Session], T]) -> T:
-    """``run_db`` through the app's answer cache (``cache.py``): ``work`` runs only when no
-    answer for (kind, key) was computed on the archive as it is now."""
+async def run_cached(
+    request: Request, kind: str, key: Hashable, work: Callable[[Session, FacetIndex | None], T]
+) -> T:
+    """``run_db`` through the app's answer cache (``cache.py``): ``work(session, index)`` runs
+    only when no answer for (kind, key) was computed on the archive as it is now; ``index`` is
+    the facet index of that state, or None while it is being (re)built."""
     cache: AnswerCache = request.app.state.cache
-    return await run_db(request, lambda session: cache.answer(session, (kind, key), work))
+    indexes: FacetIndexes | None = request.app.state.facet_indexes
+
+    def cached(session: Session) -> T:
+        if cache.size <= 0 and indexes is None:
+            return work(session, None)
+        version = archive_version(session)
+        index = indexes.current(version) if indexes is not None else None
+        return cache.answer(version, (kind, key), lambda: work(session, index))
+
+    return await run_db(request, cached)
 
 
 async def company_view(request: Request, params: SearchParams) -> CompanyCoverage:
@@ -83,7 +97,12 @@ async def company_view(request: Request, params: SearchParams) -> CompanyCoverag
         request,
         "company:" + name,
         params,
-        lambda s: company_coverage(
-            s, name, params.filters(), bucket=params.bucket, by_source=params.by_source
+        lambda s, index: company_coverage(
+            s,
+            name,
+            params.filters(),
+            bucket=params.bucket,
+            by_source=params.by_source,
+            index=index,
         ),
     )

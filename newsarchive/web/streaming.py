@@ -14,7 +14,7 @@ import io
 import logging
 import queue
 import threading
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 from starlette.concurrency import run_in_threadpool
 
@@ -22,6 +22,8 @@ from newsarchive.archive.export import write_export
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from typing_extensions import Buffer
 
     from newsarchive.archive import Archive
     from newsarchive.archive.search import SearchFilters
@@ -49,9 +51,10 @@ class _QueueWriter(io.RawIOBase):
     def tell(self) -> int:
         return self._position
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        n = len(data)
-        self._buffer += data
+    def write(self, data: Buffer, /) -> int:
+        view = memoryview(data).cast("B")
+        n = view.nbytes
+        self._buffer += view
         self._position += n
         if len(self._buffer) >= CHUNK:
             self.drain()
@@ -83,7 +86,8 @@ def stream_export(
     def produce() -> None:
         try:
             with archive.session() as session:
-                rows = write_export(session, fmt, out, filters, query)  # type: ignore[arg-type]
+                # a RawIOBase is a binary stream; typeshed's IO[bytes] is another nominal type
+                rows = write_export(session, fmt, cast("IO[bytes]", out), filters, query)
             out.drain()
             logger.info("streamed an export of %d rows (%s)", rows, fmt)
         except BrokenPipeError:

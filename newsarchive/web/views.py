@@ -21,6 +21,7 @@ from newsarchive.web.params import PAGE_SIZE
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from newsarchive.archive.facetindex import FacetIndex
     from newsarchive.archive.reports import ArticleView
     from newsarchive.archive.search import SearchHit
     from newsarchive.web.params import SearchParams
@@ -59,8 +60,10 @@ def result_page(
     *,
     highlight: tuple[str, str] = MARK,
     total: tuple[int, bool] | None = None,
+    index: FacetIndex | None = None,
 ) -> ResultPage:
-    """One page of hits (by relevance or date), and the number of matches."""
+    """One page of hits (by relevance or date), and the number of matches (counted on
+    ``index`` when given)."""
     query = params.parsed()
     filters = params.filters()
     offset = (params.page - 1) * PAGE_SIZE
@@ -76,15 +79,22 @@ def result_page(
             highlight=highlight,
             order=params.order,
         )
-    count, exact = count_matches(session, query, filters) if total is None else total
+    if total is None:
+        total = count_matches(session, query, filters, index=index)
+    count, exact = total
     return ResultPage(hits[:PAGE_SIZE], count, exact, params.page, len(hits) > PAGE_SIZE)
 
 
-def search_view(session: Session, params: SearchParams) -> SearchView:
-    """Everything the search page shows: hits, facets with the total, the timeline."""
+def search_view(
+    session: Session, params: SearchParams, *, index: FacetIndex | None = None
+) -> SearchView:
+    """Everything the search page shows: hits, facets with the total, the timeline (counted
+    on ``index`` when given)."""
     query = params.parsed()
     filters = params.filters()
-    facets, tl = overview(session, query, filters, bucket=params.bucket, by_source=params.by_source)
+    facets, tl = overview(
+        session, query, filters, bucket=params.bucket, by_source=params.by_source, index=index
+    )
     return SearchView(
         results=result_page(session, params, total=(facets.total, facets.exact)),
         facets=facets,

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import text
 from support.cli import start_cli
 from support.http import fetch
+from support.waiting import wait_until
 from support.web import serve_read_only, stop_serving
 
 from newsarchive.archive import open_archive
@@ -110,10 +112,28 @@ def test_twenty_parallel_requests_all_answer(
     assert statuses == [200] * 20
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
-def test_serve_command_serves_until_a_signal(demo_archive: str, stop: signal.Signals) -> None:
+def _children(pid: int) -> set[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return {int(p) for p in path.read_text().split()} if path.exists() else set()
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state == "Z"  # exited, waiting for init to reap it
+
+
+@pytest.mark.parametrize(
+    ("stop", "workers"),
+    [(signal.SIGINT, 1), (signal.SIGTERM, 1), (signal.SIGINT, 2), (signal.SIGTERM, 2)],
+)
+def test_serve_command_serves_until_a_signal(
+    demo_archive: str, stop: signal.Signals, workers: int
+) -> None:
     proc = start_cli(
-        "serve", "--db", demo_archive, "--port", "0",
+        "serve", "--db", demo_archive, "--port", "0", "--workers", str(workers),
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -132,8 +152,16 @@ def test_serve_command_serves_until_a_signal(demo_archive: str, stop: signal.Sig
                 time.sleep(0.1)
         assert status == 200
         assert b'"total": 2' in body
+        workers_seen = _children(proc.pid)
+        if Path("/proc").is_dir():
+            # one process serves, or that many forked workers share the socket
+            assert len(workers_seen) == (0 if workers == 1 else workers)
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            urls = [base + f"api/facets?q=renault&page={i % 3 + 1}" for i in range(20)]
+            assert list(pool.map(lambda u: fetch(u)[0], urls)) == [200] * 20
         proc.send_signal(stop)
         assert proc.wait(timeout=20) == 0
+        wait_until(lambda: all(_gone(pid) for pid in workers_seen), 10, "the workers to exit")
         assert proc.stderr is not None
         assert "Traceback" not in proc.stderr.read()
     finally:
