@@ -408,8 +408,27 @@ def page_key(path: str) -> str:
     raw = unquote(path)
     base, _, query = raw.partition("?")
     # http.server turns a leading "//" into "/" before we see it (as nginx merges slashes)
-    base = "/" + base.lstrip("/")
+    base = _remove_dot_segments("/" + base.lstrip("/"))
     return base + ("?" + "&".join(sorted(query.split("&"))) if query else "")
+
+
+def _remove_dot_segments(path: str) -> str:
+    """``/a/b/./c`` → ``/a/b/c``, ``/a/b/.`` → ``/a/b/``, ``/a/b/../c`` → ``/a/c``: a web
+    server resolves dot segments before it routes (RFC 3986 5.2.4; nginx, Apache), and every
+    client resolves them before it sends a link, so a page a site wrote as ``…/18725/.`` is
+    answered at ``…/18725/``."""
+    segs = path.split("/")
+    out: list[str] = []
+    for i, seg in enumerate(segs):
+        last = i == len(segs) - 1
+        if seg in (".", ".."):
+            if seg == ".." and len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+            continue
+        out.append(seg)
+    return "/".join(out) or "/"
 
 
 def _sitemap_index(base: str, count: int) -> bytes:

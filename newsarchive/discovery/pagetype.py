@@ -276,10 +276,24 @@ def url_kind(url: str) -> UrlKind:
 
 
 def _is_date_archive(segs: list[str]) -> bool:
-    """/2024/, /2024/05/, /2024/05/01/ (a year, then at most month and day); /822 is not."""
-    if not segs or not all(s.isdigit() for s in segs) or len(segs) > 3:
+    """/2024/05/, /2024/05/01/ (a year, then a month and at most a day); /822 is not.
+
+    A lone year (/1927) is not taken for a calendar from its URL: numeric post ids collide
+    with years, so such a page is fetched and its content decides (a year archive is a list).
+    """
+    if not 2 <= len(segs) <= 3 or not all(s.isdigit() for s in segs):
         return False
     return bool(_YEAR.fullmatch(segs[0])) and all(len(s) <= 2 for s in segs[1:])
+
+
+def _has_id_param(query: str) -> bool:
+    """A query parameter whose value is a numeric id (``?p=31228``, ``?pk_no=1412361``,
+    ``?id=8576``) selects one item, as an id in the path does; paging and search parameters
+    (:data:`LISTING_PARAMS`) do not."""
+    return any(
+        k.lower() not in LISTING_PARAMS and _ARTICLE_ID_PARAM.fullmatch(v)
+        for k, v in parse_qsl(query)
+    )
 
 
 def _url_score(url: str) -> tuple[float, str]:
@@ -292,7 +306,12 @@ def _url_score(url: str) -> tuple[float, str]:
     segs = _segments(path)
     last = segs[-1] if segs else ""
     words = [w for w in re.split(r"[-_+.]", last.rsplit(".", 1)[0] if "." in last else last) if w]
-    if _DATE_IN_PATH.search(path) or _ARTICLE_ID.search(path) or len(words) >= 4:
+    if (
+        _DATE_IN_PATH.search(path)
+        or _ARTICLE_ID.search(path)
+        or len(words) >= 4
+        or _has_id_param(urlsplit(url).query)
+    ):
         return 1.0, "url:article_shape"
     if len(segs) <= 1 and len(words) <= 2:
         return -1.0, "url:shallow"

@@ -118,6 +118,26 @@ def _is_dropped_param(name: str) -> bool:
     return low in TRACKING_PARAMS or low in SESSION_PARAMS or low.startswith(TRACKING_PREFIXES)
 
 
+def _remove_dot_segments(path: str) -> str:
+    """``/a/./b`` → ``/a/b``, ``/a/b/.`` → ``/a/b/``, ``/a/b/../c`` → ``/a/c`` (RFC 3986
+    5.2.4). Every client resolves dot segments before it sends a request, so a link a site
+    wrote as ``…/18725/.`` reaches the page at ``…/18725/`` and only that spelling can be
+    fetched; empty segments are kept (servers differ on those)."""
+    if "." not in path:
+        return path
+    segs = path.split("/")
+    out: list[str] = []
+    for i, seg in enumerate(segs):
+        if seg in (".", ".."):
+            if seg == ".." and len(out) > 1:
+                out.pop()
+            if i == len(segs) - 1:
+                out.append("")
+            continue
+        out.append(seg)
+    return "/".join(out)
+
+
 def canonicalize_url(url: str) -> str:
     """The spelling of ``url`` we schedule and store (see the module docstring)."""
     url = url.strip()
@@ -133,7 +153,7 @@ def canonicalize_url(url: str) -> str:
     netloc = host if ":" not in host else f"[{host}]"
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         netloc = f"{netloc}:{port}"
-    path = _PATH_SESSION.sub("", parts.path) or "/"
+    path = _remove_dot_segments(_PATH_SESSION.sub("", parts.path)) or "/"
     path = quote(path, safe="/:@!$&'()*+,;=-._~%")
     # Parameters stay as the site escaped them (a "%DC" in a Latin-1 site's query must not be
     # decoded as UTF-8 and re-encoded into another URL); only unsafe characters get escaped.

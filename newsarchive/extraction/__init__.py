@@ -48,6 +48,7 @@ from newsarchive.extraction.attribution import find_credits
 from newsarchive.extraction.authors import split_authors
 from newsarchive.extraction.charset import decode_html
 from newsarchive.extraction.companies import find_companies
+from newsarchive.extraction.fallback import NO_METADATA, fallback_body
 from newsarchive.extraction.lang import guess_language
 from newsarchive.extraction.metadata import (
     AUTHOR_KEYS,
@@ -125,9 +126,14 @@ def extract_tree(
     ``copy=False`` the caller hands the tree over (saves a deep copy when it needs it no more)."""
     page = collect(tree)
     doc = _trafilatura(deepcopy(tree) if copy else tree, url, fetched_at)
-    if doc is None or not doc.text or len(doc.text.strip()) < MIN_BODY_CHARS:
-        return None
-    body = _clean_body(doc.text)
+    text = doc.text if doc is not None else None
+    if not text or len(text.strip()) < MIN_BODY_CHARS:
+        # a page its scripts render: the text it ships as data (JSON-LD, state, noscript)
+        text = fallback_body(tree)
+        if text is None:
+            return None
+        doc = doc if doc is not None else NO_METADATA
+    body = _clean_body(text)
 
     lang = _page_lang(page) or lang_hint or guess_language(body)
     site_name = (

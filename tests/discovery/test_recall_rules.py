@@ -8,6 +8,7 @@ article URLs that look like listings, and spellings the canonical form made unre
 from __future__ import annotations
 
 import pytest
+from support.newssite import article_html, prose
 
 from newsarchive.discovery.pagetype import classify, url_kind
 from newsarchive.discovery.urls import canonicalize_url, url_key
@@ -78,13 +79,49 @@ def test_article_urls_that_look_like_listings(url: str) -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "https://x.example/2024/",
+        "https://x.example/2024/05/",
         "https://x.example/2024/05/17/",
         "https://x.example/archive/2024/05/",
+        "https://x.example/archive/2024/",
     ],
 )
 def test_calendar_archives_are_still_listings(url: str) -> None:
     assert url_kind(url) == "listing"
+
+
+def test_a_lone_year_is_fetched_and_its_content_decides() -> None:
+    """``/1927`` is a post id as often as a year: a sitemap entry of that shape is fetched (a
+    listing-shaped entry is skipped unfetched), then a year archive is rejected by its teasers
+    and a story kept by its text."""
+    for url in ("https://blog.example/1927", "https://blog.example/2024/"):
+        assert url_kind(url) == "other"
+    story = article_html("Researchers apply together for the council chair", 6)
+    assert classify(story, "https://blog.example/1927", listed=Listing.SITEMAP).is_article
+    teasers = "".join(
+        f"<article><h2><a href='/2024/0{1 + i % 9}/story-{i}/'>Story {i} of the year</a></h2>"
+        f"<p>{prose(i, paragraphs=1, words=25)[0]}</p></article>"
+        for i in range(12)
+    )
+    archive = f"<html><head><title>2024 - Blog</title></head><body>{teasers}</body></html>"
+    verdict = classify(archive, "https://blog.example/2024/", listed=Listing.SITEMAP)
+    assert not verdict.is_article, verdict
+
+
+def test_a_numeric_id_in_the_query_is_an_article_address() -> None:
+    """WordPress ``/?p=31228`` and ``mnews.asp?pk_no=…`` name one post, as a path id does;
+    ``?page=3`` and ``?s=…`` do not."""
+    body = "".join(f"<p>{p}</p>" for p in prose(7, paragraphs=4, words=45))
+    page = (
+        "<html><head><title>Tesla cuts prices again in Europe - Autonews</title></head><body>"
+        "<nav><a href='/'>Start</a> <a href='/news'>News</a></nav><div class='post'>"
+        f"<h1>Tesla cuts prices again in Europe</h1>{body}</div></body></html>"
+    )
+    for url in ("https://autonews.example/?p=31228", "https://x.example/mnews.asp?pk_no=1412361"):
+        verdict = classify(page, url, listed=Listing.SITEMAP)
+        assert verdict.is_article, verdict
+        assert "url:article_shape" in verdict.reasons
+    assert "url:article_shape" not in classify(page, "https://x.example/news?page=3").reasons
+    assert "url:article_shape" not in classify(page, "https://x.example/?s=tesla").reasons
 
 
 def test_long_continuous_prose_is_an_article_whatever_its_url() -> None:
@@ -116,6 +153,13 @@ def test_long_continuous_prose_is_an_article_whatever_its_url() -> None:
             "https://x.example/news//2024/a;art114,3177663",
         ),
         ("https://x.example/News/Mixed-Case.html", "https://x.example/News/Mixed-Case.html"),
+        # dot segments are resolved as every client resolves them before sending a request
+        (
+            "https://x.example/de/preise__312/NewsDetail__18725/.",
+            "https://x.example/de/preise__312/NewsDetail__18725/",
+        ),
+        ("https://x.example/a/./b/../c.html", "https://x.example/a/c.html"),
+        ("https://x.example/v1.2/x.html", "https://x.example/v1.2/x.html"),
     ],
 )
 def test_canonical_spelling_keeps_what_selects_the_page(url: str, expected: str) -> None:
