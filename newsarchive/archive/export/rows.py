@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Text, cast, func, select, type_coerce
 
-from newsarchive.archive.export.schema import BY_NAME, Field, Kind
+from newsarchive.archive.export.schema import BY_NAME, COPY_COUNTS, Field, Kind
 from newsarchive.archive.models import Article, Duplicate, Source
 from newsarchive.archive.search import SearchFilters, article_date, filter_clauses, match_clause
 from newsarchive.archive.searchquery import matches, parse_query
@@ -98,6 +98,8 @@ class RowStream:
             .order_by(Article.id)
             .execution_options(yield_per=size)
         )
+        if "duplicate_count" in self.names:
+            stmt = stmt.outerjoin(COPY_COUNTS, COPY_COUNTS.c.original_id == Article.id)
         if parsed is not None:
             stmt = stmt.where(match_clause(session, parsed))
         result = session.connection().execute(stmt)
