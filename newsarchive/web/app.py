@@ -148,6 +148,7 @@ def _templates() -> Jinja2Templates:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # the package's own files: no stat() per template per request
     )
     env.filters["highlight"] = _highlight
     env.filters["safe_href"] = _safe_href

@@ -8,11 +8,12 @@ and number of terms, and the page depth (deep pages cost a scan of every row bef
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, fields, replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from newsarchive.archive.facets import BUCKETS
 from newsarchive.archive.search import ORDERS, SearchFilters
@@ -143,16 +144,24 @@ class SearchParams:
         self, path: str = "/", *, extra: Mapping[str, str] | None = None, **changes: Any
     ) -> str:
         """``path`` with this state (and ``changes``, then ``extra`` parameters) as its query;
-        defaults are left out, so equal states give equal URLs."""
-        state = self.with_(**changes) if changes else self
+        defaults are left out, so equal states give equal URLs. The same state as
+        ``with_(**changes)`` (a change starts again at page 1), without building it: a search
+        page has ~150 links."""
+        unknown = changes.keys() - _DEFAULTS.keys()
+        if unknown:
+            raise TypeError(f"unknown search parameters {sorted(unknown)}")
+        if changes and "page" not in changes:
+            changes["page"] = 1
         pairs = []
-        for f in fields(state):
-            value = getattr(state, f.name)
-            if value == f.default:
+        for name, default in _DEFAULTS.items():
+            value = changes[name] if name in changes else getattr(self, name)
+            if value == default:
                 continue
-            pairs.append((f.name, "1" if value is True else str(value)))
+            pairs.append((name, "1" if value is True else str(value)))
         pairs += list((extra or {}).items())
-        return path + ("?" + urlencode(pairs) if pairs else "")
+        if not pairs:
+            return path
+        return path + "?" + "&".join(f"{_quoted(k)}={_quoted(v)}" for k, v in pairs)
 
     def chips(self) -> list[tuple[str, str]]:
         """Active filters as (label, URL without it), for removable chips."""
@@ -173,6 +182,16 @@ class SearchParams:
         return chips
 
 
+_DEFAULTS: dict[str, object] = {f.name: f.default for f in fields(SearchParams)}
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(value: str) -> str:
+    """``urlencode``'s quoting of one name or value; a page repeats the same few many times."""
+    return quote_plus(value)
+
+
+@functools.lru_cache(maxsize=1024)
 def month_range(month: str) -> tuple[str, str]:
     """``YYYY-MM`` → (first day, last day) as the since/until a month facet sets."""
     first = date.fromisoformat(month + "-01")
