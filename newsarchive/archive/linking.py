@@ -22,6 +22,7 @@ the same functions over stored groups. Kept together so that the lock discipline
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import re
 import zlib
@@ -39,13 +40,14 @@ from newsarchive.archive.models import (
     ArticleClaim,
     ArticleSignature,
     Capture,
+    CreditKey,
     Duplicate,
     LshBand,
     Source,
 )
 from newsarchive.archive.models import Article as ArticleRow
 from newsarchive.contracts import LinkKind
-from newsarchive.discovery.urls import host_of, url_key
+from newsarchive.discovery.urls import canonicalize_url, host_of, url_key
 from newsarchive.extraction import fingerprint
 from newsarchive.extraction.dates import as_utc
 from newsarchive.extraction.textlength import word_equivalents
@@ -77,6 +79,11 @@ MIN_LINK_WORDS = 40
 # text that is mostly such lines is a list page.
 LIST_LINE_WORDS = 12
 MIN_PROSE_SHARE = 0.5
+# A copy that credits a stored page by URL is linked to it when this share of the shorter
+# text is inside the longer (a partial republication), at a MinHash similarity of at least
+# the floor below (under it the estimate is noise).
+MIN_CREDITED_CONTAINMENT = 0.7
+MIN_CREDITED_SIMILARITY = 0.1
 # Below this length a text about consent, subscriptions, sign-in or errors is a template stub.
 STUB_MAX_WORDS = 150
 _SENTENCE_ENDS = (
@@ -246,18 +253,37 @@ def _credit(data: dict[str, Any]) -> Credit:
 def save_claims(
     session: Session, article_id: int, site_name: str | None, credits: Iterable[Credit]
 ) -> None:
-    """Write (or replace) what an article says about its own origin."""
+    """Write (or replace) what an article says about its own origin, and index the pages it
+    credits by URL (:class:`CreditKey`)."""
+    kept = list(credits)[:8]
     session.execute(delete(ArticleClaim).where(ArticleClaim.article_id == article_id))
+    session.execute(delete(CreditKey).where(CreditKey.article_id == article_id))
     session.add(
         ArticleClaim(
             article_id=article_id,
             site_name=site_name[:300] if site_name else None,
-            credits=[
-                {"kind": c.kind.value, "url": c.url, "name": c.name} for c in list(credits)[:8]
-            ],
+            credits=[{"kind": c.kind.value, "url": c.url, "name": c.name} for c in kept],
         )
     )
+    keys = credit_url_keys(c.url for c in kept)
+    if keys:
+        session.execute(
+            dialect_insert(session, CreditKey),
+            [{"key": key, "article_id": article_id} for key in keys],
+        )
     session.flush()
+
+
+def page_key_hash(url: str) -> int:
+    """A page's URL key (:func:`url_key`) as a signed 64-bit hash, the form of
+    ``credit_keys.key``."""
+    digest = hashlib.sha256(url_key(url).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def credit_url_keys(urls: Iterable[str | None]) -> set[int]:
+    """The hashed keys of the credited pages among ``urls`` (a credit without a URL has none)."""
+    return {page_key_hash(u) for u in urls if u and u.startswith(("http://", "https://"))}
 
 
 def linkable(body: str) -> bool:
@@ -300,8 +326,10 @@ def link_new_article(
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(DEDUPE_LOCK_KEY)))
-    match = _find_match(session, article_id, fp) or _find_translation(
-        session, article_id, fp, lang, day
+    match = (
+        _find_match(session, article_id, fp)
+        or _find_translation(session, article_id, fp, lang, day)
+        or _find_credited(session, article_id, fp)
     )
     if match is None:
         return None
@@ -477,6 +505,84 @@ def _find_match(
         ),
         fingerprint.NEAR_THRESHOLD,
     )
+    return None if best is None else (best[0], LinkKind.NEAR, best[1])
+
+
+def containment(similarity: float, words_a: int, words_b: int) -> float:
+    """The share of the shorter text's shingles found in the longer one, estimated from their
+    MinHash similarity J and lengths: |A∩B| = J·(|A|+|B|)/(1+J)."""
+    a, b = (
+        max(words_a - fingerprint.SHINGLE_WORDS + 1, 1),
+        max(words_b - fingerprint.SHINGLE_WORDS + 1, 1),
+    )
+    return similarity * (a + b) / ((1 + similarity) * min(a, b))
+
+
+def _find_credited(
+    session: Session, article_id: int, fp: Fingerprint
+) -> tuple[int, LinkKind, float] | None:
+    """(group original, "near", score) of a stored article that this one credits by URL, or
+    that credits this one, when the shorter text is contained in the longer.
+
+    A republisher often copies only part of a story (the first paragraphs, without the
+    related-stories block the original's page carries), so the two texts can be far below
+    the near-duplicate threshold while one is almost wholly inside the other. A credit naming
+    the page plus :data:`MIN_CREDITED_CONTAINMENT` of the shorter text in the longer links
+    them; a credit alone does not (a page may cite a source it does not copy).
+    """
+    me = session.execute(
+        select(ArticleRow.url, ArticleRow.canonical_url, ArticleRow.word_count).where(
+            ArticleRow.id == article_id
+        )
+    ).one()
+    credited = set(session.scalars(select(CreditKey.key).where(CreditKey.article_id == article_id)))
+    own_keys = {page_key_hash(me.url), page_key_hash(me.canonical_url)}
+    candidates: set[int] = set(
+        session.scalars(
+            select(CreditKey.article_id).where(
+                CreditKey.key.in_(own_keys), CreditKey.article_id != article_id
+            )
+        )
+    )
+    if credited:
+        spellings: set[str] = set()
+        for row in session.scalars(
+            select(ArticleClaim.credits).where(ArticleClaim.article_id == article_id)
+        ):
+            for credit in row or []:
+                url = credit.get("url") if isinstance(credit, dict) else None
+                if url and page_key_hash(url) in credited:
+                    canon = canonicalize_url(url)
+                    spellings |= {canon, canon.rstrip("/"), canon.rstrip("/") + "/"}
+        if spellings:
+            candidates |= set(
+                session.scalars(
+                    select(ArticleRow.id).where(
+                        ArticleRow.canonical_url.in_(spellings), ArticleRow.id != article_id
+                    )
+                )
+            )
+    if not candidates:
+        return None
+    rows = session.execute(
+        select(
+            ArticleSignature.article_id,
+            ArticleSignature.minhash,
+            ArticleRow.word_count,
+            Duplicate.original_id,
+        )
+        .join(ArticleRow, ArticleRow.id == ArticleSignature.article_id)
+        .outerjoin(Duplicate, Duplicate.article_id == ArticleSignature.article_id)
+        .where(ArticleSignature.article_id.in_(sorted(candidates)))
+    ).all()
+    scored = []
+    for cand_id, minhash, words, original_id in rows:
+        sim = fingerprint.similarity(fp.minhash, minhash)
+        if sim >= MIN_CREDITED_SIMILARITY and (
+            containment(sim, me.word_count, words) >= MIN_CREDITED_CONTAINMENT
+        ):
+            scored.append((sim, cand_id, original_id))
+    best = _best(scored, MIN_CREDITED_SIMILARITY)
     return None if best is None else (best[0], LinkKind.NEAR, best[1])
 
 

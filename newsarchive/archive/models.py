@@ -180,6 +180,20 @@ class ArticleClaim(Base):
     credits: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
 
 
+class CreditKey(Base):
+    """A page an article credits by URL (attribution link, cross-domain canonical,
+    ``isBasedOn``), as a hash of its URL key: the original a copy names is found from either
+    side, whichever is stored first, even when the copy republishes only part of the text
+    (migration 0006)."""
+
+    __tablename__ = "credit_keys"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class LshBand(Base):
     """One MinHash LSH band key of an article; equal keys make near-duplicate candidates."""
 

@@ -27,7 +27,7 @@ from newsarchive.archive.linking import (
     linkable,
     relink_archive,
 )
-from newsarchive.archive.models import Article, ArticleClaim, Duplicate
+from newsarchive.archive.models import Article, ArticleClaim, CreditKey, Duplicate
 from newsarchive.archive.reports import get_article
 from newsarchive.archive.store import save_page
 from newsarchive.items import Credit, CreditKind
@@ -307,3 +307,52 @@ def test_two_articles_sharing_a_cookie_wall_are_not_linked(archive: Archive) -> 
         page.article.body = wall
     store(archive, first, second)
     assert links(archive) == {}
+
+
+# The original's page carries a block of other teasers that its extraction keeps; the copy
+# republishes the story alone. Jaccard ~0.2, far below the near-duplicate threshold.
+PARTIAL_ORIGIN_BODY = BODY + "\n" + "\n".join(prose_text(100 + i, words=100) for i in range(8))
+
+
+@pytest.mark.parametrize("copy_first", [True, False], ids=["copy-first", "origin-first"])
+def test_a_partial_republication_that_credits_the_page_is_linked_in_either_order(
+    archive: Archive, copy_first: bool
+) -> None:
+    origin = origin_page(fetched_offset=5)
+    assert origin.article is not None
+    origin.article.body = PARTIAL_ORIGIN_BODY
+    pages = [copy_page(), origin]
+    store(archive, *(pages if copy_first else pages[::-1]))
+    assert links(archive) == {COPY_URL: (ORIGIN_URL, "credit")}
+
+
+def test_a_credit_alone_does_not_link_different_texts(archive: Archive) -> None:
+    """A page may cite a source it does not copy: the credited page's text must contain it."""
+    origin = origin_page()
+    assert origin.article is not None
+    origin.article.body = prose_text(200, words=400)
+    store(archive, origin, copy_page())
+    assert links(archive) == {}
+
+
+def test_db_upgrade_across_0006_indexes_the_credits_already_stored(
+    archive_url: str, invoke: Callable[..., Result]
+) -> None:
+    """An archive stored under 0005 has claims but no credit keys: the upgrade hashes them, so
+    a partial original stored afterwards still finds its earlier crediting copy."""
+    with open_archive(archive_url) as arch:
+        store(arch, copy_page())
+        cfg = alembic_config(arch.engine)
+        with arch.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0005")
+    result = invoke("db", "upgrade", "--db", archive_url)
+    assert result.exit_code == 0, result.output
+    with open_archive(archive_url) as arch:
+        with arch.session() as session:
+            assert session.scalars(select(CreditKey.article_id)).all()
+        origin = origin_page(fetched_offset=5)
+        assert origin.article is not None
+        origin.article.body = PARTIAL_ORIGIN_BODY
+        store(arch, origin)
+        assert links(arch) == {COPY_URL: (ORIGIN_URL, "credit")}
