@@ -24,6 +24,7 @@ import itertools
 import json
 import logging
 import math
+import os
 import random
 import resource
 import statistics
@@ -39,8 +40,7 @@ from scratch import fresh_archive
 from sqlalchemy import insert, text
 
 from newsarchive.archive import open_archive
-from newsarchive.archive.models import AnchorBand, ArticleSignature, Duplicate, LshBand, Source
-from newsarchive.archive.models import Article as ArticleRow
+from newsarchive.archive.models import Source
 from newsarchive.extraction import fingerprint
 from newsarchive.items import Article, FetchedPage
 
@@ -89,93 +89,226 @@ def _vocabulary(size: int = 30_000) -> tuple[list[str], list[float]]:
 WORDS, CUM = _vocabulary()
 
 
+def _sentences(count: int = 60_000) -> list[str]:
+    """Sentences of 18 words drawn from the Zipf vocabulary; bodies are made of them, so that
+    building a million bodies costs a choice of sentences, not 450 weighted draws each (word
+    frequencies stay those of the vocabulary)."""
+    rng = random.Random(13)
+    return [
+        " ".join(rng.choices(WORDS, cum_weights=CUM, k=SENTENCE_WORDS)).capitalize() + "."
+        for _ in range(count)
+    ]
+
+
+SENTENCE_WORDS = 18
+SENTENCES = _sentences()
+
+
 def body_of(n: int) -> str:
     rng = random.Random(n)
     length = min(2500, max(80, int(rng.lognormvariate(math.log(450), 0.55))))
-    tokens = rng.choices(WORDS, cum_weights=CUM, k=length)
-    sentences = [" ".join(tokens[i : i + 18]).capitalize() + "." for i in range(0, length, 18)]
+    sentences = rng.choices(SENTENCES, k=max(1, round(length / SENTENCE_WORDS)))
     return "\n".join(" ".join(sentences[i : i + 5]) for i in range(0, len(sentences), 5))
 
 
-def _row(n: int, source_ids: list[int]) -> dict[str, Any]:
-    body = body_of(n)
+def original_of(n: int) -> int | None:
+    """One article in ten is a copy of the article stored seven before it (same body)."""
+    return n - 7 if n % 10 == 0 and n > 7 else None
+
+
+ARTICLE_COLUMNS = [
+    *("id", "source_id", "url", "canonical_url", "title", "body", "published", "word_count"),
+    *("content_sha256", "first_seen", "last_seen", "date_flags", "authors", "organisations"),
+    *("tags", "companies", "lang", "version"),
+]
+
+
+def _row(n: int, source_ids: list[int]) -> tuple[Any, ...]:
+    """Article ``n`` as a row of ARTICLE_COLUMNS (lists as JSON text, times aware UTC)."""
+    original = original_of(n)
+    body = body_of(n if original is None else original)
+    if original is not None:
+        body = f"Republished from src{original % SOURCES:02d}.\n" + body
     when = START + timedelta(minutes=(n * 2_629) % (DAYS * 24 * 60))
     src = n % SOURCES
     url = f"https://src{src:02d}.example/news/{when:%Y/%m}/story-{n}"
-    return {
-        "id": n,
-        "source_id": source_ids[src],
-        "url": url,
-        "canonical_url": url,
-        "title": f"{WORDS[n % 40].capitalize()} {WORDS[(n // 40) % 40]} story {n}",
-        "body": body,
-        "published": when,
-        "word_count": body.count(" ") + body.count("\n") + 1,
-        "content_sha256": f"{n:064x}",
-        "first_seen": when,
-        "last_seen": when,
-        "date_flags": [],
-        "authors": [f"Author {n % 1500}"],
-        "organisations": [],
-        "tags": [],
-        "companies": [],
-        "lang": LANGS[src % len(LANGS)],
-        "version": 1,
-    }
+    title = f"{WORDS[n % 40].capitalize()} {WORDS[(n // 40) % 40]} story {n}"
+    words = body.count(" ") + body.count("\n") + 1
+    authors = json.dumps([f"Author {n % 1500}"])
+    return (n, source_ids[src], url, url, title, body, when, words, f"{n:064x}", when, when,
+            "[]", authors, "[]", "[]", "[]", LANGS[src % len(LANGS)], 1)  # fmt: skip
 
 
-def _index_rows(n: int, day: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Band keys as a distinct article's would be: uniform 32-bit values."""
-    rng = random.Random(-n)
-    bands = [
-        {"band": b, "key": rng.getrandbits(31), "article_id": n} for b in range(fingerprint.BANDS)
-    ]
-    anchors = [
-        {"band": b, "key": rng.getrandbits(31), "day": day, "article_id": n}
-        for b in range(fingerprint.ANCHOR_BANDS)
-    ]
+def _index_rows(n: int, day: int) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+    """Band keys as a distinct article's would be: uniform 31-bit values."""
+    bits = random.Random(-n).getrandbits
+    bands = [(b, bits(31), n) for b in range(fingerprint.BANDS)]
+    anchors = [(b, bits(31), day, n) for b in range(fingerprint.ANCHOR_BANDS)]
     return bands, anchors
+
+
+def _sqlite_value(v: Any) -> Any:
+    """SQLite keeps times as naive UTC text (the archive's TZDateTime)."""
+    return v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime) else v
+
+
+BAND_TABLES = {
+    "lsh_bands": ("band, key, article_id", "pk_lsh_bands", "ix_lsh_bands_article_id"),
+    "anchor_bands": ("band, key, day, article_id", "pk_anchor_bands", "ix_anchor_bands_article_id"),
+}
+
+
+class Loader:
+    """Bulk rows through the driver: ``executemany`` on SQLite, ``COPY`` on PostgreSQL.
+
+    What an insert would maintain row by row is set aside for the load and rebuilt in bulk
+    afterwards (:meth:`finish`): the FTS5 insert trigger (the new rows are indexed by one
+    ``INSERT … SELECT`` into ``articles_fts``), the GIN index of ``search_vector`` (the
+    generated tsvector itself is computed as rows arrive), and the near-duplicate index:
+    band rows are staged in a plain table and inserted in key order, the ``article_id``
+    indexes are recreated afterwards (SQLite), or the primary keys and indexes are dropped
+    and recreated (PostgreSQL). The schema after :meth:`finish` is the migrations' own.
+    """
+
+    def __init__(self, archive: Any) -> None:
+        self.backend = archive.backend
+        self.raw = archive.engine.raw_connection()
+        self.ddl: dict[str, str] = {}
+        self.first = 0
+        self.last = 0
+
+    def sql(self, statement: str, params: tuple[Any, ...] = ()) -> None:
+        cur = self.raw.cursor()
+        cur.execute(statement, params)
+        cur.close()
+
+    def start(self, first: int) -> None:
+        self.first = first
+        if self.backend == "sqlite":
+            self.raw.commit()
+            self.sql("PRAGMA foreign_keys=OFF")
+            self.sql("PRAGMA synchronous=OFF")
+            self.sql("PRAGMA cache_size=-500000")
+            self.sql("PRAGMA temp_store=FILE")
+            cur = self.raw.cursor()
+            cur.execute(
+                "SELECT name, sql FROM sqlite_master WHERE name = 'articles_fts_ai' "
+                "OR name IN ('ix_lsh_bands_article_id', 'ix_anchor_bands_article_id')"
+            )
+            self.ddl = dict(cur.fetchall())
+            cur.close()
+            for name in self.ddl:
+                kind = "TRIGGER" if name == "articles_fts_ai" else "INDEX"
+                self.sql(f"DROP {kind} {name}")
+            for table, (columns, _, _) in BAND_TABLES.items():
+                self.sql(f"CREATE TEMP TABLE stage_{table} ({columns})")
+        else:
+            self.sql("SET session_replication_role = replica")  # no FK triggers per row
+            self.sql("SET synchronous_commit = off")
+            self.sql("SET maintenance_work_mem = '1GB'")
+            self.sql("DROP INDEX ix_articles_search_vector")
+            for table, (_, pk, ix) in BAND_TABLES.items():
+                self.sql(f"ALTER TABLE {table} DROP CONSTRAINT {pk}")
+                self.sql(f"DROP INDEX {ix}")
+        self.raw.commit()
+
+    def load(self, table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        if self.backend == "sqlite" and table in BAND_TABLES:
+            table = f"stage_{table}"
+        cur = self.raw.cursor()
+        if self.backend == "sqlite":
+            marks = ", ".join("?" for _ in columns)
+            cur.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                [tuple(_sqlite_value(v) for v in r) for r in rows],
+            )
+        else:
+            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        cur.close()
+
+    def commit(self, last: int) -> None:
+        self.last = last
+        self.raw.commit()
+
+    def finish(self) -> None:
+        if self.backend == "sqlite":
+            self.sql(
+                "INSERT INTO articles_fts(rowid, title, body) "
+                "SELECT id, title, body FROM articles WHERE id BETWEEN ? AND ?",
+                (self.first, self.last),
+            )
+            for table, (columns, _, _) in BAND_TABLES.items():
+                self.sql(
+                    f"INSERT INTO {table} ({columns}) SELECT {columns} FROM stage_{table} "
+                    f"ORDER BY {columns}"
+                )
+                self.sql(f"DROP TABLE stage_{table}")
+            for statement in self.ddl.values():
+                self.sql(statement)
+            self.raw.commit()
+            self.sql("PRAGMA foreign_keys=ON")
+            self.sql("PRAGMA synchronous=NORMAL")
+            self.sql("ANALYZE")
+        else:
+            self.sql("CREATE INDEX ix_articles_search_vector ON articles USING gin (search_vector)")
+            for table, (columns, pk, ix) in BAND_TABLES.items():
+                self.sql(f"ALTER TABLE {table} ADD CONSTRAINT {pk} PRIMARY KEY ({columns})")
+                self.sql(f"CREATE INDEX {ix} ON {table} (article_id)")
+            # ids were given explicitly: the sequence must move past them for later inserts
+            self.sql(
+                "SELECT setval(pg_get_serial_sequence('articles', 'id'), max(id)) FROM articles"
+            )
+            self.sql("SET session_replication_role = DEFAULT")
+            self.raw.commit()
+            driver = self.raw.driver_connection
+            driver.autocommit = True
+            self.sql("VACUUM ANALYZE")
+            driver.autocommit = False
+        self.raw.commit()
+        self.raw.close()
 
 
 def grow(archive: Any, start: int, stop: int, source_ids: list[int]) -> float:
     """Articles ``start``..``stop - 1`` with their index rows; returns seconds."""
     t0 = time.perf_counter()
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    loader = Loader(archive)
+    loader.start(start)
+    now = datetime.now(UTC)
     for lo in range(start, stop, CHUNK):
         rows = [_row(n, source_ids) for n in range(lo, min(stop, lo + CHUNK))]
-        bands: list[dict[str, Any]] = []
-        anchors: list[dict[str, Any]] = []
+        bands: list[tuple[int, ...]] = []
+        anchors: list[tuple[int, ...]] = []
         for r in rows:
-            b, a = _index_rows(r["id"], (r["published"] - epoch).days)
+            b, a = _index_rows(r[0], (r[6] - epoch).days)
             bands += b
             anchors += a
-        with archive.session() as session:
-            session.execute(insert(ArticleRow), rows)
-            conn = session.connection()
-            conn.execute(
-                ArticleSignature.__table__.insert(),
-                [{"article_id": r["id"], "minhash": b"\0" * 512} for r in rows],
-            )
-            conn.execute(LshBand.__table__.insert(), bands)
-            conn.execute(AnchorBand.__table__.insert(), anchors)
-            copies = [
-                {"article_id": r["id"], "original_id": r["id"] - 7, "kind": "near", "score": 0.8}
+        loader.load("articles", ARTICLE_COLUMNS, rows)
+        loader.load(
+            "article_signatures",
+            ["article_id", "minhash"],
+            [(r[0], b"\0" * 512) for r in rows],
+        )
+        loader.load("lsh_bands", ["band", "key", "article_id"], bands)
+        loader.load("anchor_bands", ["band", "key", "day", "article_id"], anchors)
+        loader.load(
+            "duplicates",
+            ["article_id", "original_id", "kind", "score", "created_at", "rule"],
+            [
+                (r[0], original, "near", 0.8, now, "published")
                 for r in rows
-                if r["id"] % 10 == 0 and r["id"] > 7
-            ]
-            if copies:
-                conn.execute(Duplicate.__table__.insert(), copies)
+                if (original := original_of(r[0])) is not None
+            ],
+        )
+        loader.commit(rows[-1][0])
         if (lo // CHUNK) % 20 == 0:
-            logger.info("%d articles", lo + len(rows) - 1)
-    if archive.backend == "postgresql":
-        with archive.engine.begin() as conn:
-            # ids were given explicitly: the sequence must move past them for later inserts
-            conn.execute(
-                text(
-                    "SELECT setval(pg_get_serial_sequence('articles', 'id'), max(id)) FROM articles"
-                )
-            )
-            conn.execute(text("ANALYZE"))
+            logger.info("%d articles", rows[-1][0])
+    logger.info("rows loaded in %.0f s; indexing", time.perf_counter() - t0)
+    loader.finish()
     return time.perf_counter() - t0
 
 
@@ -209,7 +342,7 @@ def near_dup_check(archive: Any, stored: int) -> tuple[float, float]:
     return statistics.fmean(times), statistics.quantiles(times, n=20)[-1]
 
 
-def search_times(archive: Any) -> dict[str, tuple[float, float, int]]:
+def search_times(archive: Any, repeats: int = REPEATS) -> dict[str, tuple[float, float, int]]:
     from newsarchive.archive.search import SearchFilters, search
 
     results = {}
@@ -225,11 +358,11 @@ def search_times(archive: Any) -> dict[str, tuple[float, float, int]]:
             search(session, queries[0], filters, limit=20)  # warm the cache
             times = []
             hits = 0
-            for i in range(REPEATS):
+            for i in range(repeats):
                 started = time.perf_counter()
                 hits += len(search(session, queries[i % len(queries)], filters, limit=20))
                 times.append((time.perf_counter() - started) * 1000)
-            results[shape] = (statistics.median(times), _p95(times), hits // REPEATS)
+            results[shape] = (statistics.median(times), _p95(times), hits // repeats)
     return results
 
 
@@ -282,6 +415,13 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=1_000_000)
     parser.add_argument("--db", help="SQLite file (default: a fresh one) or a postgresql:// URL "
                         "of a database this script may drop and recreate")  # fmt: skip
+    parser.add_argument("--keep", action="store_true",
+                        help="build the archive at --db and keep it (for --reuse)")  # fmt: skip
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure search, stats and export on the archive a --keep run "
+                        "left at --db (no build, no near-duplicate check)")  # fmt: skip
+    parser.add_argument("--repeats", type=int, default=REPEATS, help="timed runs per shape")
+    parser.add_argument("--skip-export", action="store_true")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -290,41 +430,67 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     with tempfile.TemporaryDirectory(prefix="bench-archive-") as tmp:
         workdir = Path(tmp)
-        url = fresh_archive(args.db, workdir, "bench-archive.db")
-        archive = open_archive(url)
+        if args.reuse:
+            url = args.db
+            archive = open_archive(url, create=False)
+        else:
+            url = fresh_archive(args.db, Path.cwd() if args.keep else workdir, "bench-archive.db")
+            if args.keep and "://" not in url:
+                Path(url).unlink(missing_ok=True)
+            archive = open_archive(url)
         backend = archive.backend
+        lines = [f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, {backend}"]
+        if not args.reuse:
+            lines += build_and_check(archive, args.articles)
         with archive.session() as s:
-            s.execute(
-                insert(Source),
-                [{"name": f"src{i:02d}", "language": LANGS[i % 8]} for i in range(SOURCES)],
-            )
-            source_ids = [r[0] for r in s.execute(text("SELECT id FROM sources ORDER BY id"))]
-        lines = [f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, 2 cores, {backend}"]
-        stored = 0
-        near: dict[int, tuple[float, float]] = {}
-        sizes = [c for c in CHECKPOINTS if c < args.articles] + [args.articles]
-        for size in sizes:
-            seconds = grow(archive, stored + 1, size + 1, source_ids)
-            lines.append(f"built {size:>9,} articles (+{size - stored:,} in {seconds:.0f} s)")
-            stored = size
-            near[size] = near_dup_check(archive, stored)
-            lines.append(
-                f"  near-dup check: save_page mean {near[size][0]:.2f} ms, "
-                f"p95 {near[size][1]:.2f} ms ({CHECKS} fresh articles)"
-            )
-        first = sizes[0]
-        lines.append(f"near-dup ratio {stored:,}/{first:,}: {near[stored][0] / near[first][0]:.2f}")
-        for shape, (p50, p95, hits) in search_times(archive).items():
+            stored = s.scalar(text("SELECT count(*) FROM articles"))
+        lines.append(f"archive: {stored:,} articles; load average {_load()}")
+        for shape, (p50, p95, hits) in search_times(archive, args.repeats).items():
             lines.append(f"search {shape:<17} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  ({hits} hits)")
         lines.append(f"stats            {stats_time(archive) * 1000:7.0f} ms (median of 5)")
         archive.dispose()
-        exp = export_time(url, workdir)
-        lines.append(
-            f"parquet export   {exp['seconds']:7.1f} s  {exp['rows']:,} rows  {exp['mb']:.0f} MB"
-            f"  peak RSS {exp['peak_rss_mb']:.0f} MB"
-        )
+        if not args.skip_export:
+            exp = export_time(url, workdir)
+            lines.append(
+                f"parquet export   {exp['seconds']:7.1f} s  {exp['rows']:,} rows  "
+                f"{exp['mb']:.0f} MB  peak RSS {exp['peak_rss_mb']:.0f} MB"
+            )
+        lines.append(f"load average at the end {_load()}")
     print("\n".join(lines))
     return 0
+
+
+def _load() -> str:
+    return " / ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def build_and_check(archive: Any, articles: int) -> list[str]:
+    """Grow the archive through the checkpoints, timing the near-duplicate check at each."""
+    with archive.session() as s:
+        s.execute(
+            insert(Source),
+            [{"name": f"src{i:02d}", "language": LANGS[i % 8]} for i in range(SOURCES)],
+        )
+        source_ids = [r[0] for r in s.execute(text("SELECT id FROM sources ORDER BY id"))]
+    lines = []
+    stored = 0
+    near: dict[int, tuple[float, float]] = {}
+    sizes = [c for c in CHECKPOINTS if c < articles] + [articles]
+    for size in sizes:
+        seconds = grow(archive, stored + 1, size + 1, source_ids)
+        lines.append(
+            f"built {size:>9,} articles (+{size - stored:,} in {seconds:.0f} s, "
+            f"load average {_load()})"
+        )
+        stored = size
+        near[size] = near_dup_check(archive, stored)
+        lines.append(
+            f"  near-dup check: save_page mean {near[size][0]:.2f} ms, "
+            f"p95 {near[size][1]:.2f} ms ({CHECKS} fresh articles)"
+        )
+    first = sizes[0]
+    lines.append(f"near-dup ratio {stored:,}/{first:,}: {near[stored][0] / near[first][0]:.2f}")
+    return lines
 
 
 if __name__ == "__main__":

@@ -2,19 +2,33 @@
 
 Why one module of this size: the two backends answer one contract (same hits, same order, same
 filters), and keeping their SQL side by side is what lets a reader check that they agree; the
-query language itself is apart, in ``searchquery.py``. How each backend runs it:
+query language itself is apart, in ``searchquery.py``.
 
-- SQLite: the FTS5 ``MATCH`` runs alone in a materialised CTE ranked by ``bm25`` (title weighted
-  ``TITLE_WEIGHT``× the body); filters are applied by joining that to ``articles``, never inside
-  the FTS5 plan, which can turn a fast match into a scan of minutes. FTS5 folds accents, so
-  candidates then pass an accent-exact GLOB in SQL and the Python checker (``query.matches``),
-  batch by batch in rank order until the page is full. Worst case: a query whose folded form is
-  everywhere but whose exact form is nowhere (``electr*`` over French text) checks every
-  candidate (≈4 s at 50k matching articles on a loaded 2-core box).
-- PostgreSQL: the ``search_vector`` GIN index finds matches; ``ts_rank_cd`` (title weight A, body
-  B) ranks at most ``PG_CANDIDATES`` of them — the most recent — because ranking an unbounded
-  match set recomputes every row. Rows pass the same checker, since the tsvector joins title
-  and body and would let a phrase run from one into the other.
+Relevance ranks at most ``RANK_CANDIDATES`` (1,000; more when a page reaches deeper) articles:
+when more match, the candidates are the newest matches by id (the most recently stored) that pass
+the filters, and the best of those come first. Scoring a word that is in most of a million
+articles means reading the whole of its index entry for every search; with the cap a search
+costs the same at 10,000 articles as at a million, and when fewer articles match than the cap
+(most real searches) the ranking is over all of them. ``order="date"`` is not capped. How each backend runs it:
+
+- SQLite: FTS5 walks the query's doclists backwards for the newest ``cap + 1`` match ids, which
+  costs ``cap`` entries whatever the word's frequency. Those ids are ranked by ``bm25`` (title
+  weighted ``TITLE_WEIGHT``× the body) in one FTS5 scan bounded below by the lowest candidate id,
+  with no join: filters are applied to the ranked ids afterwards, never inside the FTS5 plan,
+  which can turn a fast match into a scan of minutes. When more than the cap match *and* a
+  filter is set, the filter's indexes give the passing ids newest first and FTS5 checks them in
+  batches until the cap is reached; these candidates are scattered over the archive, so FTS5's
+  ``bm25`` (whose IDF walks each word's whole doclist once per scan) cannot score them cheaply,
+  and they are scored here with the same BM25 formula over their titles and bodies
+  (``_rank_in_python``). FTS5 folds accents, so candidates then pass an accent-exact GLOB in SQL
+  and the Python checker (``query.matches``), batch by batch in rank order until the page is
+  full.
+- PostgreSQL: the ``search_vector`` GIN index (or, for a word that is everywhere, the primary key
+  walked backwards) gives the newest ``cap`` matches under the filters, ranked by ``ts_rank_cd``
+  (title weight A, body B); only ids and ranks leave the server, then bodies are read batch by
+  batch in rank order for the same checker, since the tsvector joins title and body and would
+  let a phrase run from one into the other. Snippets are cut from those bodies in Python
+  (``searchquery.snippet``), not by ``ts_headline``, which parses each body again.
 
 Filters: ``source`` (source name), ``lang`` (``en`` also matches ``en-GB``), ``company``
 (case-insensitive; a gazetteer group includes its brands), ``topic`` (a topic id), ``since``/``until`` on the publication date, or the first-seen date when the
@@ -26,6 +40,7 @@ listed in ``duplicates`` are hidden and counted on their original (``duplicate_c
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -54,6 +69,7 @@ from newsarchive.archive.searchquery import (
     Term,
     matches,
     parse_query,
+    snippet,
     to_fts5,
     tsquery_lexeme,
 )
@@ -64,17 +80,18 @@ from newsarchive.extraction.topics import topic_ids
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
-    from sqlalchemy import Result
     from sqlalchemy.orm import Session
     from sqlalchemy.sql.elements import ColumnClause
 
 logger = logging.getLogger(__name__)
 
 TITLE_WEIGHT = 5.0
-PG_CANDIDATES = 1000
+# Relevance ranks at most this many candidates: the newest matches (by id) that pass the filters.
+RANK_CANDIDATES = 1000
 SNIPPET_TOKENS = 32
 HIGHLIGHT = ("[", "]")
 _CHECK_BATCH = 200
+_FILTER_BATCH = 500
 ORDERS = ("relevance", "date")
 LATEST_SNIPPET_CHARS = 240
 
@@ -405,55 +422,174 @@ def _search_sqlite(
     offset: int,
     highlight: tuple[str, str],
 ) -> list[SearchHit]:
-    ranked = (
-        select(
-            literal_column("rowid").label("id"),
-            func.bm25(literal_column("articles_fts"), TITLE_WEIGHT, 1.0).label("rank"),
+    fts_query = to_fts5(query, with_exclusions=False)
+    cap = _candidate_cap(limit, offset)
+    # the newest matches by id: FTS5 walks its doclists backwards and stops, whatever their size
+    newest = [
+        int(rowid)
+        for (rowid,) in session.execute(
+            text(
+                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :fts_query "
+                "ORDER BY rowid DESC LIMIT :n"
+            ),
+            {"fts_query": fts_query, "n": cap + 1},
         )
-        .select_from(_FTS)
-        .where(text("articles_fts MATCH :fts_query"))
-        .cte("fts_match")
-        .prefix_with("MATERIALIZED")
-    )
-    # Phase 1 sorts only (id, rank); phase 2 reads bodies batch by batch, in rank order, until
-    # the page is full, so a common word does not drag every matching body through the sorter.
-    order = (
-        select(Article.id, ranked.c.rank)
-        .select_from(ranked)
-        .join(Article, Article.id == ranked.c.id)
-        .join(Source, Source.id == Article.source_id)
-        .where(*filter_clauses(filters))
-        .order_by(ranked.c.rank, Article.id)
-        .execution_options(yield_per=_CHECK_BATCH)
-    )
-    result = session.execute(order, {"fts_query": to_fts5(query, with_exclusions=False)})
-    try:
-        candidates = _sqlite_rows(session, result, sqlite_prefilter(query))
-        rows = _checked_page(candidates, query, limit, offset)
-    finally:
-        result.close()
+    ]
+    if not newest:
+        return []
+    if len(newest) <= cap or not _row_filters(filters):
+        # every match (or the cap's newest ones) lies at or above the last id: one FTS5 pass
+        # over that id range ranks them, and filters are applied to the ranked ids afterwards
+        ranked = _bm25_from(session, fts_query, newest[min(len(newest), cap) - 1])
+    else:
+        ranked = _rank_in_python(
+            session, query, _filtered_matches(session, fts_query, filters, cap)
+        )
+    batches = _rank_batches(ranked, limit, offset)
+    candidates = _sqlite_rows(session, batches, filters, sqlite_prefilter(query))
+    rows = _checked_page(candidates, query, limit, offset)
     snippets = _fts5_snippets(session, query, [r.id for r, _ in rows], highlight)
     return [_hit(r, snippets.get(r.id, ""), -float(rank)) for r, rank in rows]
 
 
+def _candidate_cap(limit: int, offset: int) -> int:
+    return max(RANK_CANDIDATES, 2 * (offset + limit))
+
+
+def _row_filters(filters: SearchFilters) -> bool:
+    """Whether a filter other than hiding copies is set (those need the article row)."""
+    return any(
+        (filters.source, filters.since, filters.until, filters.lang, filters.company, filters.topic)
+    )
+
+
+def _bm25_from(session: Session, fts_query: str, lowest_id: int) -> list[tuple[int, float]]:
+    """(id, bm25) of the matches with ``id >= lowest_id``, best first; FTS5 alone, no join."""
+    result = session.execute(
+        text(
+            "SELECT rowid, bm25(articles_fts, :title_weight, 1.0) AS rank FROM articles_fts "
+            "WHERE articles_fts MATCH :fts_query AND rowid >= :lowest ORDER BY rank, rowid"
+        ),
+        {"fts_query": fts_query, "lowest": lowest_id, "title_weight": TITLE_WEIGHT},
+    )
+    return [(int(i), float(r)) for i, r in result]
+
+
+def _filtered_matches(
+    session: Session, fts_query: str, filters: SearchFilters, cap: int
+) -> list[int]:
+    """The newest ``cap`` matches that pass the filters, found from the filter's side.
+
+    The filters' indexes give the passing ids newest first; FTS5 checks them a batch at a time
+    (one doclist seek per id) until ``cap`` match, so a common word under a narrow filter never
+    walks the word's whole doclist.
+    """
+    passing = (
+        select(Article.id)
+        .join(Source, Source.id == Article.source_id)
+        .where(*filter_clauses(filters))
+        .order_by(Article.id.desc())
+        .execution_options(yield_per=_FILTER_BATCH)
+    )
+    check = text(
+        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :fts_query AND rowid IN :ids "
+        "ORDER BY rowid DESC"
+    ).bindparams(bindparam("ids", expanding=True))
+    found: list[int] = []
+    result = session.execute(passing)
+    try:
+        for batch in result.partitions():
+            ids = [int(row.id) for row in batch]
+            found += [
+                int(i) for (i,) in session.execute(check, {"fts_query": fts_query, "ids": ids})
+            ]
+            if len(found) >= cap:
+                break
+    finally:
+        result.close()
+    return found[:cap]
+
+
+def _rank_in_python(
+    session: Session, query: SearchQuery, ids: list[int]
+) -> list[tuple[int, float]]:
+    """BM25 over a capped candidate set, for when FTS5's ``bm25`` cannot be asked cheaply.
+
+    FTS5 computes its IDF by walking each phrase's whole doclist, once per scan: for ids spread
+    over the archive (a narrow filter) that is one walk per id. So the candidates are scored
+    here: term frequencies counted in the title (``TITLE_WEIGHT``×) and body, document
+    frequencies and the mean length taken over the candidates themselves. The result is a
+    negated score, so that lower is better as with ``bm25``.
+    """
+    if not ids:
+        return []
+    patterns = [_term_pattern(t) for t in query.positive_terms()]
+    counted: list[tuple[int, list[float], int]] = []
+    for start in range(0, len(ids), _FILTER_BATCH):
+        chunk = ids[start : start + _FILTER_BATCH]
+        for row in session.execute(
+            select(Article.id, Article.title, Article.body, Article.word_count).where(
+                Article.id.in_(chunk)
+            )
+        ):
+            title, body = (row.title or "").lower(), (row.body or "").lower()
+            tfs = [TITLE_WEIGHT * len(p.findall(title)) + len(p.findall(body)) for p in patterns]
+            counted.append((int(row.id), tfs, max(1, int(row.word_count or 0))))
+    n = len(counted)
+    mean_length = sum(length for _, _, length in counted) / n
+    dfs = [sum(1 for _, tfs, _ in counted if tfs[k]) for k in range(len(patterns))]
+    idfs = [math.log(1 + (n - df + 0.5) / (df + 0.5)) for df in dfs]
+    k1, b = 1.2, 0.75
+    scored = []
+    for article_id, tfs, length in counted:
+        norm = k1 * (1 - b + b * length / mean_length)
+        score = sum(idf * tf * (k1 + 1) / (tf + norm) for idf, tf in zip(idfs, tfs, strict=True))
+        scored.append((article_id, -score))
+    scored.sort(key=lambda pair: (pair[1], pair[0]))
+    return scored
+
+
+def _term_pattern(term: Term) -> re.Pattern[str]:
+    """A term's words as a regular expression over lower-cased text (a phrase's words with
+    anything but letters and digits between them; a prefix matches the word's start)."""
+    parts = [re.escape(token) for token in term.tokens]
+    tail = r"[^\W_]*" if term.prefix else ""
+    return re.compile(r"(?<![^\W_])" + r"[\W_]+".join(parts) + tail + r"(?![^\W_])")
+
+
+def _rank_batches(
+    ranked: list[tuple[int, float]], limit: int, offset: int
+) -> Iterator[list[tuple[int, float]]]:
+    """Ranked ids in slices: the first one about the page's size, later ones larger."""
+    size = max(40, 2 * (offset + limit))
+    start = 0
+    while start < len(ranked):
+        yield ranked[start : start + size]
+        start += size
+        size = max(size, _CHECK_BATCH)
+
+
 def _sqlite_rows(
-    session: Session, order: Result[Any], prefilter: list[ColumnElement[bool]]
+    session: Session,
+    batches: Iterable[list[tuple[int, float]]],
+    filters: SearchFilters,
+    prefilter: list[ColumnElement[bool]],
 ) -> Iterator[tuple[Any, float]]:
-    """Hit rows with their rank, in rank order, read one batch of ranked ids at a time."""
-    for batch in order.partitions():
-        ranks = {row.id: row.rank for row in batch}
+    """Hit rows with their rank, in rank order, read one batch of ranked ids at a time; ids
+    that the filters or the accent-exact prefilter refuse are dropped."""
+    for batch in batches:
         fetched = {
             row.id: row
             for row in session.execute(
                 select(*_hit_columns(), Article.body)
                 .join(Source, Source.id == Article.source_id)
                 .outerjoin(Duplicate, Duplicate.article_id == Article.id)
-                .where(Article.id.in_(list(ranks)), *prefilter)
+                .where(Article.id.in_([i for i, _ in batch]), *filter_clauses(filters), *prefilter)
             )
         }
-        for article_id, rank in ranks.items():
+        for article_id, rank in batch:
             row = fetched.get(article_id)
-            if row is not None:  # None: refused by the accent-exact prefilter
+            if row is not None:
                 yield row, rank
 
 
@@ -488,49 +624,49 @@ def _search_postgres(
     highlight: tuple[str, str],
 ) -> list[SearchHit]:
     tsq = pg_tsquery(query)
+    rank = func.ts_rank_cd(_SEARCH_VECTOR, tsq)
+    # the newest matches by id (the GIN index, or the primary key walked backwards for a word
+    # that is everywhere), ranked; only their ids and ranks leave the server
     candidates = (
-        select(Article.id.label("id"))
+        select(Article.id.label("id"), rank.label("rank"))
         .join(Source, Source.id == Article.source_id)
         .where(_SEARCH_VECTOR.op("@@")(tsq), *filter_clauses(filters))
-        .order_by(article_date().desc(), Article.id.desc())
-        .limit(max(PG_CANDIDATES, 2 * (offset + limit)))
-        .cte("candidates")
+        .order_by(Article.id.desc())
+        .limit(_candidate_cap(limit, offset))
+        .subquery("candidates")
     )
-    rank = func.ts_rank_cd(_SEARCH_VECTOR, tsq).label("rank")
-    stmt = (
-        select(*_hit_columns(), Article.body, rank)
-        .select_from(candidates)
-        .join(Article, Article.id == candidates.c.id)
-        .join(Source, Source.id == Article.source_id)
-        .outerjoin(Duplicate, Duplicate.article_id == Article.id)
-        .order_by(rank.desc(), Article.id)
-        .execution_options(yield_per=_CHECK_BATCH)
+    ranked = [
+        (int(i), -float(r))
+        for i, r in session.execute(
+            select(candidates.c.id, candidates.c.rank).order_by(
+                candidates.c.rank.desc(), candidates.c.id
+            )
+        )
+    ]
+    rows = _checked_page(
+        _pg_rows(session, _rank_batches(ranked, limit, offset)), query, limit, offset
     )
-    result = session.execute(stmt)
-    try:
-        rows = _checked_page(((r, r.rank) for r in result), query, limit, offset)
-    finally:
-        result.close()
-    snippets = _pg_snippets(session, tsq, [r.id for r, _ in rows], highlight)
-    return [_hit(r, snippets.get(r.id, ""), float(rank)) for r, rank in rows]
+    return [_hit(r, snippet(query, r.body, highlight), -float(rank)) for r, rank in rows]
 
 
-def _pg_snippets(
-    session: Session, tsq: Any, ids: list[int], highlight: tuple[str, str]
-) -> dict[int, str]:
-    if not ids:
-        return {}
-    options = (
-        f'StartSel="{highlight[0]}", StopSel="{highlight[1]}", MaxWords=35, MinWords=15, '
-        'MaxFragments=2, FragmentDelimiter=" … "'
-    )
-    headline = func.ts_headline(
-        literal_column("'simple'::regconfig"), Article.body, tsq, literal(options)
-    )
-    return {
-        int(i): str(s or "")
-        for i, s in session.execute(select(Article.id, headline).where(Article.id.in_(ids)))
-    }
+def _pg_rows(
+    session: Session, batches: Iterable[list[tuple[int, float]]]
+) -> Iterator[tuple[Any, float]]:
+    """Hit rows (bodies for the checker) for ranked ids, one batch at a time."""
+    for batch in batches:
+        fetched = {
+            row.id: row
+            for row in session.execute(
+                select(*_hit_columns(), Article.body)
+                .join(Source, Source.id == Article.source_id)
+                .outerjoin(Duplicate, Duplicate.article_id == Article.id)
+                .where(Article.id.in_([i for i, _ in batch]))
+            )
+        }
+        for article_id, rank in batch:
+            row = fetched.get(article_id)
+            if row is not None:  # None: deleted since it was ranked
+                yield row, rank
 
 
 def _search_by_date(
@@ -560,11 +696,9 @@ def _search_by_date(
         rows = _checked_page(((r, 0.0) for r in result), query, limit, offset)
     finally:
         result.close()
-    ids = [r.id for r, _ in rows]
-    if sqlite:
-        snippets = _fts5_snippets(session, query, ids, highlight)
-    else:
-        snippets = _pg_snippets(session, pg_tsquery(query), ids, highlight)
+    if not sqlite:
+        return [_hit(r, snippet(query, r.body, highlight), 0.0) for r, _ in rows]
+    snippets = _fts5_snippets(session, query, [r.id for r, _ in rows], highlight)
     return [_hit(r, snippets.get(r.id, ""), 0.0) for r, _ in rows]
 
 

@@ -246,17 +246,29 @@ def tsquery_lexeme(token: str) -> str:
 
 
 class _Doc:
-    """Word positions of one article, for checking a query the way both indexes match it."""
+    """Word positions of one article, for checking a query the way both indexes match it.
+
+    Only the words the query can use are kept (its words, and any word starting with one of
+    its prefixes): the checker runs on every candidate of a page, and a position map of every
+    word of a long body cost more than the rest of a search.
+    """
 
     __slots__ = ("positions",)
 
-    def __init__(self, title: str | None, body: str | None) -> None:
+    def __init__(
+        self,
+        title: str | None,
+        body: str | None,
+        wanted: frozenset[str],
+        prefixes: tuple[str, ...] = (),
+    ) -> None:
         self.positions: dict[str, list[int]] = {}
         title_words = words(title or "")
         # body positions start one past a gap, so that no phrase spans title and body
         for start, ws in ((0, title_words), (len(title_words) + 1, words(body or ""))):
-            for i, w in enumerate(ws):
-                self.positions.setdefault(w, []).append(start + i)
+            for i, w in enumerate(ws, start):
+                if w in wanted or (prefixes and w.startswith(prefixes)):
+                    self.positions.setdefault(w, []).append(i)
 
     def has(self, term: Term) -> bool:
         *head, last = term.tokens
@@ -278,7 +290,60 @@ class _Doc:
 
 def matches(query: SearchQuery, title: str | None, body: str | None) -> bool:
     """Whether an article matches under the documented rules (accents and all)."""
-    doc = _Doc(title, body)
+    terms = [*query.positive_terms(), *query.excluded]
+    wanted = frozenset(tok for t in terms for tok in t.tokens)
+    prefixes = tuple(t.tokens[-1] for t in terms if t.prefix)
+    doc = _Doc(title, body, wanted, prefixes)
     if any(doc.has(t) for t in query.excluded):
         return False
     return all(any(doc.has(t) for t in group.terms) for group in query.required)
+
+
+SNIPPET_WORDS = 32
+_FRAGMENTS = 2
+
+
+def snippet(query: SearchQuery, body: str | None, highlight: tuple[str, str] = ("[", "]")) -> str:
+    """Up to two fragments of ``body`` around the query's words, those words marked.
+
+    The words marked are those the checker matches (a query word, or a word starting with a
+    query prefix), so the snippet shows why the article matched. Computed from the body the
+    checker has already read: asking the database (``ts_headline``) parses each body again.
+    """
+    text = unicodedata.normalize("NFC", body or "")
+    spans = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text)]
+    if not spans:
+        return ""
+    terms = query.positive_terms()
+    wanted = frozenset(tok for t in terms for tok in t.tokens)
+    prefixes = tuple(t.tokens[-1] for t in terms if t.prefix)
+    hits = [
+        i for i, (_, _, w) in enumerate(spans) if w in wanted or w.startswith(prefixes or ("\0",))
+    ]
+    size = SNIPPET_WORDS // _FRAGMENTS
+    windows: list[tuple[int, int]] = []
+    for hit in hits:
+        if windows and hit < windows[-1][1]:
+            continue
+        first = max(0, hit - size // 4)
+        windows.append((first, min(len(spans), first + size)))
+        if len(windows) == _FRAGMENTS:
+            break
+    if not windows:
+        windows = [(0, min(len(spans), SNIPPET_WORDS))]
+    marked = set(hits)
+    fragments = []
+    for first, end in windows:
+        out = []
+        pos = spans[first][0]
+        for i in range(first, end):
+            start, stop, _ = spans[i]
+            out.append(text[pos:start])
+            word = text[start:stop]
+            out.append(f"{highlight[0]}{word}{highlight[1]}" if i in marked else word)
+            pos = stop
+        gap = text[pos : spans[end][0]] if end < len(spans) else text[pos:]
+        if gap.strip() in (".", "!", "?", "…"):
+            out.append(gap.strip())
+        fragments.append("".join(out))
+    return " … ".join(fragments)

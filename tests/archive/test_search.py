@@ -316,5 +316,83 @@ def test_sqlite_keeps_filters_out_of_the_fts5_plan(
             ]
     finally:
         event.remove(archive.engine, "before_cursor_execute", capture)
-    assert any(step.startswith("MATERIALIZE fts_match") for step in plan), plan
+    # ranking reads FTS5 alone (MATCH and an id bound): no join and no filter in its plan
+    assert all("articles_fts" in step or "B-TREE" in step for step in plan), plan
     assert any("VIRTUAL TABLE INDEX" in step for step in plan), plan
+    assert " join " not in statement.lower()
+
+
+def _stories(archive: Archive) -> dict[str, int]:
+    """Seven battery stories stored oldest first: the title match is the oldest (lowest id)."""
+    ids: dict[str, int] = {}
+    with archive.session() as s:
+        ids["titled"] = add_article(
+            s,
+            "wire",
+            "titled",
+            "Battery battery battery battery",
+            "Battery battery battery battery.",
+        ).id
+        for k in range(5):
+            source = "wire" if k % 2 else "daily"
+            body = "Battery news. " + " ".join(["battery"] * (k + 1)) + " and other words here."
+            ids[f"plain{k}"] = add_article(s, source, f"plain{k}", f"Plain {k}", body).id
+        ids["newest"] = add_article(
+            s, "daily", "newest", "Battery battery battery", "Battery plant, battery jobs: battery."
+        ).id
+    return ids
+
+
+def test_relevance_ranks_the_newest_candidates_when_many_match(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the cap, the best of the newest matches wins, not the best of all of them."""
+    ids = _stories(archive)
+    with archive.session() as s:
+        assert search(s, "battery", SearchFilters(), limit=1)[0].id == ids["titled"]
+        monkeypatch.setattr("newsarchive.archive.search.RANK_CANDIDATES", 3)
+        assert search(s, "battery", SearchFilters(), limit=1)[0].id == ids["newest"]
+        # a page deeper than the cap widens it: paging still walks one ranked list
+        assert {h.id for h in search(s, "battery", SearchFilters(), limit=7)} == set(ids.values())
+
+
+def test_relevance_with_a_filter_ranks_the_newest_passing_candidates(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _stories(archive)
+    monkeypatch.setattr("newsarchive.archive.search.RANK_CANDIDATES", 2)
+    with archive.session() as s:
+        wire = search(s, "battery", SearchFilters(source="wire"), limit=1)
+        daily = search(s, "battery", SearchFilters(source="daily"), limit=1)
+        # wire's newest two are plain1 and plain3: the one saying battery more often wins
+        assert [h.id for h in wire] == [ids["plain3"]]
+        assert [h.id for h in daily] == [ids["newest"]]
+        assert wire[0].source == "wire"
+        assert "[battery]" in wire[0].snippet.lower()
+
+
+def test_term_patterns_count_words_phrases_and_prefixes() -> None:
+    from newsarchive.archive.search import _term_pattern
+
+    word, phrase, prefix = (
+        _term_pattern(t) for t in parse_query('tron "e tron" batter*').positive_terms()
+    )
+    text = "the e-tron, electron and e tron gt; batteries, battery."
+    assert len(word.findall(text)) == 2
+    assert len(phrase.findall(text)) == 2
+    assert len(prefix.findall(text)) == 2
+
+
+def test_snippet_marks_what_the_checker_matches() -> None:
+    from newsarchive.archive.searchquery import snippet
+
+    body = "Tesla is recalling cars. " + "Filler words go here. " * 20 + "A recall of trucks."
+    text = snippet(parse_query("recall*"), body)
+    assert text.startswith("Tesla is [recalling] cars.")
+    assert text.endswith("A [recall] of trucks.")
+    assert " … " in text
+    assert snippet(parse_query('"battery pack"'), "The Battery pack, a battery.", ("<", ">")) == (
+        "The <Battery> <pack>, a <battery>."
+    )
+    assert snippet(parse_query("absent"), "No match here.") == "No match here."
+    assert snippet(parse_query("absent"), "") == ""
