@@ -68,7 +68,7 @@ class Source(Base):
 class Article(Base):
     __tablename__ = "articles"
     # Search date filters and per-day stats use published, else first seen (migration 0002);
-    # a source filter with a date range reads its own index (migration 0006).
+    # a source filter with a date range reads its own index (migration 0007).
     __table_args__ = (
         Index("ix_articles_effective_date", text("coalesce(published, first_seen)")),
         Index("ix_articles_source_date", "source_id", text("coalesce(published, first_seen)")),
