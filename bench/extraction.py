@@ -12,7 +12,12 @@ page (imports and lazy set-up are paid once per process, not per page).
 
 newsarchive's author credit is ``authors`` followed by ``organisations``: the corpus lists a byline's
 agencies and desks ("dpa", "AFP", "Redaktion") among its authors, and newsarchive keeps those in a
-field of their own.
+field of their own. Author sets are compared name by name: the corpus' ``authors`` are its
+sources' annotations, a list of names (fundus) or one byline string split on ";" (trafilatura's
+set, where an annotation often reads "Jane Doe und John Roe" or "By A, B & C"). So, on both sides
+alike and for every extractor, each credit is split on the separators a byline uses between names
+(``;`` ``,`` ``&`` ``/`` ``|`` and the word "and" in a dozen languages) and a leading byline word
+("By", "Von", "Par"...) is dropped before the sets are compared; nothing else is normalised.
 
 The per-language table groups pages by the corpus' ``lang`` (from ``<html lang>``), or, where the
 page declares none, by a script/stop-word guess on the annotated title and body.
@@ -177,8 +182,22 @@ def norm_text(text: str | None) -> str:
     return " ".join(text.casefold().split())
 
 
+# between two names in a byline: punctuation, or "and" in the corpus' languages (as a word)
+_NAME_SEPARATOR = re.compile(
+    r"\s*(?:[;,&/|]|\s(?:and|und|et|y|e|i|en|og|och|ja|dan|и)\s)\s*", re.IGNORECASE
+)
+_BYLINE_WORD = re.compile(r"^(?:by|von|par|di|por|door|oleh|av|af|przez)\s+(?=\S)", re.IGNORECASE)
+
+
 def norm_authors(names: list[str] | None) -> frozenset[str]:
-    return frozenset(n for n in (norm_text(a) for a in names or []) if n)
+    """The credited names, compared name by name (see the module docstring)."""
+    out: set[str] = set()
+    for value in names or []:
+        for piece in _NAME_SEPARATOR.split(norm_text(value)):
+            name = _BYLINE_WORD.sub("", piece).strip(" .:-")
+            if name:
+                out.add(name)
+    return frozenset(out)
 
 
 def truth_day(value: str) -> date | None:

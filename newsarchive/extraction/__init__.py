@@ -84,7 +84,14 @@ __all__ = ["extract", "extract_tree", "parse_html"]
 logger = logging.getLogger(__name__)
 
 MIN_BODY_CHARS = 20
-_TITLE_SEPARATORS = re.compile(r"\s+[|\-–—:·»•/]{1,2}\s+")
+_SEPARATOR_CHARS = "|\\-–—:·»•/│｜~"
+_TITLE_SEPARATORS = re.compile(rf"\s+[{_SEPARATOR_CHARS}]{{1,2}}\s+")
+# where a kicker ends: a title separator, or a colon closing the kicker ("Brexit: …", "Nahost – …")
+_KICKER_END = re.compile(
+    rf"\s+[{_SEPARATOR_CHARS}]{{1,2}}\s+|(?<=\w)[:：]\s+|(?<=[\"“”»«])[:：]?\s+"
+)
+# a headline shorter than this is too weak a witness for the kicker and fallback rules
+HEADLINE_MIN_CHARS = 12
 
 
 def extract(
@@ -295,7 +302,22 @@ def _norm(text: str) -> str:
 
 
 def _strip_site(title: str, site_name: str | None, url: str) -> str:
-    parts = _TITLE_SEPARATORS.split(title)
+    """``title`` without the site's name at its end or start ("Headline | Site", "Site: …").
+
+    A site name may itself hold a separator ("AOC media - Analyse Opinion Critique") and sites
+    append several parts ("Headline - Section | Site"): parts naming the site are cut one by
+    one, from either end, while something that is not the site remains.
+    """
+    for _ in range(3):
+        stripped = _strip_site_once(title, site_name, url)
+        if stripped == title:
+            return title
+        title = stripped
+    return title
+
+
+def _strip_site_once(title: str, site_name: str | None, url: str) -> str:
+    parts = _KICKER_END.split(title)
     if len(parts) < 2:
         return title
     host = _norm(urlsplit(url).hostname or "")
@@ -314,7 +336,9 @@ def _strip_site(title: str, site_name: str | None, url: str) -> str:
         cut = title.rfind(tail)
         return _trim_separator(title[:cut]) or title
     if is_site(head) and not is_site(tail):
-        return title[len(head) :].lstrip(" |-–—:·»•/").strip() or title
+        return (
+            title[len(head) :].lstrip(" :：" + _SEPARATOR_CHARS.replace("\\", "")).strip() or title
+        )
     return title
 
 
@@ -323,10 +347,19 @@ def _title(page: PageMeta, traf_title: str | None, site_name: str | None, url: s
 
     JSON-LD ``headline``, ``og:title`` and the other title meta, trafilatura's title and the
     ``<title>`` tag often disagree (an SEO headline, a social headline, a kicker prefixed, the
-    site name appended). A candidate equal to a visible headline (``<h1>``, ``itemprop=headline``,
-    an element classed as a headline) wins, in the precedence order; else a visible ``<h1>``
-    contained in a candidate (the candidate is that headline plus a kicker or the site name);
-    else the first candidate.
+    site name appended). In this order:
+
+    * a candidate equal to a visible headline (``<h1>``, ``itemprop=headline``, an element
+      classed as a headline) wins, in the precedence order, spelled as printed (a kicker the
+      publisher's own metadata joins to the headline is part of it);
+    * else the first ``<h1>`` without its kicker, when the page prints the kicker as an element
+      of its own inside the ``<h1>`` (see :func:`.metadata.collect`);
+    * a visible ``<h1>`` contained in a candidate (the candidate is that headline plus a kicker
+      or the site name);
+    * the page's first ``<h1>`` when no candidate agrees with any visible headline but the
+      ``<h1>`` shares most of its words with one (an SEO or social variant of the printed
+      headline: readers saw the ``<h1>``); an ``<h1>`` naming the site is no headline;
+    * else the first candidate.
     """
     raw = [a.headline for a in page.jsonld if a.is_article]
     raw += [v for _, v in page.all(TITLE_KEYS)] + [traf_title, page.title_tag]
@@ -345,15 +378,51 @@ def _title(page: PageMeta, traf_title: str | None, site_name: str | None, url: s
         if seen is not None:
             # as printed (its dashes and quotes), unless the page's markup lost punctuation
             return seen if len(seen) >= len(title) else title
-    for heading in visible[: len(page.h1)]:
+    marked = clean_line(page.h1_headline, TITLE_MAX_CHARS)
+    if marked and len(marked) >= HEADLINE_MIN_CHARS and candidates:
+        return marked
+    h1s = visible[: len(page.h1)]
+    for heading in h1s:
         key = _norm(heading)
         if len(key) >= 10 and any(key in _norm(c) for c in candidates):
             return heading
+    printed = _printed_headline(h1s, candidates, site_name, url)
+    if printed is not None:
+        return printed
     return candidates[0] if candidates else None
 
 
+def _words(text: str) -> set[str]:
+    words = set(re.findall(r"\w+", text.casefold()))
+    if len(words) <= 1 and len(text) > 6:
+        return {text[i : i + 2] for i in range(len(text) - 1)}  # no spaces: CJK, Thai
+    return words
+
+
+def _printed_headline(
+    h1s: list[str], candidates: list[str], site_name: str | None, url: str
+) -> str | None:
+    """The first ``<h1>`` that is a variant of a metadata title, when none equals a headline."""
+    for heading in h1s:
+        if len(heading) < HEADLINE_MIN_CHARS or _strip_site(heading, site_name, url) != heading:
+            continue
+        if site_name and _norm(heading) in _norm(site_name):
+            continue
+        tails = {_norm(heading[m.end() :]) for m in _KICKER_END.finditer(heading)}
+        for candidate in candidates:
+            if _norm(candidate) in tails:
+                return candidate  # the <h1> is a kicker and this headline
+        words = _words(heading)
+        for candidate in candidates:
+            other = _words(candidate)
+            if words and other and len(words & other) >= 0.6 * max(len(words), len(other)):
+                return heading
+        return None  # the page's headline is unrelated to its metadata: not a variant
+    return None
+
+
 def _trim_separator(title: str) -> str:
-    trimmed = re.sub(r"\s+[|\-–—:·»•/]{1,2}\s*$", "", title).strip()
+    trimmed = re.sub(rf"\s+[{_SEPARATOR_CHARS}]{{1,2}}\s*$", "", title).strip()
     if trimmed.endswith("»") is False and title.rstrip().endswith("»") and "«" in trimmed:
         return title.strip()  # the closing guillemet of a quotation, not a separator
     return trimmed
@@ -512,20 +581,23 @@ def _authors(
     one is the site's name kept, in organisations.
     """
     meta_authors = [v for _, v in page.all(AUTHOR_KEYS) if not re.match(r"https?://", v)]
-    sources: list[list[str]] = [
-        [n for a in page.jsonld if a.is_article for n in a.authors],
-        meta_authors,
-        page.itemprop_authors,
-        page.rel_authors[:3],
-        page.bylines[:1],
-        page.prefixed_bylines[:1],
-        [byline.replace(";", ",")] if byline else [],
+    # (values, whether the field can only hold an author: then a user name is a credit too)
+    sources: list[tuple[list[str], bool]] = [
+        ([n for a in page.jsonld if a.is_article for n in a.authors], True),
+        (meta_authors, True),
+        (page.itemprop_authors, True),
+        (page.rel_authors[:3], True),
+        (page.bylines[:1], False),
+        (page.prefixed_bylines[:1], True),
+        ([byline.replace(";", ",")] if byline else [], False),
     ]
     first_orgs: list[str] = []
-    for raw in sources:
+    for raw, handles in sources:
         cleaned = [v for v in (clean_line(r, NAME_MAX_CHARS * 2) for r in raw) if v]
-        people, orgs = split_authors(cleaned)
-        own = [p for p in people if _is_publisher(p, publishers, url)]
+        # the site's own name, whatever its shape ("mbl.is", "EXAMPLE Online"), is no person
+        own = [v for v in cleaned if _is_publisher(v, publishers, url)]
+        people, orgs = split_authors([v for v in cleaned if v not in own], handles=handles)
+        own += [p for p in people if _is_publisher(p, publishers, url)]
         people = [p for p in people if p not in own]
         orgs = own + [o for o in orgs if o not in own]
         if people:
@@ -536,16 +608,21 @@ def _authors(
 
 
 def _is_publisher(name: str, publishers: list[str], url: str) -> bool:
-    """Whether ``name`` is the site's name: its site/publisher name, or (one word) its domain."""
+    """Whether ``name`` is the site's name: its site/publisher name, or its domain.
+
+    The domain counts spelled as a name too ("El Example" on elexample.com, "Example.de"),
+    when it is at least five letters long: short labels are also people's initials.
+    """
     key = _norm(name)
     if not key:
         return False
     if any(key == _norm(p) for p in publishers if p):
         return True
-    if " " in name.strip():
-        return False
     domain = registered_domain(url) or ""
-    return key in (_norm(domain), _norm(domain.split(".")[0]))
+    label = _norm(domain.split(".")[0])
+    if " " not in name.strip():
+        return key in (_norm(domain), label)
+    return len(label) >= 5 and key in (_norm(domain), label)
 
 
 def _same_site(candidate: str, url: str) -> bool:

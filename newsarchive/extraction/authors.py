@@ -79,17 +79,58 @@ AGENCIES = {
     "the editors": "The Editors",
     "editors": "The Editors",
     "admin": "Admin",
+    "red": "red",  # "red" / "red.": the desk ("Redaktion") in German and Austrian bylines
 }
 _ORG_SUFFIX = re.compile(
     r"(?:\bstaff|\bdesk|redaktion|\bnewsroom|\bredazione|\bnews service|\bwire|"
     r"\bwire services|\bnews agency|\bonline)$",
     re.IGNORECASE,
 )
+# a company or association by its legal form: "… GmbH", "… AG", "… e.V.", "… Inc.", "… S.A."
+_LEGAL_FORM = re.compile(
+    r"\s(?:GmbH|AG|KG|SE|e\.\s?V\.?|Inc\.?|Ltd\.?|LLC|PLC|plc|S\.A\.|SpA|S\.p\.A\.|"
+    r"S\.L\.|B\.V\.|N\.V\.|Oy|AB|ASA|Corp\.?|Co\.)$"
+)
+# a bare domain ("mbl.is", "wien.ORF.at", "www.koffergepackt.com"): a site, credited by name
+_DOMAIN = re.compile(r"(?:www\.)?(?:[\w-]+\.)+[a-zA-Z]{2,12}", re.IGNORECASE)
+_DESK_WORDS = frozenset(
+    {
+        "staff",
+        "and",
+        "und",
+        "et",
+        "y",
+        "e",
+        "news",
+        "service",
+        "services",
+        "reports",
+        "wire",
+        "wires",
+        "agencies",
+        "agenturen",
+        "agences",
+        "agencias",
+        "desk",
+        "redaktion",
+        "rédaction",
+        "redazione",
+        "redacción",
+        "newsroom",
+        "reporters",
+        "editors",
+        "mit",
+        "with",
+        "from",
+    }
+)
 _PREFIX = re.compile(
     r"^(?:(?:written|posted|reported|published|text|words|story|photos?|fotos?|edited)\s+by|"
     r"by|par|von|di|de|da|por|oleh|door|av|af|przez|от|автор|author|authors|autor|autore|"
     r"auteur|text|texte|testo|texto|reporter|redakteur|verfasser|written)\s*[:\-–—]?\s+|"
-    r"^(?:(?:zum\s+profil|ein\s+beitrag|gastbeitrag|beitrag|kommentar|analyse|interview|"
+    r"^(?:(?:view\s+all\s+posts|(?:zeige\s+)?alle\s+beiträge|voir\s+tous\s+les\s+articles|"
+    r"ver\s+todas\s+las\s+entradas|tutti\s+gli\s+articoli|alle\s+berichten|"
+    r"zum\s+profil|ein\s+(?:beitrag|artikel|text)|gastbeitrag|beitrag|kommentar|analyse|interview|"
     r"a\s+cura|escrito|publicado|écrit|scritto|geschrieben)\s*(?:von|by|par|di|por|de)?"
     r"\s*[:\-–—]?\s*)+|"
     r"^(?:作者|记者|記者|编辑|文|筆者|著者|글|기자)\s*[:：/／|]?\s*",
@@ -147,6 +188,16 @@ _NON_NAME = re.compile(
     r"auteur|admin|wordpressadmin|webmaster|redakteur|instagram|whatsapp|pinterest|mail|print)$",
     re.IGNORECASE,
 )
+# "jane said, on August 3, 2019 at 3:12 pm": a comment's header, not the article's byline
+_COMMENT = re.compile(
+    r"\s(?:says|said|wrote|writes|sagt|schreibt|schrieb|meint|dit|écrit|dice|scrive|disse|"
+    r"escribe|schreef|zegt)\s*[:,]\s*\S",
+    re.IGNORECASE,
+)
+# a user name credited as author (a blog's or forum's account): one token, letters first
+_HANDLE_NAME = re.compile(r"[^\W\d_][\w.\-]{1,39}")
+# an agency or desk abbreviation after a name: "SP-X", "SID", "APA-OTS"
+_ABBREVIATION = re.compile(r"[A-ZÄÖÜ]{2,5}(?:-[A-ZÄÖÜ]{1,4})?")
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 
 
@@ -155,16 +206,28 @@ def _is_cased(word: str) -> bool:
 
 
 def organisation(name: str) -> str | None:
-    """The canonical agency/desk name if ``name`` is one, else None."""
-    key = " ".join(name.casefold().replace("’", "'").split()).strip(" .")
+    """``name`` as the page prints it if it is an agency, a desk or an organisation, else None.
+
+    Kept as printed ("Associated Press", "AP", "dpa", "Deutsche Presse-Agentur"): the archive
+    records what the page credits, and a reader searching a byline finds its own spelling.
+    """
+    printed = " ".join(name.split()).strip()
+    if not _LEGAL_FORM.search(printed):
+        printed = printed.strip(" .")
+    key = printed.casefold().replace("’", "'").strip(" .")
     if key in AGENCIES:
-        return AGENCIES[key]
+        return printed
     head = re.sub(r"\s+(?:staff|desk|newsroom)$", "", key)
     if head in AGENCIES:
-        return AGENCIES[head]  # "Reuters Staff" is Reuters
+        return printed[: len(head)]  # "Reuters Staff" is Reuters
     # "MND Staff", "Washington Post Staff"; four words are a person and a desk ("Ann Lee X Staff")
     if _ORG_SUFFIX.search(key) and len(key.split()) <= 3:
-        return " ".join(name.split())
+        return printed
+    if _LEGAL_FORM.search(printed) or _DOMAIN.fullmatch(printed):
+        return printed  # "Example Energie AG", "Bund der Leser e.V.", "mbl.is", "www.blog.example"
+    words = key.split()
+    if len(words) >= 2 and all(w.strip(".,") in _DESK_WORDS for w in words):
+        return printed  # "Staff and news service reports", "Redaktion und Agenturen"
     return None
 
 
@@ -182,7 +245,11 @@ def _clean_piece(piece: str) -> str:
     piece = " ".join(piece.split()).strip(" -–—:·|,'\"*")
     # a final dot ends an initial or an abbreviation ("Jr.", "Juan Muñoz C."): keep it
     last = piece.rsplit(" ", 1)[-1]
-    if piece.endswith(".") and not (" " in piece and len(last) <= 3):
+    if (
+        piece.endswith(".")
+        and not (" " in piece and len(last) <= 3)
+        and not _LEGAL_FORM.search(piece)
+    ):
         piece = piece.rstrip(".").rstrip()
     return piece
 
@@ -222,7 +289,39 @@ def _strip_roles(words: list[str]) -> list[str]:
 
 
 _PARTICLES = frozenset(
-    {"de", "da", "di", "van", "von", "der", "den", "del", "la", "le", "du", "al"}
+    {
+        "de",
+        "da",
+        "di",
+        "van",
+        "von",
+        "der",
+        "den",
+        "del",
+        "la",
+        "le",
+        "du",
+        "al",
+        "do",
+        "dos",
+        "das",
+        "della",
+        "degli",
+        "dei",
+        "e",
+        "y",
+        "bin",
+        "ibn",
+        "zu",
+        "vom",
+        "ten",
+        "ter",
+        "el",
+        "les",
+        "des",
+        "d'",
+        "st.",
+    }
 )
 
 
@@ -234,14 +333,25 @@ def _looks_like_name(name: str) -> bool:
         return False
     if any(ch.isdigit() for ch in name) or "=" in name or "{" in name:
         return False
+    if any(not any(ch.isalnum() for ch in w) for w in words):
+        return False  # a dash or a bar between words: "Forstwirtschaft - LWF"
     cased = [w for w in words if _is_cased(w)]
     if not cased:
         return True  # CJK, Thai...: no capitals to check
+    if any(w[0].islower() and w.casefold() not in _PARTICLES for w in cased[1:]):
+        return False  # "Landesanstalt für Wald": a name's lower-case words are particles only
     return any(w[0].isupper() for w in cased)
 
 
-def split_authors(raw: list[str] | str | None) -> tuple[list[str], list[str]]:
-    """(people, organisations) from raw byline strings, deduplicated in order."""
+def split_authors(
+    raw: list[str] | str | None, *, handles: bool = False
+) -> tuple[list[str], list[str]]:
+    """(people, organisations) from raw byline strings, deduplicated in order.
+
+    ``handles``: the strings come from a field that can only hold an author (JSON-LD, author
+    meta, ``rel=author``, a line opening with "By"), so a user name ("jdoe", "Marianne1") is
+    credited as printed; a byline box read by its class needs a name's shape.
+    """
     if not raw:
         return [], []
     values = [raw] if isinstance(raw, str) else list(raw)
@@ -251,7 +361,20 @@ def split_authors(raw: list[str] | str | None) -> tuple[list[str], list[str]]:
         if not value:
             continue
         value = unicodedata.normalize("NFC", " ".join(str(value).split()))
-        if _PHOTO_CREDIT.match(value):
+        if _PHOTO_CREDIT.match(value) or _COMMENT.search(value):
+            continue
+        bare = _PREFIX.sub("", value.strip()).strip(" -–—:·|,")
+        if _DOMAIN.fullmatch(bare):
+            _add(orgs, bare)  # "Autor: www.example-blog.com", "mbl.is": the site credits itself
+            continue
+        if (
+            handles
+            and _HANDLE_NAME.fullmatch(bare)
+            and not _NON_NAME.match(bare)
+            and organisation(bare) is None
+        ):
+            if all(_key(bare) != _key(p) for p in people):
+                _add(people, bare)  # one token: a user name ("jdoe", "Marianne1"), as printed
             continue
         value = _URL.sub(" ", _EMAIL.sub(" ", value))
         value = _HANDLE.sub(" ", value)
@@ -273,6 +396,9 @@ def split_authors(raw: list[str] | str | None) -> tuple[list[str], list[str]]:
                 continue
             if _SPEECH.search(name) or all(_NON_NAME.match(w) for w in name.split()):
                 continue  # a commenter; share buttons ("Twitter Facebook")
+            if (people or orgs) and _ABBREVIATION.fullmatch(name):
+                _add(orgs, name)  # "Jane Doe/SP-X", "Jane Doe, KNA": an agency's short name
+                continue
             name = " ".join(_strip_leading_roles(_strip_roles(_tidy_words(name.split()))))
             org = organisation(name)
             if org:
@@ -290,6 +416,11 @@ def _fix_case(name: str) -> str:
 
 
 def _add(target: list[str], value: str) -> None:
-    key = value.casefold()
-    if all(v.casefold() != key for v in target):
+    """Append unless already there, spelled alike or not ("Jane Doe" and the slug "jane-doe")."""
+    key = _key(value)
+    if all(_key(v) != key for v in target):
         target.append(value)
+
+
+def _key(value: str) -> str:
+    return re.sub(r"[\W_]+", "", value.casefold())

@@ -60,6 +60,14 @@ _BYLINE_CLASS = ("byline", "author", "autor", "auteur", "signature", "firma", "p
 _BYLINE_TAGS = frozenset({"span", "p", "div", "address", "a"})
 _BYLINE_RE = re.compile("|".join(_BYLINE_CLASS))
 _HEADLINE_RE = re.compile("headline|Headline")
+# an element inside an <h1> that is not the headline: a kicker (overline, Dachzeile, surtitre,
+# occhiello, antetítulo, a topic label) or text shown only to screen readers (a hidden dash)
+_KICKER_CLASS = re.compile(
+    r"kicker|overline|dachzeile|spitzmarke|roofline|eyebrow|topic|label|rubri[ck]|flag|"
+    r"supertitle|surtitle|surtitre|occhiello|antetitulo|pretitle|pre-title|titleheader|"
+    r"title-header|offscreen|sr-only|srOnly|visually-hidden|screen-reader",
+    re.IGNORECASE,
+)
 _BYLINE_WORDS = (
     "By",
     "BY",
@@ -80,19 +88,58 @@ _BYLINE_WORDS = (
     "Texte",
     "Text:",
     "Von:",
+    "Autor:",
+    "Author:",
+)
+# a label printed on its own before the name's element: "By <a>Jane Doe</a>", "<h5>Autor:</h5>"
+_BYLINE_LABELS = (
+    "By",
+    "BY",
+    "by",
+    "Von",
+    "von",
+    "Par",
+    "par",
+    "Di",
+    "Por",
+    "Door",
+    "Av",
+    "Oleh",
+    "Autor",
+    "Autor:",
+    "Autorin:",
+    "Author",
+    "Author:",
+    "Auteur :",
+    "Auteur:",
+    "Autore:",
+    "Text:",
+    "Texto:",
+    "Ein Artikel von",
+    "Ein Beitrag von",
+    "Written by",
+    "Posted by",
+    "Geschrieben von",
+    "Publié par",
+    "Scritto da",
+    "Escrito por",
 )
 _PREFIXED_XPATH = etree.XPath(
     # near the headline only: the 80 text nodes after the first <h1>, so the cost stays bounded
     "(//h1)[1]/following::text()[position() <= 80]"
-    "[string-length(normalize-space(.)) < 70 and ({})]".format(
-        " or ".join(f'starts-with(normalize-space(.), "{w} ")' for w in _BYLINE_WORDS)
+    "[string-length(normalize-space(.)) < 70 and ({} or {})]".format(
+        " or ".join(f'starts-with(normalize-space(.), "{w} ")' for w in _BYLINE_WORDS),
+        " or ".join(f'normalize-space(.) = "{w}"' for w in _BYLINE_LABELS),
     )
 )
+_LABELS = frozenset(_BYLINE_LABELS)
 # the line is the prefix and one to four capitalised words: "By Jane Doe", "Von Max Muster"
 _PREFIXED_RE = re.compile(
-    r"^(?:by|von|par|di|por|door|av|af|oleh|przez|texte?):?\s+"
-    r"[A-ZÀ-ÖØ-Þ][\w'’.-]+(?:\s+(?:[A-ZÀ-ÖØ-Þ][\w'’.-]+|de|da|van|von|der|del|la|le|and|und|et|y|e))"
-    r"{0,5}$",
+    r"^(?:by|von|par|di|por|door|av|af|oleh|przez|texte?|autor(?:in)?|author|auteur|autore|"
+    r"texto|ein artikel von|ein beitrag von|written by|posted by|geschrieben von|publié par|"
+    r"scritto da|escrito por)\s*:?\s+"
+    r"(?:[A-ZÀ-ÖØ-Þ][\w'’.-]+(?:(?:\s+|\s*[/,&]\s*)(?:[A-ZÀ-ÖØ-Þ][\w'’.-]+|de|da|van|von|der|"
+    r"del|la|le|and|und|et|y|e)){0,7}|[^\W\d_][\w.-]{1,39})$",
     re.IGNORECASE,
 )
 # "Written by" / "Geschrieben von" label of a twitter:dataN meta (WordPress SEO plugins)
@@ -195,6 +242,8 @@ class PageMeta:
     canonical: str | None = None
     title_tag: str | None = None
     h1: list[str] = field(default_factory=list)
+    # the first <h1> without the kicker element printed inside it, when it has one
+    h1_headline: str | None = None
     # visible headline elements other than <h1>: itemprop=headline, class "...headline..."
     headlines: list[str] = field(default_factory=list)
     itemprop_authors: list[str] = field(default_factory=list)
@@ -246,11 +295,19 @@ def collect(tree: HtmlElement) -> PageMeta:
     title = tree.find(".//title")
     if title is not None:
         page.title_tag = _text(title) or None
-    page.h1 = [t for t in (_text(h) for h in tree.iter("h1")) if t][:3]
+    h1s = [(h, t) for h in tree.iter("h1") if (t := _text(h))][:3]
+    page.h1 = [t for _, t in h1s]
+    if h1s:
+        page.h1_headline = _without_kicker(h1s[0][0])
     _read_classed(tree, page)
     for node in _PREFIXED_XPATH(tree)[:20]:
-        parent = node.getparent()
-        value = _text(parent) if parent is not None else ""
+        label = " ".join(str(node).split())
+        if label in _LABELS:
+            name = _after_label(node)
+            value = f"{label} {name}" if name else ""
+        else:
+            parent = node.getparent()
+            value = _text(parent) if parent is not None else ""
         if _PREFIXED_RE.match(value) and len(page.prefixed_bylines) < 2:
             page.prefixed_bylines.append(value)
     for el in tree.xpath('//*[@itemprop="author" or @itemprop="creator"]'):
@@ -277,6 +334,63 @@ def collect(tree: HtmlElement) -> PageMeta:
     ):
         _read_jsonld(script.text or "", page)
     return page
+
+
+def _after_label(node: Any) -> str:
+    """The text printed right after a byline label text node: the name's element or text."""
+    el = node.getparent()
+    if el is None:
+        return ""
+    following: str | None
+    if node.is_tail:  # "<div class=date>…</div>By <a>Jane Doe</a>"
+        nxt = el.getnext()
+        following = _text(nxt) if nxt is not None else None
+    else:
+        children = [c for c in el if isinstance(c.tag, str)]
+        if children:  # "<address>By <a>Jane Doe</a></address>"
+            following = _text(children[0])
+        elif el.tail and el.tail.strip():  # "<h5>Autor:</h5>Jane Doe"
+            following = el.tail
+        else:  # "<span>By</span><span><a>Jane Doe</a></span>"
+            nxt = el.getnext()
+            following = _text(nxt) if nxt is not None else None
+    return " ".join((following or "").split()).strip(" ,;|-–—")[:70]
+
+
+def _without_kicker(h1: HtmlElement) -> str | None:
+    """The headline of an ``<h1>`` whose kicker is an element of its own, else None.
+
+    ``<h1><span class="overline">Nahost</span><span aria-hidden="true"> – </span>
+    <span>Headline</span></h1>``: readers see the kicker as a label above or before the
+    headline, not as part of it. The elements are few: this walks the ``<h1>`` only.
+    """
+    marked = [
+        el
+        for el in h1.iterdescendants()
+        if isinstance(el.tag, str)
+        and (
+            _KICKER_CLASS.search(el.get("class") or "")
+            or el.get("aria-hidden") == "true"
+            or el.get("role") == "presentation"
+        )
+    ]
+    if not marked:
+        return None
+    parts: list[str] = []
+
+    def visit(el: HtmlElement, hidden: bool) -> None:
+        hidden = hidden or el in marked
+        if el.text and not hidden:
+            parts.append(el.text)
+        for child in el:
+            if isinstance(child.tag, str):
+                visit(child, hidden)
+            if child.tail and not hidden:
+                parts.append(child.tail)
+
+    visit(h1, False)
+    text = " ".join(" ".join(parts).split()).strip(" -–—:|·•")
+    return text if text and text != _text(h1) else None
 
 
 def _read_classed(tree: HtmlElement, page: PageMeta) -> None:
