@@ -362,33 +362,31 @@ def _without_kicker(h1: HtmlElement) -> str | None:
 
     ``<h1><span class="overline">Nahost</span><span aria-hidden="true"> – </span>
     <span>Headline</span></h1>``: readers see the kicker as a label above or before the
-    headline, not as part of it. The elements are few: this walks the ``<h1>`` only.
+    headline, not as part of it. One iterative walk over the ``<h1>``; an ``<h1>`` of more
+    than 200 elements is no headline to take apart (and no recursion on a hostile page).
     """
-    marked = [
-        el
-        for el in h1.iterdescendants()
-        if isinstance(el.tag, str)
-        and (
-            _KICKER_CLASS.search(el.get("class") or "")
-            or el.get("aria-hidden") == "true"
-            or el.get("role") == "presentation"
-        )
-    ]
-    if not marked:
-        return None
+    hidden: set[Any] = set()
     parts: list[str] = []
-
-    def visit(el: HtmlElement, hidden: bool) -> None:
-        hidden = hidden or el in marked
-        if el.text and not hidden:
-            parts.append(el.text)
-        for child in el:
-            if isinstance(child.tag, str):
-                visit(child, hidden)
-            if child.tail and not hidden:
-                parts.append(child.tail)
-
-    visit(h1, False)
+    for count, (event, el) in enumerate(etree.iterwalk(h1, events=("start", "end"))):
+        if count > 400:
+            return None
+        if not isinstance(el.tag, str):
+            continue
+        parent = el.getparent() if el is not h1 else None
+        if event == "start":
+            if parent is not None and (
+                parent in hidden
+                or _KICKER_CLASS.search(el.get("class") or "")
+                or el.get("aria-hidden") == "true"
+                or el.get("role") == "presentation"
+            ):
+                hidden.add(el)
+            if el.text and el not in hidden:
+                parts.append(el.text)
+        elif parent is not None and el.tail and parent not in hidden:
+            parts.append(el.tail)
+    if not hidden:
+        return None
     text = " ".join(" ".join(parts).split()).strip(" -–—:|·•")
     return text if text and text != _text(h1) else None
 
