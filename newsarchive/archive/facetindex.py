@@ -196,6 +196,13 @@ class FacetIndex:
             mask &= ~self.copy
         return mask
 
+    def matching(self, session: Session, match: Select[Any], filters: SearchFilters) -> Ints | None:
+        """The ids (ascending) among those ``match`` selects that pass ``filters``: one read of
+        the match's ids, the filters on the arrays; None if the match names an article this
+        state does not hold."""
+        mask = self.select(filters, id_array(session, match))
+        return None if mask is None else self.ids[mask]
+
     def groups(self, mask: Mask, *, by_source: bool) -> Counts:
         """Counts of the selected articles: total, per source, language, company, topic and
         day (with ``by_source``: per day and source), as ``facets._Groups`` keeps them."""

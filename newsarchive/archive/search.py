@@ -83,6 +83,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
     from sqlalchemy.sql.elements import ColumnClause
 
+    from newsarchive.archive.facetindex import FacetIndex
+
 logger = logging.getLogger(__name__)
 
 TITLE_WEIGHT = 5.0
@@ -391,9 +393,12 @@ def search(
     *,
     highlight: tuple[str, str] = HIGHLIGHT,
     order: str = "relevance",
+    index: FacetIndex | None = None,
 ) -> list[SearchHit]:
     """Best matches first (``order="date"``: newest first); raises QuerySyntaxError for a query
-    the parser refuses."""
+    the parser refuses. With ``index`` (the archive's current ``facetindex.FacetIndex``), a
+    filtered search on SQLite finds its filtered candidates on the index instead of walking
+    the filter's rows."""
     parsed = parse_query(query) if isinstance(query, str) else query
     filters = filters or SearchFilters()
     limit, offset = max(0, limit), max(0, offset)
@@ -410,7 +415,7 @@ def search(
     if order == "date":
         return _search_by_date(session, parsed, filters, limit, offset, highlight)
     if session.get_bind().dialect.name == "sqlite":
-        return _search_sqlite(session, parsed, filters, limit, offset, highlight)
+        return _search_sqlite(session, parsed, filters, limit, offset, highlight, index)
     return _search_postgres(session, parsed, filters, limit, offset, highlight)
 
 
@@ -421,6 +426,7 @@ def _search_sqlite(
     limit: int,
     offset: int,
     highlight: tuple[str, str],
+    index: FacetIndex | None = None,
 ) -> list[SearchHit]:
     fts_query = to_fts5(query, with_exclusions=False)
     cap = _candidate_cap(limit, offset)
@@ -442,9 +448,13 @@ def _search_sqlite(
         # over that id range ranks them, and filters are applied to the ranked ids afterwards
         ranked = _bm25_from(session, fts_query, newest[min(len(newest), cap) - 1])
     else:
-        ranked = _rank_in_python(
-            session, query, _filtered_matches(session, fts_query, filters, cap)
-        )
+        passing = index.matching(session, fts5_match_ids(query), filters) if index else None
+        if passing is not None:
+            # every match that passes the filters, from the index: the newest ``cap`` of them
+            filtered = [int(i) for i in passing[::-1][:cap]]
+        else:
+            filtered = _filtered_matches(session, fts_query, filters, cap)
+        ranked = _rank_in_python(session, query, filtered)
     batches = _rank_batches(ranked, limit, offset)
     candidates = _sqlite_rows(session, batches, filters, sqlite_prefilter(query))
     rows = _checked_page(candidates, query, limit, offset)

@@ -78,6 +78,7 @@ def result_page(
             offset=offset,
             highlight=highlight,
             order=params.order,
+            index=index,
         )
     if total is None:
         total = count_matches(session, query, filters, index=index)
@@ -96,7 +97,7 @@ def search_view(
         session, query, filters, bucket=params.bucket, by_source=params.by_source, index=index
     )
     return SearchView(
-        results=result_page(session, params, total=(facets.total, facets.exact)),
+        results=result_page(session, params, total=(facets.total, facets.exact), index=index),
         facets=facets,
         timeline=tl,
     )

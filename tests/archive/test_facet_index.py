@@ -15,7 +15,7 @@ from support.waiting import wait_until
 from newsarchive.archive.facetindex import FacetIndexes, archive_version
 from newsarchive.archive.facets import count_matches, overview
 from newsarchive.archive.models import ArticleTopic
-from newsarchive.archive.search import SearchFilters
+from newsarchive.archive.search import SearchFilters, search
 
 if TYPE_CHECKING:
     from newsarchive.archive import Archive
@@ -158,3 +158,18 @@ def test_an_empty_archive_has_an_empty_index(archive: Archive) -> None:
         assert dataclasses.astuple(facets)[:2] == (0, True)
         assert timeline.buckets == []
         assert overview(s, "battery", index=index) == overview(s, "battery")
+
+
+@pytest.mark.parametrize("cap", [1, 2, 1000])
+def test_filtered_search_finds_the_same_candidates_on_the_index(
+    filled: Archive, monkeypatch: pytest.MonkeyPatch, cap: int
+) -> None:
+    """With more matches than the rank cap, a filtered search takes its newest passing
+    candidates from the index instead of walking the filter's rows: the same hits, in order."""
+    monkeypatch.setattr("newsarchive.archive.search.RANK_CANDIDATES", cap)
+    index = built(filled)
+    with filled.session() as s:
+        for query in ("battery", "battery OR électrique", "bat*", "electrique OR citta"):
+            for filters in FILTERS:
+                plain = search(s, query, filters, limit=3)
+                assert search(s, query, filters, limit=3, index=index) == plain, (query, filters)
