@@ -5,6 +5,7 @@
     python bench/web.py --db postgresql://postgres@127.0.0.1:5432/bench   # an empty database
     python bench/web.py --db /tmp/web-bench.db --reuse    # skip seeding an archive made before
     python bench/web.py --db /tmp/web-bench.db --reuse --baseline /tmp/base  # same run, 2 builds
+    python bench/web.py --db /tmp/web-bench.db --reuse --baseline . --baseline-option=--workers=1
 
 The archive is seeded with synthetic articles (bulk inserts through the ORM tables; the FTS5
 triggers or the tsvector column index them as a crawl would): 40 sources, 4 languages, three
@@ -24,8 +25,9 @@ starts, the archive file is read once, so every run starts with it in the OS cac
 
 ``--baseline DIR`` runs the same phases, with the same URLs, first against the server of another
 checkout (its ``newsarchive`` package on ``PYTHONPATH``, e.g. ``git worktree add /tmp/base
-main~3``) and prints both side by side with the ratio. Every answer should be HTTP 200 (others,
-such as 503 past the time limit, are counted).
+main~3``; ``--baseline-db``: a copy of the archive at that checkout's schema,
+``--baseline-option``: its serve options) and prints both side by side with the ratio. Every
+answer should be HTTP 200 (others, such as 503 past the time limit, are counted).
 """
 
 from __future__ import annotations
@@ -357,6 +359,12 @@ def main(argv: list[str] | None = None) -> int:
         "--baseline", metavar="DIR", help="also measure the checkout at DIR, first (same URLs)"
     )
     parser.add_argument(
+        "--baseline-db", help="the archive the baseline serves (an older schema's copy)"
+    )
+    parser.add_argument(
+        "--baseline-option", action="append", default=[], help="a baseline serve option"
+    )
+    parser.add_argument(
         "--serve-option", action="append", default=[], help="extra serve option (repeatable)"
     )
     args = parser.parse_args(argv)
@@ -368,7 +376,10 @@ def main(argv: list[str] | None = None) -> int:
             seed(db, args.articles)
         stored = count_articles(db)
         load = os.getloadavg()
-        baseline = run(db, [], args.baseline, phases) if args.baseline else None
+        baseline = None
+        if args.baseline:
+            baseline_db = args.baseline_db or db
+            baseline = run(baseline_db, args.baseline_option, args.baseline, phases)
         current = run(db, options, None, phases)
         load_after = os.getloadavg()
     print(
