@@ -12,8 +12,14 @@ first source giving a usable value wins:
   ``<title>`` tag; then a " | Site" / " - Site" suffix (or prefix) naming the site is removed.
 * published: JSON-LD ``datePublished`` (``jsonld``) → ``article:published_time``, parse.ly,
   sailthru, Dublin Core and similar meta (``meta``) → ``itemprop=datePublished`` and ``<time>``
-  elements (``microdata``) → htmldate's reading of the page, which covers visible datelines and
-  URL dates (``htmldate``). ``modified`` follows the same order with the modified keys.
+  elements (``microdata``) → the visible dateline (``byline``) → htmldate's reading of the page
+  (``htmldate``) → the URL's date (``url``). The visible dateline is the short line printed
+  right after the headline (any markup), else the elements classed as datelines when they
+  agree on one day; when it gives another day than the first structured date, general evidence
+  decides (:func:`_reconcile`: the URL, other structured dates, ``dateModified``, updated-at
+  wording, generic keys such as ``<meta name="date">`` being weak), and a printed clock gives
+  a UTC timestamp the publisher's offset. ``modified`` follows the structured order with the
+  modified keys.
   A date after fetched_at + 1 day or before 1990 is never used: it is recorded in ``date_flags``
   (``future`` / ``before_1990``) and the next source is tried; if no source is plausible,
   ``published`` stays None (a wrong date is worse than none for an archive sorted by date).
@@ -38,8 +44,9 @@ import logging
 import re
 import warnings
 from copy import deepcopy
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from newsarchive.discovery.urls import canonicalize_url, registered_domain
@@ -428,6 +435,23 @@ def _trim_separator(title: str) -> str:
     return trimmed
 
 
+# generic date keys: CMSs fill them with the page's generation or last-change time as often as
+# with the publication; a visible dateline outweighs them
+WEAK_PUBLISHED_KEYS = frozenset({"date", "dc.date", "dcterms.date", "dc:date"})
+
+
+@dataclass(slots=True, frozen=True)
+class _Seen:
+    """The page's visible publication dateline: its wall-clock reading (labelled UTC), the
+    other reading of an ambiguous numeric date, the line, and whether it is printed right
+    after the headline (rather than found by class name anywhere on the page)."""
+
+    value: datetime
+    other: datetime | None
+    raw: str
+    near_headline: bool
+
+
 def _published(
     page: PageMeta,
     htmldate_value: str | None,
@@ -442,57 +466,70 @@ def _published(
     :func:`_reconcile`. Without a structured date the page's own visible dateline is preferred
     to htmldate's reading, which is preferred to a bare URL date.
     """
-    sources: list[tuple[str, str | None]] = [
-        ("jsonld", a.published) for a in page.jsonld if a.is_article
+    sources: list[tuple[str, str | None, bool]] = [
+        ("jsonld", a.published, False) for a in page.jsonld if a.is_article
     ]
-    sources += [("meta", v) for _, v in page.all(PUBLISHED_KEYS)]
-    sources += [("jsonld", a.published) for a in page.jsonld if not a.is_article]
+    # a key's first value only: further values of one key date the teasers of a list
+    sources += [
+        ("meta", page.meta[k][0].strip(), k in WEAK_PUBLISHED_KEYS)
+        for k in PUBLISHED_KEYS
+        if page.meta.get(k) and page.meta[k][0].strip()
+    ]
+    sources += [("jsonld", a.published, True) for a in page.jsonld if not a.is_article]
     # the first <time datetime> is usually the article's; later ones date comments and sidebars.
     # When the first three fall on different days, they are a list (comments, teasers) and the
     # first one is as likely the list's as the article's: neither source is trusted then.
     # (a list's first <time> still dates the article when nothing else does: see below)
     if _one_day(page.itemprop_published):
-        sources += [("microdata", v) for v in page.itemprop_published[:2]]
+        sources += [("microdata", v, False) for v in page.itemprop_published[:2]]
     listed_time = None if _one_day(page.time_published) else page.time_published[0]
     if listed_time is None:
-        sources += [("microdata", v) for v in page.time_published[:1]]
-    sources.append(("htmldate", htmldate_value))
+        sources += [("time", v, False) for v in page.time_published[:1]]
     flags: list[str] = []
 
     def plausible(raw: str | None) -> datetime | None:
         value = dates.parse_date(raw, languages, fetched_at)
-        if value is None:
-            return None
-        flag = dates.implausible(value, fetched_at)
-        if flag:
-            if flag not in flags:
-                flags.append(flag)
-            return None
-        return value
+        return value if value is not None and _allowed(value, fetched_at, flags) else None
 
-    parsed = [(s, raw, v) for s, raw in sources if raw and (v := plausible(raw)) is not None]
-    structured = [p for p in parsed if p[0] != "htmldate"]
-    htmldate = next((v for s, _, v in parsed if s == "htmldate"), None)
-    # visible datelines: human dates in the page language, relative ones against fetched_at
-    # a relative one ("vor 2 Stunden") only counts when nothing better dates the page
-    lines = [line for line in page.datelines if not dates.is_update_line(line)]
-    if htmldate is not None:
-        lines = [line for line in lines if not dates.is_relative(line)]
-    seen = [v for line in lines[:3] if (v := plausible(line)) is not None]
-    # datelines on several days date a list of teasers, not this article
-    visible = seen[0] if seen and len({v.date() for v in seen}) == 1 else None
+    structured = [
+        _Candidate(s, raw, v, weak)
+        for s, raw, weak in sources
+        if raw and (v := plausible(raw)) is not None
+    ]
+    htmldate = plausible(htmldate_value) if htmldate_value else None
+    seen = _visible_dateline(page, languages, fetched_at, flags, relative=htmldate is None)
+    if seen is not None and seen.near_headline and listed_time is not None:
+        # a line after the headline on the day of a later <time> of a list is that teaser's
+        teasers = {v.strip()[:10] for v in page.time_published[1:]}
+        if seen.value.date().isoformat() in teasers - {listed_time.strip()[:10]}:
+            seen = _visible_dateline(page, languages, fetched_at, flags, relative=False, near=False)
     url_day = dates.url_day(url)
     listed = plausible(listed_time) if listed_time else None
     if structured:
-        source, raw, value = structured[0]
-        witnesses = [(r, v) for _, r, v in structured[1:]]
+        chosen = structured[0]
+        witnesses = [(c.raw, c.value) for c in structured[1:]]
         if listed is not None and listed_time:
             witnesses.append((listed_time, listed))  # it may state the same instant locally
-        value = dates.local_offset(value, witnesses)
-        value, source = _reconcile((source, raw, value), structured[1:], visible, htmldate, url_day)
-        return value, source, flags
-    if visible is not None:
-        return visible, "byline", flags
+        # the printed clock of that instant: the headline's dateline, the classed datelines
+        if seen is not None and dates.has_clock(seen.raw):
+            witnesses.append((seen.raw, seen.value))
+        witnesses += [
+            (line, v)
+            for line in page.datelines[:3]
+            if dates.has_clock(line)
+            and not dates.is_update_line(line)
+            and (v := dates.parse_date(line, languages, fetched_at))
+        ]
+        chosen = chosen._replace(value=dates.local_offset(chosen.value, witnesses))
+        modified = [
+            v
+            for raw in _modified_raws(page)
+            if (v := dates.parse_date(raw, languages, fetched_at)) is not None
+        ]
+        value, source = _reconcile(chosen, structured[1:], modified, seen, htmldate, url_day)
+        return value, "microdata" if source == "time" else source, flags
+    if seen is not None:
+        return seen.value, "byline", flags
     if listed is not None:
         return listed, "microdata", flags
     if htmldate is not None:
@@ -504,42 +541,120 @@ def _published(
     return None, None, flags
 
 
+class _Candidate(NamedTuple):
+    source: str
+    raw: str
+    value: datetime
+    weak: bool  # a generic key (``<meta name="date">``) or a non-article JSON-LD node
+
+
+def _allowed(value: datetime, fetched_at: datetime | None, flags: list[str]) -> bool:
+    """Whether a date can be this page's publication date; a refusal is recorded in flags."""
+    flag = dates.implausible(value, fetched_at)
+    if flag and flag not in flags:
+        flags.append(flag)
+    return flag is None
+
+
+def _visible_dateline(
+    page: PageMeta,
+    languages: tuple[str, ...],
+    fetched_at: datetime | None,
+    flags: list[str],
+    *,
+    relative: bool,
+    near: bool = True,
+) -> _Seen | None:
+    """The publication date the page prints.
+
+    First a short line right after the headline that states a full date, whatever its markup
+    (:func:`dates.visible_date`); else the elements classed as datelines anywhere on the page,
+    when those (not "updated" ones) agree on one day — datelines on several days date a list of
+    teasers, not this article. A relative dateline ("vor 2 Stunden") counts only when
+    ``relative`` (nothing else dates the page).
+    """
+    locale = _page_lang(page)
+    for line in page.headline_datelines if near else ():
+        read = dates.visible_date(line, locale)
+        if read is not None and _allowed(read[0], fetched_at, flags):
+            return _Seen(read[0], read[1], line, near_headline=True)
+    lines = [line for line in page.datelines if not dates.is_update_line(line)]
+    if not relative:
+        lines = [line for line in lines if not dates.is_relative(line)]
+    parsed = [
+        (line, v)
+        for line in lines[:3]
+        if (v := dates.parse_date(line, languages, fetched_at)) is not None
+        and _allowed(v, fetched_at, flags)
+    ]
+    if parsed and len({v.date() for _, v in parsed}) == 1:
+        return _Seen(parsed[0][1], None, parsed[0][0], near_headline=False)
+    return None
+
+
 def _one_day(values: list[str]) -> bool:
     """Whether the first three machine dates share their day (``YYYY-MM-DD`` prefix)."""
     return len({v.strip()[:10] for v in values[:3]}) <= 1
 
 
 def _reconcile(
-    chosen: tuple[str, str, datetime],
-    others: list[tuple[str, str, datetime]],
-    visible: datetime | None,
+    chosen: _Candidate,
+    others: list[_Candidate],
+    modified: list[datetime],
+    seen: _Seen | None,
     htmldate: datetime | None,
     url_day: date | None,
 ) -> tuple[datetime, str]:
-    """Overrule the first structured date when independent evidence agrees on another day.
+    """Overrule the first structured date when the page's visible dateline says another day.
 
-    * A visible publication dateline on another day wins when the URL states that day too, or,
-      for a structured date given in UTC, when htmldate agrees and the dateline is one day off
-      (a UTC instant past the publisher's midnight) or another structured date gives that day.
-    * A URL day on which htmldate agrees, where the page shows no dateline, wins the same way.
+    The visible dateline (not an "updated" one) on another day wins when something independent
+    gives that day too: the URL, another structured date, ``dateModified`` (the page was
+    republished and shows that day as its date), a ``<time>``/``itemprop`` date, or htmldate.
+    Printed right after the headline it also wins alone against a generic date key
+    (``<meta name="date">``) or, one day off, against a UTC timestamp (the instant is past the
+    publisher's midnight). An ambiguous numeric dateline (``05/06/2024``) whose other reading
+    gives the structured day agrees with it. A URL day on which htmldate agrees, where the page
+    shows no dateline, wins the same way.
+
+    A classed dateline found elsewhere on the page (one day among all of them) wins against a
+    generic key too, otherwise only with the URL, or for a UTC timestamp with htmldate.
 
     A UTC instant moved one day keeps its instant, in the offset that reaches the stated day;
     otherwise the structured candidate on that day is used, else the evidence itself.
     """
-    source, raw, value = chosen
+    source, raw, value = chosen.source, chosen.raw, chosen.value
     day = value.date()
-    in_utc = dates.states_utc(raw)
+    in_utc = dates.states_utc(raw) and value.utcoffset() == timedelta(0)
     htmldate_day = htmldate.date() if htmldate else None
     target: date | None = None
     evidence: tuple[str, datetime] | None = None
-    if visible is not None and visible.date() != day:
-        seen = visible.date()
-        one_off = abs((seen - day).days) == 1
-        backed = any(v.date() == seen for _, _, v in others)
-        if seen == url_day or (in_utc and seen == htmldate_day and (one_off or backed)):
-            target, evidence = seen, ("byline", visible)
+    if seen is not None and seen.value.date() != day:
+        printed = seen.value.date()
+        if seen.other is not None and seen.other.date() == day:
+            return value, source  # the other reading of an ambiguous date agrees
+        one_off = abs((printed - day).days) == 1
+        # a <time> element is usually the printed dateline itself: no second witness of it
+        backed = (
+            printed in (url_day, htmldate_day)
+            or any(c.value.date() == printed for c in others if c.source != "time")
+            or any(m.date() == printed for m in modified)
+        )
+        if seen.near_headline:
+            wins = backed or (seen.other is None and (chosen.weak or (in_utc and one_off)))
+        else:
+            wins = (
+                printed == url_day
+                or chosen.weak
+                or (
+                    in_utc
+                    and printed == htmldate_day
+                    and (one_off or any(c.value.date() == printed for c in others))
+                )
+            )
+        if wins:
+            target, evidence = printed, ("byline", seen.value)
     elif (
-        visible is None
+        seen is None
         and url_day is not None
         and url_day != day
         and url_day == htmldate_day
@@ -549,21 +664,43 @@ def _reconcile(
         evidence = ("url", datetime(url_day.year, url_day.month, url_day.day, tzinfo=UTC))
     if target is None or evidence is None:
         return value, source
-    for other_source, _, other in others:
-        if other.date() == target:
-            return other, other_source
+    for other in others:
+        if other.value.date() == target and not other.weak and other.source != "time":
+            return other.value, other.source
     if in_utc and abs((target - day).days) == 1:
         shifted = dates.shift_to_day(value, target)
         if shifted is not None:
             return shifted, source
+    for other in others:
+        if other.value.date() == target:
+            return other.value, other.source
+    if evidence[0] == "byline" and seen is not None:
+        # the printed clock of a structured instant on that day (often dateModified) gives the
+        # publisher's offset: keep the instant rather than a wall-clock time labelled UTC
+        for instant in modified:
+            local = _as_printed(instant, seen)
+            if local is not None and local.date() == target:
+                return local, "byline"
     return evidence[1], evidence[0]
+
+
+def _as_printed(instant: datetime, seen: _Seen) -> datetime | None:
+    """``instant`` in the offset where its wall clock is the printed one (to the minute)."""
+    local = dates.local_offset(instant.astimezone(UTC), [(seen.raw, seen.value)])
+    wall = local.replace(tzinfo=None, second=0, microsecond=0)
+    return local if wall == seen.value.replace(tzinfo=None, second=0, microsecond=0) else None
+
+
+def _modified_raws(page: PageMeta) -> list[str]:
+    return [r for r in (a.modified for a in page.jsonld) if r] + [
+        v for _, v in page.all(MODIFIED_KEYS)
+    ]
 
 
 def _modified(
     page: PageMeta, languages: tuple[str, ...], fetched_at: datetime | None
 ) -> datetime | None:
-    raws = [a.modified for a in page.jsonld] + [v for _, v in page.all(MODIFIED_KEYS)]
-    for raw in raws:
+    for raw in _modified_raws(page):
         value = dates.parse_date(raw, languages, fetched_at)
         if value is not None and dates.implausible(value, fetched_at) is None:
             return value

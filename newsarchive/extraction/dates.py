@@ -39,8 +39,21 @@ _CJK = re.compile(
     r"(?:[^\d]{0,12}?(\d{1,2})\s*[:時时시]\s*(\d{1,2}))?"
 )
 _DOTTED = re.compile(
-    r"(?<![\d.])(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})(?:[\s,T]+(?:um\s+)?(\d{1,2})[:.](\d{2})(?::(\d{2}))?)?"
+    r"(?<![\d.])(?<!\d\.\s)(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4}|\d{2})(?!\d|\.\d)"
+    r"(?:[\s,T|–-]+(?:um\s+)?(\d{1,2})[:.](\d{2})(?::(\d{2}))?)?"
 )
+# 3/5/2022 22:41, 05/12/2020 - 15:10: numeric dates whose day/month order depends on the locale
+_SLASHED = re.compile(
+    r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])"
+    r"(?:[\s,T|–-]+(?:a las\s+|às\s+|at\s+|à\s+|um\s+)?(\d{1,2})[:h](\d{2})(?::(\d{2}))?)?"
+)
+_YEAR_FIRST = re.compile(
+    r"(?<!\d)((?:19|20)\d{2})(?:[-/]|\.\s?)(\d{1,2})(?:[-/]|\.\s?)(\d{1,2})(?!\d)\.?"
+    r"(?:[\sT,|–-]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?"
+)
+# regions writing numeric dates month first (3/5/2022 is March 5th there); English without a
+# region is read the same way, as the web's default English is US English
+_MONTH_FIRST_REGIONS = frozenset({"us", "ph", "fm", "mh", "pw", "as", "gu", "mp", "pr", "um", "vi"})
 _DIGITS = re.compile(r"\d")
 _RELATIVE_WORDS = re.compile(
     r"\b(?:yesterday|today|ago|hier|aujourd|gestern|heute|ayer|hoy|ieri|oggi|kemarin|"
@@ -161,15 +174,21 @@ def _cjk(text: str) -> datetime | None:
         return None
 
 
-def _dotted(text: str) -> datetime | None:
-    """``10.12.2022, 07:00`` is day.month.year wherever dots separate numeric dates."""
-    match = _DOTTED.search(text)
-    if not match:
-        return None
-    day, month, year, hour, minute, second = match.groups()
+def _full_year(year: str) -> int:
+    """``23`` -> 2023, ``98`` -> 1998: two-digit years on news pages are this century's or the
+    late last one's."""
+    value = int(year)
+    if len(year) == 2:
+        value += 2000 if value < 70 else 1900
+    return value
+
+
+def _numeric(
+    year: str, month: str, day: str, hour: str | None, minute: str | None, second: str | None
+) -> datetime | None:
     try:
         return datetime(
-            int(year),
+            _full_year(year),
             int(month),
             int(day),
             int(hour or 0),
@@ -181,12 +200,71 @@ def _dotted(text: str) -> datetime | None:
         return None
 
 
+def _dotted(text: str) -> datetime | None:
+    """``10.12.2022, 07:00`` / ``07.11.23 - 10:11`` is day.month.year wherever dots separate
+    numeric dates."""
+    match = _DOTTED.search(text)
+    if not match:
+        return None
+    day, month, year, hour, minute, second = match.groups()
+    return _numeric(year, month, day, hour, minute, second)
+
+
+def month_first(locale: str | None) -> bool:
+    """Whether ``locale`` (``en-US``, ``es_AR``, ``en``) writes numeric dates month first."""
+    parts = (locale or "").strip().replace("_", "-").lower().split("-")
+    if parts[0] != "en":
+        return False
+    return len(parts) == 1 or parts[1] in _MONTH_FIRST_REGIONS
+
+
+def slashed_dates(text: str, locale: str | None) -> tuple[datetime, datetime | None] | None:
+    """A ``d/m/yyyy`` (or, for month-first locales, ``m/d/yyyy``) date and the other reading.
+
+    The second value is the date read in the other order when both numbers could be a month
+    (``05/06/2024``), else None: an ambiguous numeric date may still agree with a structured
+    one, but is no evidence against it.
+    """
+    match = _SLASHED.search(text)
+    if not match:
+        return None
+    first, second_, year, hour, minute, second = match.groups()
+    day, month = (second_, first) if month_first(locale) else (first, second_)
+    if int(month) > 12:
+        day, month = month, day
+    value = _numeric(year, month, day, hour, minute, second)
+    if value is None:
+        return None
+    other = None
+    if day != month and int(day) <= 12:
+        other = _numeric(year, day, month, hour, minute, second)
+    return value, other
+
+
+def _year_first(text: str) -> datetime | None:
+    """``2022-5-5 22:17:36``, ``2020. 06. 04. 11:27``, ``2022/05/03``: year, month, day, with
+    the offset when one is written after the clock."""
+    match = _YEAR_FIRST.search(text)
+    if not match:
+        return None
+    value = _numeric(*match.groups()[:6])
+    tz = match[7]
+    if value is None or not tz or tz.upper() == "Z":
+        return value
+    digits = tz[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+    if hours > 14 or minutes > 59:
+        return None
+    sign = -1 if tz[0] == "-" else 1
+    return value.replace(tzinfo=timezone(sign * timedelta(hours=hours, minutes=minutes)))
+
+
 _MONTHS: dict[str, int] = {}
 for _number, _names in enumerate(
     (
         "january jan januar jänner jän janvier janv gennaio gen enero ene janeiro januari",
         "february feb februar février fevrier févr fevr febbraio febrero fevereiro fev februari",
-        "march mar märz maerz mars marzo março marco maart",
+        "march mar märz mär mrz maerz mars marzo março marco maart",
         "april apr avril avr aprile abril abr",
         "may mai maggio mag mayo maio mei",
         "june jun juni juin giugno giu junio junho",
@@ -243,6 +321,46 @@ def _named_month(text: str) -> datetime | None:
         return None
 
 
+_VISIBLE_PARSERS = (_cjk, _year_first, _dotted)
+_WORD = re.compile(r"[^\W\d_]{2,}")
+# "12.10. - 15.10.2023", "21.10.2019 – 27.10.2019", "3/5 - 7/5/2024": a period, not a dateline
+_RANGE = re.compile(r"\d{1,2}[./]\s?\d{1,2}[./]?(?:\d{2,4})?\s*(?:[-–—]|bis|to|au|al)\s*\d{1,2}[./]")
+# "Publicado el 3 de mayo de 2022 a las 22:03", "05.02.2020 - Redaktion: Jane Doe (Desk)"
+VISIBLE_MAX_WORDS = 6
+
+
+def visible_date(text: str, locale: str | None) -> tuple[datetime, datetime | None] | None:
+    """The publication date a short visible line states, and its other reading if ambiguous.
+
+    For the lines printed next to the headline ("07.11.2023, 07:30 Uhr", "3/5/2022 22:41",
+    "Publicado el 3 de mayo de 2022"): numeric and month-name dates in the registry's languages,
+    with their clock when given, read by regular expressions only — no dateparser, whose guesses
+    on free text ("3 Min", "Lesedauer: 5 Minuten") would be worse than no date. The part of a
+    line after updated-at wording is not read ("Published 3 May, updated 5 May" is 3 May); a
+    line stating two different dates is a range, not a dateline. Relative dates are not read.
+    The value is the wall-clock time, labelled UTC (the line states no offset).
+    """
+    update = _UPDATE_WORDS.search(text)
+    if update:
+        text = text[: update.start()]
+    if not _DIGITS.search(text):
+        return None
+    words = [w for w in _WORD.findall(text) if w.casefold() not in _MONTHS]
+    if len(words) > VISIBLE_MAX_WORDS:
+        return None  # a sentence or a caption that mentions a date, not a dateline
+    if _RANGE.search(text):
+        return None
+    for parse in _VISIBLE_PARSERS:
+        value = parse(text)
+        if value is not None:
+            return value, None
+    slashed = slashed_dates(text, locale)
+    if slashed is not None:
+        return slashed
+    value = _named_month(text)
+    return (value, None) if value is not None else None
+
+
 def _rfc2822(text: str) -> datetime | None:
     if "," not in text[:5] and not re.match(r"^\d{1,2} [A-Z][a-z]{2} \d{4} \d", text):
         return None
@@ -269,7 +387,14 @@ def parse_date(
 
 @lru_cache(maxsize=8192)
 def _parse_cached(text: str, languages: tuple[str, ...], base: datetime | None) -> datetime | None:
-    value = _iso(text) or _cjk(text) or _dotted(text) or _rfc2822(text) or _named_month(text)
+    value = (
+        _iso(text)
+        or _cjk(text)
+        or _year_first(text)
+        or _dotted(text)
+        or _rfc2822(text)
+        or _named_month(text)
+    )
     if value is not None:
         return value
     import dateparser
@@ -293,12 +418,18 @@ def _parse_cached(text: str, languages: tuple[str, ...], base: datetime | None) 
 
 
 _STATED_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|\b(?:GMT|UTC|[A-Z]{2,4}T))\s*$", re.IGNORECASE)
-_HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
+_HAS_TIME = re.compile(r"\d{1,2}[:h]\d{2}")
+_HAS_SECONDS = re.compile(r"\d{1,2}:\d{2}:\d{2}")
 
 
 def states_offset(text: str) -> bool:
     """Whether a date string carries its own offset or zone (else it is publisher-local)."""
     return bool(_STATED_OFFSET.search(text.strip()))
+
+
+def has_clock(text: str) -> bool:
+    """Whether a date string gives a time of day (``21:25``, ``22h03``)."""
+    return bool(_HAS_TIME.search(text))
 
 
 def local_offset(utc_value: datetime, others: list[tuple[str, datetime]]) -> datetime:
@@ -308,7 +439,8 @@ def local_offset(utc_value: datetime, others: list[tuple[str, datetime]]) -> dat
     ``2023-11-08 18:09:55`` (local, no offset) in a meta tag. The calendar day readers saw is the
     local one, so the offset is taken from a candidate stating the same instant with a non-zero
     offset, or inferred from a local wall-clock time differing by whole quarter-hours (≤ 14 h)
-    with the same minutes and seconds.
+    with the same minutes and seconds (the minutes only, when the wall clock has no seconds:
+    a visible "21:25" under ``00:25:56Z``).
     """
     if utc_value.utcoffset() != timedelta(0):
         return utc_value
@@ -320,7 +452,10 @@ def local_offset(utc_value: datetime, others: list[tuple[str, datetime]]) -> dat
             continue
         if not _HAS_TIME.search(raw):
             continue
-        delta = other.replace(tzinfo=None) - utc_value.replace(tzinfo=None)
+        base = utc_value.replace(tzinfo=None)
+        if not _HAS_SECONDS.search(raw):
+            base = base.replace(second=0, microsecond=0)  # "21:25" states the minute only
+        delta = other.replace(tzinfo=None) - base
         if (
             delta
             and abs(delta) <= timedelta(hours=14)
@@ -340,15 +475,22 @@ def implausible(value: datetime, fetched_at: datetime | None) -> str | None:
     return None
 
 
-_URL_DATE = re.compile(r"/((?:19|20)\d{2})[/_-](\d{1,2})[/_-](\d{1,2})(?=/|[_-]|\.html?|$)")
+# /2024/04/26/slug, /2024/4/26.html, /2024-04-26-slug, /2024_04_26_slug; one separator
+# throughout, so /2023/10/3-fragen-an (a slug counting "3 questions") is no day
+_URL_DATE = re.compile(
+    r"/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2}(?=/|\.html?|$)|\d{2}(?=[_-]))"
+    r"|[/_-]((?:19|20)\d{2})([_-])(\d{1,2})\5(\d{1,2})(?=/|[_-]|\.html?|$)"
+)
 _UPDATE_WORDS = re.compile(
-    r"\b(?:updated?|last modified|modified|aktualisiert|geändert|stand|mis à jour|modifié|"
-    r"actualizado|actualización|aggiornato|aggiornamento|atualizado|atualização|bijgewerkt|"
-    r"gewijzigd|diperbarui|zaktualizowano|güncellendi|uppdaterad|oppdatert|opdateret|"
-    r"päivitetty|обновлено|обновлен|"
+    r"\b(?:updated?|last modified|modified|revised|aktualisiert|geändert|stand|zuletzt|"
+    r"mis à jour|mise à jour|modifié|actualizado|actualizada|actualización|aggiornato|"
+    r"aggiornata|aggiornamento|modificato|atualizado|atualizada|atualização|bijgewerkt|"
+    r"gewijzigd|diperbarui|zaktualizowano|aktualizováno|aktualizované|frissítve|güncellendi|"
+    r"güncelleme|uppdaterad|oppdatert|opdateret|päivitetty|ažurirano|actualizat|"
+    r"ενημερώθηκε|обновлено|обновлен|оновлено|"
     # a clock, not a date of the page: "Aktuelle Zeit: 14.10.2020, 12:18"
     r"aktuelle zeit|current time|it is currently|heure actuelle|hora actual|ora attuale)\b|"
-    r"更新|修改|수정",
+    r"更新|修改|수정|업데이트",
     re.IGNORECASE,
 )
 
@@ -358,8 +500,9 @@ def url_day(url: str | None) -> date | None:
     match = _URL_DATE.search(urlsplit(url or "").path)
     if not match:
         return None
+    year, month, day = (match[1], match[2], match[3]) if match[1] else (match[4], match[6], match[7])
     try:
-        return date(int(match[1]), int(match[2]), int(match[3]))
+        return date(int(year), int(month), int(day))
     except ValueError:
         return None
 

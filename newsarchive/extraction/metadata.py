@@ -133,6 +133,16 @@ _PREFIXED_XPATH = etree.XPath(
     )
 )
 _LABELS = frozenset(_BYLINE_LABELS)
+# the short lines right after the headline, where pages print their dateline whatever its
+# markup: the first 25 non-empty text nodes after the first non-empty <h1> (bounded cost)
+_AFTER_HEADLINE_XPATH = etree.XPath(
+    "(//h1[normalize-space()])[1]/following::text()[position() <= 150][normalize-space()]"
+    "[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::figcaption)]"
+    "[position() <= 25]"
+)
+HEADLINE_DATELINE_MAX_CHARS = 80
+_BARE_CLOCK = re.compile(r"^\d{1,2}[:h]\d{2}(?:\s*(?:[ap]\.?m\.?|uhr|h))?$", re.IGNORECASE)
+_CLOCK = re.compile(r"\d{1,2}[:h]\d{2}\b")
 # the line is the prefix and one to four capitalised words: "By Jane Doe", "Von Max Muster"
 _PREFIXED_RE = re.compile(
     r"^(?:by|von|par|di|por|door|av|af|oleh|przez|texte?|autor(?:in)?|author|auteur|autore|"
@@ -250,6 +260,8 @@ class PageMeta:
     rel_authors: list[str] = field(default_factory=list)
     itemprop_published: list[str] = field(default_factory=list)
     datelines: list[str] = field(default_factory=list)
+    # short lines with digits among the first lines after the headline, in document order
+    headline_datelines: list[str] = field(default_factory=list)
     bylines: list[str] = field(default_factory=list)
     # short visible lines that open with a byline word: "By Jane Doe", "Von Max Muster"
     prefixed_bylines: list[str] = field(default_factory=list)
@@ -269,6 +281,12 @@ class PageMeta:
 
 def _text(el: HtmlElement) -> str:
     return " ".join(el.text_content().split())
+
+
+def _spaced_text(el: HtmlElement) -> str:
+    """The element's text with its child elements' texts kept apart: a dateline printed as
+    ``<span>3 May 2022</span><span>21:25</span>`` reads "3 May 2022 21:25", not "202221:25"."""
+    return " ".join(" ".join(el.itertext()).split())
 
 
 def collect(tree: HtmlElement) -> PageMeta:
@@ -300,6 +318,7 @@ def collect(tree: HtmlElement) -> PageMeta:
     if h1s:
         page.h1_headline = _without_kicker(h1s[0][0])
     _read_classed(tree, page)
+    _read_headline_datelines(tree, page)
     for node in _PREFIXED_XPATH(tree)[:20]:
         label = " ".join(str(node).split())
         if label in _LABELS:
@@ -391,6 +410,30 @@ def _without_kicker(h1: HtmlElement) -> str | None:
     return text if text and text != _text(h1) else None
 
 
+def _read_headline_datelines(tree: HtmlElement, page: PageMeta) -> None:
+    """Up to three short lines with digits right after the headline (see ``PageMeta``).
+
+    A line is its text node, or the whole parent element when that is short too, so a date and
+    a clock in sibling elements are read together.
+    """
+    for node in _AFTER_HEADLINE_XPATH(tree):
+        value = " ".join(str(node).split())
+        if len(value) > HEADLINE_DATELINE_MAX_CHARS or not any(c.isdigit() for c in value):
+            continue
+        parent = node.getparent()
+        if parent is not None and not node.is_tail:
+            whole = _spaced_text(parent)
+            if len(whole) <= HEADLINE_DATELINE_MAX_CHARS:
+                value = whole
+        lines = page.headline_datelines
+        if lines and _BARE_CLOCK.match(value) and not _CLOCK.search(lines[-1]):
+            lines[-1] = f"{lines[-1]} {value}"  # "3 May 2022" then "21:25" in the next element
+        elif value not in lines:
+            lines.append(value)
+            if len(lines) >= 3:
+                return
+
+
 def _read_classed(tree: HtmlElement, page: PageMeta) -> None:
     """Datelines, bylines and headline elements, by class name, in document order.
 
@@ -417,7 +460,7 @@ def _read_classed(tree: HtmlElement, page: PageMeta) -> None:
         if datelines < 20 and tag in _DATE_TAGS and _DATE_RE.search(cls):
             datelines += 1
             if len(page.datelines) < 3:
-                value = _text(el)
+                value = _spaced_text(el)
                 if 6 <= len(value) <= 80:
                     page.datelines.append(value)
         if bylines < 10 and tag in _BYLINE_TAGS and _BYLINE_RE.search(cls):

@@ -20,8 +20,10 @@ from newsarchive.extraction.dates import (
     is_update_line,
     local_day,
     local_isoformat,
+    local_offset,
     shift_to_day,
     url_day,
+    visible_date,
 )
 from newsarchive.extraction.metadata import PageMeta
 from newsarchive.extraction.text import TITLE_MAX_CHARS, clean_line, clean_text, clean_url
@@ -235,6 +237,191 @@ def test_date_helpers() -> None:
     assert local_isoformat(None, 60) is None
     assert local_day(utc, 120) == date(2024, 4, 26)
     assert local_day(utc, -300) == date(2024, 4, 25)
+
+
+def _dated(head: str, top: str, url: str = "https://news.example/plant-output", lang: str = "en"):
+    """extract() on a page with ``top`` printed between the headline and the body."""
+    html = _page(head, "<h1>Plant output rises</h1>" + top).replace("lang='en'", f"lang='{lang}'")
+    article = extract(html, url, FETCHED)
+    assert article is not None
+    return article
+
+
+def test_url_slug_counting_something_is_no_day() -> None:
+    assert url_day("https://blog.example/2024/04/3-questions-for-the-union/") is None
+    assert url_day("https://blog.example/2024/04/26-union-talks") == date(2024, 4, 26)
+    assert url_day("https://n.example/news/2024-04-26-union-talks") == date(2024, 4, 26)
+    assert url_day("https://n.example/2024/04/2026-plan") is None
+
+
+@pytest.mark.parametrize(
+    ("line", "locale", "expected"),
+    [
+        ("3/5/2024 22:41", "es", datetime(2024, 5, 3, 22, 41, tzinfo=UTC)),
+        ("3/5/2024 22:41", "en-US", datetime(2024, 3, 5, 22, 41, tzinfo=UTC)),
+        ("25/4/2024", "en", datetime(2024, 4, 25, tzinfo=UTC)),  # no 25th month
+        ("Publicado el 03/05/2024 a las 22h03", "es", datetime(2024, 5, 3, 22, 3, tzinfo=UTC)),
+        ("07.11.23 - 10:11 |", "de", datetime(2023, 11, 7, 10, 11, tzinfo=UTC)),
+        ("4. 2. 2024.", "de", datetime(2024, 2, 4, tzinfo=UTC)),
+        ("2024. 06. 04. 11:27", "hu", datetime(2024, 6, 4, 11, 27, tzinfo=UTC)),
+        ("20. März 2024 - 15:00 Uhr", "de", datetime(2024, 3, 20, 15, tzinfo=UTC)),
+        ("Published 3 May 2024, updated 5 May 2024", "en", datetime(2024, 5, 3, tzinfo=UTC)),
+        ("Last updated 4 May 2024", "en", None),
+        ("Aktionszeitraum: 21.10.2023 – 27.10.2023", "de", None),
+        ("Wochenende in Wien 12.10. - 15.10.2023", "de", None),
+        ("Arbeiter vor dem Werkstor der Fabrik bei der Kundgebung, 24. April 2024", "de", None),
+        ("Lesedauer: 5 Minuten", "de", None),
+        ("vor 2 Stunden", "de", None),
+    ],
+)
+def test_visible_dateline_reading(line: str, locale: str, expected: datetime | None) -> None:
+    read = visible_date(line, locale)
+    assert (read[0] if read else None) == expected
+
+
+def test_ambiguous_numeric_dateline_keeps_its_other_reading() -> None:
+    read = visible_date("05/06/2024", "fr")
+    assert read is not None
+    assert read[0].date() == date(2024, 6, 5)
+    assert read[1] is not None
+    assert read[1].date() == date(2024, 5, 6)
+    head = _jsonld(headline="Plant output rises", datePublished="2024-05-06T09:00:00+02:00")
+    article = _dated(head, "<span>05/06/2024</span>", lang="fr")
+    assert article.published is not None
+    assert article.published.date() == date(2024, 5, 6)  # the other reading agrees: no conflict
+
+
+def test_update_wording_in_many_languages() -> None:
+    for line in (
+        "Mise à jour le 3 mars 2024",
+        "Aggiornato il 3 marzo 2024",
+        "Actualizada el 3 de marzo de 2024",
+        "Atualizada em 3 de março de 2024",
+        "Zuletzt geändert am 3. März 2024",
+        "Bijgewerkt op 3 maart 2024",
+        "Aktualizováno 3. 3. 2024",
+        "Güncelleme: 03.03.2024",
+        "Оновлено 03.03.2024",
+        "更新日 2024年3月3日",
+        "업데이트 2024.03.03",
+    ):
+        assert is_update_line(line), line
+
+
+def test_headline_dateline_beats_htmldate_among_teaser_dates() -> None:
+    """The line under the headline dates the article; classed dates further down are teasers."""
+    teasers = "".join(
+        f'<div class="teaser"><span class="date">{d}.04.2024</span><a href="/t{d}">More</a></div>'
+        for d in (12, 14)
+    )
+    html = _page(
+        "",
+        '<h1>Plant output rises</h1><span class="byline__created-date">07 April, 2024</span>',
+    ).replace("</article>", "</article>" + teasers)
+    article = extract(html.replace("lang='en'", "lang='de'"), "https://n.example/p", FETCHED)
+    assert article is not None
+    assert article.published is not None
+    assert article.published.date() == date(2024, 4, 7)
+    assert article.date_source == "byline"
+
+
+def test_republished_page_shows_its_modified_day() -> None:
+    """A dateline without updated-at wording on the dateModified day: the page presents that
+    day as its date (republished); a dateline alone does not overrule datePublished."""
+    head = _jsonld(
+        headline="Plant output rises",
+        datePublished="2022-01-01T11:00:00Z",
+        dateModified="2024-04-01T10:00:00Z",
+    )
+    article = _dated(head, "<time>01.04.2024, 12:00</time>", lang="de")
+    assert article.published is not None
+    assert article.published.isoformat() == "2024-04-01T12:00:00+02:00"
+    assert article.date_source == "byline"
+    head = _jsonld(headline="Plant output rises", datePublished="2022-01-01T11:00:00Z")
+    article = _dated(head, "<p>01.04.2024, 12:00</p>", lang="de")
+    assert article.published == datetime(2022, 1, 1, 11, tzinfo=UTC)
+
+
+def test_printed_time_element_is_no_second_witness() -> None:
+    """<time> is usually the printed dateline itself: together they do not outvote JSON-LD."""
+    head = _jsonld(headline="Plant output rises", datePublished="2024-05-03T15:30:00Z")
+    top = '<time datetime="2024-03-27T07:08:52+00:00">Mär 27, 2024 um 12:08</time>'
+    article = _dated(head, top, lang="de")
+    assert article.published == datetime(2024, 5, 3, 15, 30, tzinfo=UTC)
+    assert article.date_source == "jsonld"
+
+
+def test_generic_date_meta_yields_to_the_visible_dateline() -> None:
+    head = '<meta name="date" content="2024-1-26T14:32:06+02:00">'
+    article = _dated(head, '<time class="meta">21.01.2024 - 13:30</time>', lang="de")
+    assert article.published is not None
+    assert article.published.date() == date(2024, 1, 21)
+    # found by class elsewhere on the page (no headline above it), the dateline still wins
+    html = (
+        "<html lang='de'><head><title>Plant output rises</title>"
+        f'{head}</head><body><div class="news-single-timedata">05.01.2024 - Redaktion: '
+        f"Jane Doe</div>{BODY}</body></html>"
+    )
+    article = extract(html, "https://n.example/p", FETCHED)
+    assert article is not None
+    assert article.published is not None
+    assert article.published.date() == date(2024, 1, 5)
+    assert article.date_source == "byline"
+
+
+def test_another_structured_date_on_the_printed_day_wins() -> None:
+    head = (
+        '<meta itemprop="datePublished" content="2023-12-14T15:41:07+01:00">'
+        '<meta name="DC.date.issued" content="2024-02-04T15:33:00+01:00">'
+    )
+    article = _dated(head, '<strong class="author">04.02.2024 | 15:33 Uhr |</strong>', lang="de")
+    assert article.published is not None
+    assert article.published.isoformat() == "2024-02-04T15:33:00+01:00"
+    assert article.date_source == "meta"
+
+
+def test_printed_clock_gives_the_publishers_offset_of_a_utc_timestamp() -> None:
+    """00:25:56 GMT printed as 21:25 the evening before: the instant, in the publisher's -03:00."""
+    head = _jsonld(headline="Plant output rises", datePublished="Sat, 04 May 2024 00:25:56 GMT")
+    article = _dated(head, "<span>3 de mayo de 2024</span><span>21:25</span>", lang="es")
+    assert article.published is not None
+    assert article.published.isoformat() == "2024-05-03T21:25:56-03:00"
+    assert article.date_source == "jsonld"
+    head = _jsonld(headline="Plant output rises", datePublished="Sat, 04 May 2024 02:41:00 GMT")
+    article = _dated(head, "<span>3/5/2024 22:41</span>", lang="es")  # day first in Spanish
+    assert article.published is not None
+    assert article.published.isoformat() == "2024-05-03T22:41:00-04:00"
+
+
+def test_local_offset_reads_a_clock_without_seconds_to_the_minute() -> None:
+    utc = datetime(2024, 5, 4, 0, 25, 56, tzinfo=UTC)
+    local = local_offset(
+        utc, [("3 de mayo de 2024 21:25", datetime(2024, 5, 3, 21, 25, tzinfo=UTC))]
+    )
+    assert local.utcoffset() == timedelta(hours=-3)
+    assert local == utc
+    # with seconds, they must agree too
+    same = local_offset(utc, [("2024-05-03 21:25:00", datetime(2024, 5, 3, 21, 25, tzinfo=UTC))])
+    assert same.utcoffset() == timedelta(0)
+
+
+def test_teaser_dates_of_a_list_do_not_date_the_article() -> None:
+    """Further values of one meta key, and a line under the headline on the day of a later
+    <time> of a list, are teasers'."""
+    head = (
+        '<meta itemprop="datePublished" content="2024-04-19">'
+        '<meta itemprop="datePublished" content="2024-04-16">'
+    )
+    article = _dated(head, '<span class="teaser-date">16. April 2024</span>', lang="de")
+    assert article.published is not None
+    assert article.published.date() == date(2024, 4, 19)
+    times = "".join(
+        f'<time datetime="{d}">{d}</time>'
+        for d in ("2024-04-12 12:22", "2024-03-10 11:05", "2024-03-04 10:02")
+    )
+    article = _dated("", "<p>10.03.2024 11:05</p>" + times, lang="de")
+    assert article.published is not None
+    assert article.published.date() == date(2024, 4, 12)
 
 
 # clean strings
