@@ -324,7 +324,9 @@ def _named_month(text: str) -> datetime | None:
 _VISIBLE_PARSERS = (_cjk, _year_first, _dotted)
 _WORD = re.compile(r"[^\W\d_]{2,}")
 # "12.10. - 15.10.2023", "21.10.2019 – 27.10.2019", "3/5 - 7/5/2024": a period, not a dateline
-_RANGE = re.compile(r"\d{1,2}[./]\s?\d{1,2}[./]?(?:\d{2,4})?\s*(?:[-–—]|bis|to|au|al)\s*\d{1,2}[./]")
+_RANGE = re.compile(
+    r"\d{1,2}[./]\s?\d{1,2}[./]?(?:\d{2,4})?\s*(?:[-–—]|bis|to|au|al)\s*\d{1,2}[./]"
+)
 # "Publicado el 3 de mayo de 2022 a las 22:03", "05.02.2020 - Redaktion: Jane Doe (Desk)"
 VISIBLE_MAX_WORDS = 6
 
@@ -500,7 +502,9 @@ def url_day(url: str | None) -> date | None:
     match = _URL_DATE.search(urlsplit(url or "").path)
     if not match:
         return None
-    year, month, day = (match[1], match[2], match[3]) if match[1] else (match[4], match[6], match[7])
+    year, month, day = (
+        (match[1], match[2], match[3]) if match[1] else (match[4], match[6], match[7])
+    )
     try:
         return date(int(year), int(month), int(day))
     except ValueError:

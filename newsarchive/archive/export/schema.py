@@ -129,7 +129,7 @@ SCHEMA: tuple[Field, ...] = (
         "date_source",
         S,
         True,
-        "where `published` came from: `jsonld`, `meta`, `microdata`, `htmldate`…",
+        "where `published` came from: `jsonld`, `meta`, `microdata`, `byline` (the visible dateline), `htmldate`, `url`",
         lambda: Article.date_source,
         default=False,
     ),
