@@ -159,7 +159,9 @@ def _evaluate_page(
 
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-_QUOTES = str.maketrans(dict.fromkeys("“”„«»‟″", '"') | dict.fromkeys("‘’‚‹›`´′", "'"))
+_QUOTES = str.maketrans(
+    dict.fromkeys("“”„«»‟″", '"') | dict.fromkeys("‘’‚‹›`´′", "'") | dict.fromkeys("‐‑‒–—―−", "-")
+)
 
 
 def tokens(text: str | None) -> list[str]:
@@ -178,7 +180,10 @@ def token_f1(predicted: str | None, expected: str) -> float:
 
 
 def norm_text(text: str | None) -> str:
+    """Compared as read: NFKC, one spelling per quote and dash, no invisible format characters
+    (a soft hyphen, a zero-width space), case and runs of white space folded."""
     text = unicodedata.normalize("NFKC", text or "").translate(_QUOTES)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     return " ".join(text.casefold().split())
 
 

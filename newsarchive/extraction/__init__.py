@@ -313,39 +313,44 @@ def _strip_site(title: str, site_name: str | None, url: str) -> str:
 
     A site name may itself hold a separator ("AOC media - Analyse Opinion Critique") and sites
     append several parts ("Headline - Section | Site"): parts naming the site are cut one by
-    one, from either end, while something that is not the site remains.
+    one, from either end, while something that is not the site remains. Only the first cut
+    may take a part that merely contains the site's name ("Example Online"); later ones need
+    the name itself, so a headline that begins with the site's name keeps it.
     """
-    for _ in range(3):
-        stripped = _strip_site_once(title, site_name, url)
+    for attempt in range(3):
+        stripped = _strip_site_once(title, site_name, url, strict=attempt > 0)
         if stripped == title:
             return title
         title = stripped
     return title
 
 
-def _strip_site_once(title: str, site_name: str | None, url: str) -> str:
-    parts = _KICKER_END.split(title)
-    if len(parts) < 2:
-        return title
+def _strip_site_once(title: str, site_name: str | None, url: str, *, strict: bool) -> str:
     host = _norm(urlsplit(url).hostname or "")
     site = _norm(site_name or "")
 
-    def is_site(part: str) -> bool:
+    def is_site(part: str, strict: bool) -> bool:
         key = _norm(part)
         if not key:
             return True
-        if site and (key == site or key in site or site in key):
+        if site and (key == site or key in site or (site in key and not strict)):
             return True
         return len(key) >= 3 and key in host
 
-    head, tail = parts[0], parts[-1]
-    if is_site(tail) and not is_site(head):
-        cut = title.rfind(tail)
-        return _trim_separator(title[:cut]) or title
-    if is_site(head) and not is_site(tail):
-        return (
-            title[len(head) :].lstrip(" :：" + _SEPARATOR_CHARS.replace("\\", "")).strip() or title
-        )
+    parts = _TITLE_SEPARATORS.split(title)
+    if len(parts) >= 2:
+        head, tail = parts[0], parts[-1]
+        if is_site(tail, strict) and not is_site(head, strict):
+            cut = title.rfind(tail)
+            return _trim_separator(title[:cut]) or title
+        if is_site(head, strict) and not is_site(tail, strict):
+            rest = title[len(head) :].lstrip(" " + _SEPARATOR_CHARS.replace("\\", ""))
+            return rest.strip() or title
+    # "Site: Headline": a colon ends the site's name only when it is the name itself
+    prefix = re.match(r"(.{2,60}?)[:：]\s+(?=\S)", title)
+    key = _norm(prefix.group(1)) if prefix else ""
+    if prefix and key and (key == site or (len(key) >= 3 and key in host)):
+        return title[prefix.end() :]
     return title
 
 
@@ -356,47 +361,100 @@ def _title(page: PageMeta, traf_title: str | None, site_name: str | None, url: s
     ``<title>`` tag often disagree (an SEO headline, a social headline, a kicker prefixed, the
     site name appended). In this order:
 
-    * a candidate equal to a visible headline (``<h1>``, ``itemprop=headline``, an element
-      classed as a headline) wins, in the precedence order, spelled as printed (a kicker the
-      publisher's own metadata joins to the headline is part of it);
+    * the first visible headline, in document order (``<h1>`` first, then ``itemprop=headline``
+      and elements classed as headlines), that a candidate equals wins, spelled as printed (a
+      kicker the publisher's own metadata joins to the headline is part of it);
     * else the first ``<h1>`` without its kicker, when the page prints the kicker as an element
       of its own inside the ``<h1>`` (see :func:`.metadata.collect`);
-    * a visible ``<h1>`` contained in a candidate (the candidate is that headline plus a kicker
-      or the site name);
+    * a visible ``<h1>`` contained in a candidate (that headline plus a kicker or the site
+      name), when it agrees with the first candidate;
     * the page's first ``<h1>`` when no candidate agrees with any visible headline but the
-      ``<h1>`` shares most of its words with one (an SEO or social variant of the printed
-      headline: readers saw the ``<h1>``); an ``<h1>`` naming the site is no headline;
+      ``<h1>`` shares most of its words with one, or all of its three or more words (an SEO or
+      social variant of the printed headline: readers saw the ``<h1>``); an ``<h1>`` naming the
+      site is no headline, and an ``<h1>`` that is a kicker and a candidate gives the candidate;
+    * without ``<h1>`` or title metadata, the page's one headline element;
     * else the first candidate.
+
+    A page without title metadata whose ``<h1>`` ends its ``<title>`` prints the site's name
+    there (:func:`_banner`): that ``<h1>`` is treated as the site name.
     """
-    raw = [a.headline for a in page.jsonld if a.is_article]
-    raw += [v for _, v in page.all(TITLE_KEYS)] + [traf_title, page.title_tag]
+    metadata = [a.headline for a in page.jsonld if a.is_article]
+    metadata += [v for _, v in page.all(TITLE_KEYS)]
+    title_tag = clean_line(page.title_tag, TITLE_MAX_CHARS)
+    visible = [v for v in (clean_line(h, TITLE_MAX_CHARS) for h in page.h1 + page.headlines) if v]
+    h1s = visible[: len(page.h1)]
+    banner = _banner(title_tag, h1s, traf_title) if not any(metadata) else None
+    if banner is not None:
+        # the page's <h1> is the site's own name, repeated at the end of its <title>
+        site_name = banner
+        h1s = [h for h in h1s if _norm(h) != _norm(banner)]
+        visible = h1s + visible[len(page.h1) :]
     candidates: list[str] = []
-    for value in raw:
+    for value in [*metadata, traf_title, title_tag]:
         line = clean_line(value, TITLE_MAX_CHARS)
         if line:
             title = _trim_separator(_strip_site(line, site_name, url))
-            if title and title not in candidates:
+            if title and title not in candidates and title != banner:
                 candidates.append(title)
-    visible = [v for v in (clean_line(h, TITLE_MAX_CHARS) for h in page.h1 + page.headlines) if v]
-    by_key = {_norm(v): v for v in reversed(visible)}
-    by_key.pop("", None)
-    for title in candidates:
-        seen = by_key.get(_norm(title))
-        if seen is not None:
-            # as printed (its dashes and quotes), unless the page's markup lost punctuation
-            return seen if len(seen) >= len(title) else title
+    # the visible headlines in document order (<h1> first): the first one a candidate equals
+    for heading in visible:
+        key = _norm(heading)
+        if not key:
+            continue
+        for title in candidates:
+            if _norm(title) == key:
+                # as printed (its dashes and quotes), unless the page's markup lost punctuation
+                return heading if len(heading) >= len(title) else title
     marked = clean_line(page.h1_headline, TITLE_MAX_CHARS)
     if marked and len(marked) >= HEADLINE_MIN_CHARS and candidates:
         return marked
-    h1s = visible[: len(page.h1)]
     for heading in h1s:
         key = _norm(heading)
-        if len(key) >= 10 and any(key in _norm(c) for c in candidates):
+        if len(key) < 10 or not candidates:
+            continue
+        # the <h1> inside a candidate (plus a kicker or the site's name), provided it agrees
+        # with the first candidate: a <title> may also start with a section's name
+        first = _norm(candidates[0])
+        agrees = first in key or key in first
+        if any(key in _norm(c) for c in (candidates if agrees else candidates[:1])):
             return heading
     printed = _printed_headline(h1s, candidates, site_name, url)
     if printed is not None:
         return printed
+    lone = visible[len(page.h1) :] if not page.h1 and not any(metadata) else []
+    # no <h1> and no title metadata: the page's one headline element is what readers saw,
+    # unless it holds the candidate (a trail ending with it: "Home / News / Headline")
+    if (
+        len(lone) == 1
+        and _reads_as_headline(lone[0])
+        and candidates
+        and _norm(candidates[0]) not in _norm(lone[0])
+    ):
+        return lone[0]
     return candidates[0] if candidates else None
+
+
+def _reads_as_headline(text: str) -> bool:
+    """Three words or more, no breadcrumb trail: a sentence-like line, not a label."""
+    return len(text.split()) >= 3 and not re.search(r"\s[/>»›]\s", text)
+
+
+def _banner(title_tag: str | None, h1s: list[str], traf_title: str | None) -> str | None:
+    """The site's name when a page without title metadata prints it as its first ``<h1>``.
+
+    Small sites print their name as the page's ``<h1>`` and end every ``<title>`` with it
+    ("Muffin basics : Muffin Recipes" under ``<h1>Muffin Recipes</h1>``): that ``<h1>`` is a
+    banner, and the rest of the ``<title>`` is the page's own title.
+    """
+    if not title_tag or not h1s:
+        return None
+    parts = _TITLE_SEPARATORS.split(title_tag)
+    if len(parts) < 2 or _norm(parts[-1]) != _norm(h1s[0]) or not _norm(parts[0]):
+        return None
+    # "News - Headline" under <h1>Headline</h1>: a one-word head is a section, the <h1> the title
+    if len(parts[0].split()) < 2 and _norm(traf_title or "") == _norm(h1s[0]):
+        return None
+    return h1s[0]
 
 
 def _words(text: str) -> set[str]:
@@ -422,8 +480,11 @@ def _printed_headline(
         words = _words(heading)
         for candidate in candidates:
             other = _words(candidate)
-            if words and other and len(words & other) >= 0.6 * max(len(words), len(other)):
+            common = len(words & other)
+            if words and other and common >= 0.6 * max(len(words), len(other)):
                 return heading
+            if len(words) >= 3 and common == len(words):
+                return heading  # the candidate is the headline with more words around it
         return None  # the page's headline is unrelated to its metadata: not a variant
     return None
 

@@ -109,3 +109,81 @@ def test_kicker_element_stays_when_the_metadata_title_joins_it() -> None:
     article = extract(_page(head, top), "https://news.example/dykes2", FETCHED)
     assert article is not None
     assert article.title == "Coastal floods: The dykes will hold this winter"
+
+
+def test_banner_h1_repeated_at_the_end_of_the_title_tag_is_the_site() -> None:
+    """A small site prints its name as <h1> and ends every <title> with it."""
+    page = PageMeta(title_tag="Basic muffin dough : Muffin Recipes", h1=["Muffin Recipes"])
+    assert _title(page, "Muffin Recipes", None, "https://muffins.example/basic") == (
+        "Basic muffin dough"
+    )
+    # a one-word section before the headline is no page title: the <h1> is the headline
+    page = PageMeta(
+        title_tag="News - From the ghetto to the masters", h1=["From the ghetto to the masters"]
+    )
+    assert _title(page, "From the ghetto to the masters", None, "https://golf.example/n") == (
+        "From the ghetto to the masters"
+    )
+
+
+def test_first_visible_headline_decides_between_agreeing_candidates() -> None:
+    """trafilatura's title is a sidebar heading; the <title> is the first headline printed."""
+    page = PageMeta(
+        title_tag="In the footsteps of a champion",
+        headlines=["In the footsteps of a champion", "Partners", "Contact"],
+    )
+    assert _title(page, "Contact", None, "https://club.example/a") == (
+        "In the footsteps of a champion"
+    )
+
+
+def test_h1_equal_to_og_title_beats_a_shorter_headline_element() -> None:
+    """og:title and the <h1> carry the kicker; JSON-LD and a headline element do not."""
+    page = PageMeta(
+        meta={"og:title": ["Usage-based pay: Musicians demand a new streaming model"]},
+        h1=["Usage-based pay: Musicians demand a new streaming model"],
+        headlines=["Musicians demand a new streaming model"],
+    )
+    assert _title(page, None, None, "https://paper.example/s") == (
+        "Usage-based pay: Musicians demand a new streaming model"
+    )
+
+
+def test_h1_inside_the_title_tag_only_when_it_agrees_with_the_metadata_title() -> None:
+    page = PageMeta(
+        meta={"og:title": ["Saving for retirement with your employer's help"]},
+        title_tag="Company pensions (CP) - When is it worth it? - Money Guide",
+        h1=["Company pensions"],
+    )
+    assert _title(page, None, "Money Guide", "https://money.example/cp") == (
+        "Saving for retirement with your employer's help"
+    )
+
+
+def test_h1_that_a_longer_metadata_title_contains_word_for_word() -> None:
+    page = PageMeta(
+        meta={"og:title": ["Run Linux on Mac - Virtual Desk 15 Virtual Machine for Mac"]},
+        h1=["Virtual Desk 15 for Mac"],
+    )
+    assert _title(page, None, None, "https://vendor.example/desk") == "Virtual Desk 15 for Mac"
+
+
+def test_lone_headline_element_without_h1_or_metadata() -> None:
+    page = PageMeta(
+        title_tag="Gas prices | energy.example",
+        headlines=["Energy crisis: relief and rights at a glance"],
+    )
+    assert _title(page, "Gas prices", None, "https://energy.example/n") == (
+        "Energy crisis: relief and rights at a glance"
+    )
+    # a breadcrumb trail is no headline
+    page = PageMeta(title_tag="Apprenticeships", headlines=["Home / News / Apprenticeships"])
+    assert _title(page, None, None, "https://school.example/a") == "Apprenticeships"
+
+
+def test_site_prefix_with_a_colon_only_when_it_is_the_name_itself() -> None:
+    site = "Cup preview: Stans looks forward to a derby - Handball Example"
+    page = PageMeta(title_tag="Cup preview: Stans looks forward to a derby")
+    assert _title(page, None, site, "https://handball.example/a") == (
+        "Cup preview: Stans looks forward to a derby"
+    )
