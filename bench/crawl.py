@@ -2,7 +2,7 @@
 
     python bench/crawl.py --corpus ../shared/corpus                 # N=2000, SQLite
     python bench/crawl.py --pages 20000 --db postgresql://postgres@127.0.0.1:5432/bench
-    python bench/crawl.py --profile crawl.speedscope.json           # py-spy the crawl process
+    python bench/crawl.py --profile crawl.raw                       # py-spy the crawl tree
 
 The pages of the corpus are served on loopback under distinct article URLs (repeated to reach
 ``--pages``), spread over several sites that differ in how their articles are found: a sitemap
@@ -315,7 +315,10 @@ def run_crawl(
     ]  # fmt: skip
     if profile:
         spy = shutil.which("py-spy") or "py-spy"
-        cmd = [spy, "record", "--threads", "-r", "50", "-f", "raw", "-o", profile, "--", *cmd]
+        cmd = [
+            spy, "record", "--threads", "--subprocesses", "-r", "50", "-f", "raw", "-o", profile,
+            "--", *cmd,
+        ]  # fmt: skip
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.PIPE, text=True)
     sampler = TreeSampler(psutil.Process(proc.pid))
@@ -331,37 +334,63 @@ def run_crawl(
     return json.loads(lines[-1]), wall, sampler
 
 
-def print_profile(path: Path, top: int = 20) -> None:
-    """Top functions of py-spy's collapsed stacks: by own samples, and including callees."""
-    own: dict[str, int] = {}
-    total: dict[str, int] = {}
-    threads: dict[str, int] = {}
-    samples = 0
+def print_profile(path: Path, top: int = 15) -> None:
+    """Top functions of py-spy's collapsed stacks, per process role (the crawl process, the
+    extraction workers together): by own samples, and including callees. py-spy samples only
+    threads that are running, so a share is a share of that role's CPU time."""
+    roles: dict[str, _Samples] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack:
             continue
         count = int(count_text)
         frames = stack.split(";")
+        processes = [f for f in frames if f.startswith("process ")]
+        frames = frames[len(processes) :]
+        role = _process_role(processes[-1]) if processes else "crawl (main)"
         thread, frames = frames[0], [_frame(f) for f in frames[1:]]
-        samples += count
-        threads[thread] = threads.get(thread, 0) + count
-        if frames:
-            own[frames[-1]] = own.get(frames[-1], 0) + count
-        for frame in set(frames):
-            total[frame] = total.get(frame, 0) + count
-    if not samples:
+        roles.setdefault(role, _Samples()).add(thread, frames, count)
+    if not roles:
         print("profile: no samples")
         return
-    print(f"profile of the crawl process: {samples} samples")
-    for thread, count in sorted(threads.items(), key=lambda kv: -kv[1])[:6]:
-        print(f"  {100 * count / samples:5.1f} %  {thread}")
-    print("top by own time:")
-    for frame, count in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
-        print(f"  {100 * count / samples:5.1f} %  {frame}")
-    print("top including callees:")
-    for frame, count in sorted(total.items(), key=lambda kv: -kv[1])[:top]:
-        print(f"  {100 * count / samples:5.1f} %  {frame}")
+    for role, samples in sorted(roles.items(), key=lambda kv: -kv[1].total):
+        samples.report(role, top)
+
+
+@dataclass(slots=True)
+class _Samples:
+    total: int = 0
+    own: dict[str, int] = field(default_factory=dict)
+    inclusive: dict[str, int] = field(default_factory=dict)
+    threads: dict[str, int] = field(default_factory=dict)
+
+    def add(self, thread: str, frames: list[str], count: int) -> None:
+        self.total += count
+        thread = re.sub(r"\(\d+\)", "", thread).strip()
+        self.threads[thread] = self.threads.get(thread, 0) + count
+        if frames:
+            self.own[frames[-1]] = self.own.get(frames[-1], 0) + count
+        for frame in set(frames):
+            self.inclusive[frame] = self.inclusive.get(frame, 0) + count
+
+    def report(self, role: str, top: int) -> None:
+        print(f"profile of {role}: {self.total} samples")
+        for thread, count in sorted(self.threads.items(), key=lambda kv: -kv[1])[:6]:
+            print(f"  {100 * count / self.total:5.1f} %  {thread}")
+        print("  top by own time:")
+        for frame, count in sorted(self.own.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"    {100 * count / self.total:5.1f} %  {frame}")
+        print("  top including callees:")
+        for frame, count in sorted(self.inclusive.items(), key=lambda kv: -kv[1])[:top]:
+            print(f"    {100 * count / self.total:5.1f} %  {frame}")
+
+
+def _process_role(frame: str) -> str:
+    if "resource_tracker" in frame:
+        return "resource tracker"
+    if "multiprocessing" in frame or "spawn_main" in frame:
+        return "extraction workers"
+    return "crawl (main)"
 
 
 def _frame(frame: str) -> str:
@@ -384,7 +413,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument(
-        "--profile", help="sample the crawl process with py-spy into this file (collapsed stacks)"
+        "--profile",
+        help="sample the crawl process and its workers with py-spy into this file (collapsed "
+        "stacks)",
     )
     parser.add_argument("--no-bare", action="store_true", help="skip the trafilatura pass")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")

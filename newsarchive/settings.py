@@ -32,6 +32,11 @@ LOG_LEVEL = "INFO"
 # Politeness: a few requests per site at a time, paced by AutoThrottle from observed latency.
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
+# Spider output of one response handled at once. Scrapy starts this many asyncio tasks for
+# every response, whatever it yields (its default, 100, made task creation a fifth of the
+# crawl process's reactor time): an article page yields one item, a listing a few dozen
+# requests, each handled in microseconds, so a few suffice.
+CONCURRENT_ITEMS = 8
 DOWNLOAD_DELAY = 1.0
 DOWNLOAD_DELAY_JITTER = 0.5  # ±50 % around the delay
 AUTOTHROTTLE_ENABLED = True
@@ -100,6 +105,8 @@ NEWSARCHIVE_MAX_BARREN = 3  # consecutive listing pages without new article link
 # worker is recorded as a failed capture. The extractor is pluggable (same signature).
 NEWSARCHIVE_EXTRACTOR = "newsarchive.extraction.extract"
 NEWSARCHIVE_EXTRACT_TIMEOUT = 30.0
+# Pages an extraction worker parses before a fresh one replaces it (bounds its memory; 0: never)
+NEWSARCHIVE_EXTRACT_MAX_TASKS = 500
 
 # How long a crawl waits for an unreachable archive database (a restart, a failover) before it
 # stops; writes are retried meanwhile and nothing is lost (docs/robustness.md).

@@ -15,7 +15,7 @@ from scrapy.utils.misc import load_object
 
 from newsarchive.contracts import Stat
 from newsarchive.errors import ExtractionError
-from newsarchive.extraction.pool import ExtractorPool
+from newsarchive.extraction.pool import DEFAULT_MAX_TASKS, ExtractorPool
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,11 +40,13 @@ class ExtractPipeline:
         extractor: Callable[..., Article | None],
         workers: int | None,
         timeout: float,
+        max_tasks: int = DEFAULT_MAX_TASKS,
     ) -> None:
         self.stats = stats
         self.extractor = extractor
         self.workers = workers
         self.timeout = timeout
+        self.max_tasks = max_tasks
         self._pool: ExtractorPool | None = None
 
     @classmethod
@@ -56,6 +58,7 @@ class ExtractPipeline:
             extractor,
             None if workers < 0 else workers,
             crawler.settings.getfloat("NEWSARCHIVE_EXTRACT_TIMEOUT", 30.0),
+            crawler.settings.getint("NEWSARCHIVE_EXTRACT_MAX_TASKS", DEFAULT_MAX_TASKS),
         )
         crawler.signals.connect(pipeline.close, signal=signals.spider_closed)
         return pipeline
@@ -63,7 +66,9 @@ class ExtractPipeline:
     @property
     def pool(self) -> ExtractorPool:
         if self._pool is None:
-            self._pool = ExtractorPool(workers=self.workers, timeout=self.timeout)
+            self._pool = ExtractorPool(
+                workers=self.workers, timeout=self.timeout, max_tasks=self.max_tasks
+            )
         return self._pool
 
     def close(self) -> None:

@@ -58,7 +58,7 @@ from newsarchive.discovery.urls import (
 from newsarchive.errors import ConfigError, ExtractionError
 from newsarchive.extraction.analysis import PageAnalysis, analyse_page
 from newsarchive.extraction.dates import as_utc, parse_structured
-from newsarchive.extraction.pool import ExtractorPool
+from newsarchive.extraction.pool import DEFAULT_MAX_TASKS, ExtractorPool
 from newsarchive.items import FetchedPage, Listing
 from newsarchive.spiders.guards import RobotsUnavailable
 from newsarchive.spiders.incremental import FOLLOWED_LINKS
@@ -225,6 +225,7 @@ class NewsSpider(scrapy.Spider):
         spider.pool = ExtractorPool(
             workers=None if workers < 0 else workers,
             timeout=s.getfloat("NEWSARCHIVE_EXTRACT_TIMEOUT", 30.0),
+            max_tasks=s.getint("NEWSARCHIVE_EXTRACT_MAX_TASKS", DEFAULT_MAX_TASKS),
         )
         spider.extractor = load_object(s.get("NEWSARCHIVE_EXTRACTOR", DEFAULT_EXTRACTOR))
         spider.pool.warm()

@@ -19,13 +19,16 @@ after a crash, or two runs racing, never corrupts the state.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from newsarchive.archive.db import dialect_insert
 from newsarchive.archive.models import Source, UrlState
@@ -445,37 +448,53 @@ def _upsert_page(
     fetched = as_utc_logged(page.fetched_at) or datetime.now(UTC)
     values = values or {}
     merged = merged or {}
+    stmt = _page_upsert(
+        session.get_bind().dialect.name, tuple(values), tuple(sorted(merged.items()))
+    )
     recorded = 0
     for url in dict.fromkeys(u for u in (page.url, page.requested_url) if u and url_fits(u)):
-        stmt = dialect_insert(session, UrlState).values(
-            url=url,
-            source_id=source_id,
-            kind=DocKind.PAGE,
-            state=state,
-            last_status=page.status,
-            attempts=1,
-            first_seen=fetched,
-            last_fetched=fetched,
-            run_id=run_id,
+        params = {
+            "url": url,
+            "source_id": source_id,
+            "kind": DocKind.PAGE,
+            "state": state,
+            "last_status": page.status,
+            "attempts": 1,
+            "first_seen": fetched,
+            "last_fetched": fetched,
+            "run_id": run_id,
             **values,
-        )
-        excluded = stmt.excluded
-        updates: dict[str, Any] = {
-            "state": excluded.state,
-            "last_status": excluded.last_status,
-            "attempts": UrlState.attempts + 1,
-            "last_fetched": excluded.last_fetched,
-            "run_id": func.coalesce(excluded.run_id, UrlState.run_id),
         }
-        for name in [*values, *merged]:
-            new, old = getattr(excluded, name), getattr(UrlState, name)
-            if name not in merged:
-                updates[name] = new
-            else:
-                updates[name] = func.coalesce(new, old) if merged[name] else func.coalesce(old, new)
-        session.execute(stmt.on_conflict_do_update(index_elements=["url"], set_=updates))
+        session.execute(stmt, params)
         recorded += 1
     return recorded
+
+
+@functools.cache
+def _page_upsert(
+    dialect: str, columns: tuple[str, ...], merged: tuple[tuple[str, bool], ...]
+) -> Any:
+    """The upsert of one fetched page's ``url_state`` row, built once per shape: building it
+    (and its ``excluded`` columns) per page cost more than executing it. A Core statement on
+    the table, with the values bound at execution."""
+    table: Table = UrlState.__table__  # type: ignore[assignment]  # a mapped class's Table
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    excluded = stmt.excluded
+    updates: dict[str, Any] = {
+        "state": excluded.state,
+        "last_status": excluded.last_status,
+        "attempts": table.c.attempts + 1,
+        "last_fetched": excluded.last_fetched,
+        "run_id": func.coalesce(excluded.run_id, table.c.run_id),
+    }
+    keep = dict(merged)
+    for name in [*columns, *keep]:
+        new, old = excluded[name], table.c[name]
+        if name not in keep:
+            updates[name] = new
+        else:
+            updates[name] = func.coalesce(new, old) if keep[name] else func.coalesce(old, new)
+    return stmt.on_conflict_do_update(index_elements=["url"], set_=updates)
 
 
 def frontier_counts(session: Session, sources: Sequence[str] | None = None) -> dict[str, int]:

@@ -22,11 +22,14 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import MinHash
 
 from newsarchive.extraction.entities import entities, entity_token
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +71,43 @@ _VOLATILE = (
         re.IGNORECASE,
     ),
 )
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
 _SIG_DTYPE = np.dtype("<u4")
+# MurmurHash3's 32-bit finalizer constants (datasketch's "affine32" pre-mix).
+_FMIX_M1, _FMIX_M2 = np.uint32(0x85EBCA6B), np.uint32(0xC2B2AE35)
+_EMPTY = np.uint32(0xFFFFFFFF)
+
+
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The affine permutations ``h -> a*h + b mod 2**32`` (``a`` odd) of datasketch's MinHash
+    with ``scheme="affine32"``, drawn exactly as it draws them, so stored signatures and band
+    keys stay valid. datasketch itself is not imported at run time: its package imports
+    SciPy and Redis (≈60 MB in every crawl process and extraction worker) for one class."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+def minhash_values(items: Iterable[bytes], perms: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """datasketch's ``MinHash(scheme="affine32").update_batch(items).hashvalues``: SHA-1's
+    first 4 bytes (little-endian) per item, the MurmurHash3 finalizer, then the minimum of each
+    permutation (all ``2**32 - 1`` for no items)."""
+    a, b = perms
+    digests = b"".join([hashlib.sha1(item).digest()[:4] for item in items])
+    if not digests:
+        return np.full(len(a), _EMPTY, dtype=np.uint32)
+    hv = np.frombuffer(digests, dtype="<u4").astype(np.uint32).reshape(-1, 1)
+    with np.errstate(over="ignore"):
+        hv = hv ^ (hv >> np.uint32(16))
+        hv = hv * _FMIX_M1
+        hv = hv ^ (hv >> np.uint32(13))
+        hv = hv * _FMIX_M2
+        hv = hv ^ (hv >> np.uint32(16))
+        values: np.ndarray = (hv * a + b).min(axis=0)
+    return values
+
+
+_PERMUTATIONS = _permutations(NUM_PERM, SEED)
 
 # Translation linking (anchor pairs). One MinHash value per band: translations score low
 # (Jaccard 0.19-0.39 on the fixtures), so the candidate curve 1-(1-J)^24 must already be steep
@@ -113,8 +151,8 @@ _ANCHOR_TOKEN = re.compile(
     r"|(?P<end>[.!?\u2026:;]+(?=\s|$)|\n|[\"\u201c\u201d\u00ab\u00bb\u201e])"
     r"|(?P<other>\S)"
 )
-_ANCHOR_PERMUTATIONS = MinHash(num_perm=ANCHOR_BANDS, seed=ANCHOR_SEED, scheme=SCHEME).permutations
-_ENTITY_PERMUTATIONS = MinHash(num_perm=ENTITY_BANDS, seed=ENTITY_SEED, scheme=SCHEME).permutations
+_ANCHOR_PERMUTATIONS = _permutations(ANCHOR_BANDS, ANCHOR_SEED)
+_ENTITY_PERMUTATIONS = _permutations(ENTITY_BANDS, ENTITY_SEED)
 _RUN_SEP = "|"
 
 
@@ -154,9 +192,8 @@ def shingles(words: list[str], size: int = SHINGLE_WORDS) -> set[str]:
 
 
 def signature(words: list[str], size: int = SHINGLE_WORDS) -> bytes:
-    mh = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_PERMUTATIONS, scheme=SCHEME)
-    mh.update_batch(s.encode("utf-8") for s in shingles(words, size))
-    return np.asarray(mh.hashvalues, dtype=_SIG_DTYPE).tobytes()
+    values = minhash_values((s.encode("utf-8") for s in shingles(words, size)), _PERMUTATIONS)
+    return values.astype(_SIG_DTYPE).tobytes()
 
 
 def band_keys(minhash: bytes) -> tuple[tuple[int, int], ...]:
@@ -294,11 +331,8 @@ def entity_pairs(sequence: list[str]) -> set[str]:
 
 
 def entity_band_keys(pairs: set[str]) -> tuple[tuple[int, int], ...]:
-    mh = MinHash(
-        num_perm=ENTITY_BANDS, seed=ENTITY_SEED, permutations=_ENTITY_PERMUTATIONS, scheme=SCHEME
-    )
-    mh.update_batch(p.encode("utf-8") for p in pairs)
-    return tuple((ENTITY_BAND_OFFSET + band, int(v)) for band, v in enumerate(mh.hashvalues))
+    values = minhash_values((p.encode("utf-8") for p in pairs), _ENTITY_PERMUTATIONS)
+    return tuple((ENTITY_BAND_OFFSET + band, int(v)) for band, v in enumerate(values))
 
 
 def entity_similarity(a: str, b: str) -> float:
@@ -328,11 +362,8 @@ def translation_score(a: str, b: str, lang_a: str | None, lang_b: str | None) ->
 
 
 def anchor_band_keys(pairs: set[str]) -> tuple[tuple[int, int], ...]:
-    mh = MinHash(
-        num_perm=ANCHOR_BANDS, seed=ANCHOR_SEED, permutations=_ANCHOR_PERMUTATIONS, scheme=SCHEME
-    )
-    mh.update_batch(p.encode("utf-8") for p in pairs)
-    return tuple((band, int(value)) for band, value in enumerate(mh.hashvalues))
+    values = minhash_values((p.encode("utf-8") for p in pairs), _ANCHOR_PERMUTATIONS)
+    return tuple((band, int(value)) for band, value in enumerate(values))
 
 
 def anchor_similarity(a: str, b: str) -> float:

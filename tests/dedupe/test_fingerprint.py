@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import hashlib
 import itertools
+import subprocess
+import sys
 
 import pytest
 
@@ -118,3 +121,40 @@ def test_revision_text_ignores_stamps_counters_and_related_links() -> None:
 )
 def test_is_trivial_change_cases(old: str, new: str, trivial: bool) -> None:
     assert fingerprint.is_trivial_change(old, new) is trivial
+
+
+def test_signature_values_are_pinned() -> None:
+    """Stored signatures and band keys must never change silently: the archive's LSH index
+    and every stored ``article_signatures`` row were computed with these values."""
+    fp = fingerprint.fingerprint((FIXTURES / "wire-original.txt").read_text())
+    digest = hashlib.sha256(fp.minhash).hexdigest()
+    assert digest == "4b3d65f6afdedcc9332377747279e66dfb2b36d8eba2c530b5f62956c6160543"
+    assert fp.bands[:2] == ((0, 3292665694724537354), (1, -3383771956648516171))
+    assert fp.anchor_bands[:2] == ((0, 22283169), (1, 31456453))
+
+
+@pytest.mark.parametrize("count", [0, 1, 4, 300])
+def test_minhash_values_equal_datasketch_affine32(count: int) -> None:
+    """Our MinHash is datasketch's ``scheme="affine32"`` bit for bit (same permutations, same
+    SHA-1 input hash, same pre-mix), for each of the three permutation sets."""
+    datasketch = pytest.importorskip("datasketch")
+    items = [f"shingle {i} ünïcode {i * 7919}".encode() for i in range(count)]
+    for perms, seed in (
+        (fingerprint._PERMUTATIONS, fingerprint.SEED),
+        (fingerprint._ANCHOR_PERMUTATIONS, fingerprint.ANCHOR_SEED),
+        (fingerprint._ENTITY_PERMUTATIONS, fingerprint.ENTITY_SEED),
+    ):
+        reference = datasketch.MinHash(num_perm=len(perms[0]), seed=seed, scheme="affine32")
+        reference.update_batch(items)
+        ours = fingerprint.minhash_values(items, perms)
+        assert [int(v) for v in ours] == [int(v) for v in reference.hashvalues]
+
+
+def test_fingerprint_does_not_import_datasketch() -> None:
+    """datasketch's package imports SciPy and Redis (~60 MB per process): the crawl process and
+    every extraction worker import this module, so it must stay free of it."""
+    code = (
+        "import sys; import newsarchive.extraction.fingerprint; "
+        "sys.exit(int('datasketch' in sys.modules or 'scipy' in sys.modules))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

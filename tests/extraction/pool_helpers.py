@@ -33,3 +33,7 @@ def sabotaged_extract(html: bytes | str, url: str, *args: object, **kwargs: obje
     if b"KILL-THE-EXTRACTOR" in raw:
         die()
     return extract(html, url, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def worker_pid() -> int:
+    return os.getpid()

@@ -80,3 +80,26 @@ def test_in_process_mode() -> None:
     with pytest.raises(ExtractionError, match="crashed: ValueError: inline"):
         asyncio.run(p.run(pool_helpers.explode, "inline"))
     p.close()
+
+
+def test_worker_is_replaced_after_max_tasks() -> None:
+    """A worker's memory only grows with the pages it parsed: after ``max_tasks`` calls a
+    fresh process takes its place, and the calls after it are answered as before."""
+
+    async def pids(p: ExtractorPool) -> list[int]:
+        return [await p.run(pool_helpers.worker_pid) for _ in range(7)]
+
+    with ExtractorPool(workers=1, timeout=10.0, max_tasks=3) as p:
+        seen = asyncio.run(pids(p))
+        assert asyncio.run(p.extract(PAGE, "https://motor.example/c", FETCHED)) is not None
+    assert seen[0] == seen[1] == seen[2]
+    assert seen[3] == seen[4] == seen[5] != seen[2]
+    assert seen[6] != seen[5]
+
+
+def test_max_tasks_zero_keeps_the_worker() -> None:
+    async def pids(p: ExtractorPool) -> set[int]:
+        return {await p.run(pool_helpers.worker_pid) for _ in range(5)}
+
+    with ExtractorPool(workers=1, timeout=10.0, max_tasks=0) as p:
+        assert len(asyncio.run(pids(p))) == 1
