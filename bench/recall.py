@@ -55,14 +55,22 @@ def page_key(url: str) -> str:
     return parts.netloc + served_key(path).rstrip("/ ")
 
 
+# A calendar page (/2011/, /2024/05/, /2024/05/17/): the truth's own test, kept apart from the
+# crawler's url_kind so that changing the crawler cannot change what counts as an article.
+_CALENDAR = re.compile(r"/(?:19|20)\d{2}(?:/\d{1,2}){0,2}/?")
+
+
 def is_non_article(row: dict[str, str]) -> bool:
+    """Corpus pages that are not articles: a site root, a utility page, or a listing (by URL
+    shape or a calendar path) whose ground truth has no headline."""
     url, known = row["url"], row["known"].split(",")
     if not url:
         return False
     path = urlsplit(url).path
     kind = url_kind(url)
     root = path in ("", "/") and not urlsplit(url).query  # "/?p=31228" is a WordPress article
-    return root or kind == "utility" or (kind == "listing" and "title" not in known)
+    listing = kind == "listing" or _CALENDAR.fullmatch(path) is not None
+    return root or kind == "utility" or (listing and "title" not in known)
 
 
 def load_corpus(root: Path, limit: int | None) -> tuple[list[StoryPage], set[str]]:

@@ -44,6 +44,8 @@ class ValidatePipeline:
             page.drop_reason = (
                 DropReason.EXTRACTION_FAILED if page.extraction_error else DropReason.NO_ARTICLE
             )
+            # the article rule accepted the page; its text was not found (pages --not-articles)
+            page.reason = page.extraction_error or "no article text found (markup, JSON-LD, state)"
         elif article.word_count < (minimum := self._minimum(page)):
             page.drop_reason = DropReason.TOO_SHORT
             # word equivalents: characters / 2 in Chinese, Japanese and Thai

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from newsarchive.archive.frontier import load_known
 from newsarchive.archive.models import Capture
+from newsarchive.archive.skipped import not_articles
 from newsarchive.contracts import SETTLED_STATES
 from newsarchive.items import Article, FetchedPage
 from newsarchive.pipelines.store import StorePipeline
@@ -81,3 +82,18 @@ def test_a_page_dropped_by_validation_keeps_its_reason_and_is_fetched_again(
         assert s.scalars(select(Capture.extraction_status)).all() == ["too_short"]
         known = load_known(s)
     assert known[URL].state not in SETTLED_STATES
+
+
+def test_a_page_whose_text_was_not_found_says_why_in_the_not_articles_list(
+    archive: Archive, store: StorePipeline, crawler: Crawler
+) -> None:
+    """The article rule accepted it, extraction found no text: the capture keeps a reason."""
+    page = _page("")
+    page.article = None
+    page = ValidatePipeline.from_crawler(crawler).process_item(page)
+    asyncio.run(store.process_item(page))
+    with archive.session() as s:
+        [skipped] = not_articles(s)
+    assert skipped.status == "not_article"
+    assert skipped.reason is not None
+    assert "no article text" in skipped.reason
