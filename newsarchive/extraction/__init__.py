@@ -776,7 +776,11 @@ def _authors(
     CMSs fill JSON-LD ``author`` and the author meta with the site's name ("Example Times",
     "EXAMPLE.de") when an article has no personal byline: such a value is no person, so the next
     source is tried and a visible byline naming a person still wins; only when no source names
-    one is the site's name kept, in organisations.
+    one is the site's name kept, in organisations. An agency or desk that a source names (not
+    the site itself) is the credit: trafilatura's reformatted byline, the weakest source, is
+    then not asked for a person ("red, Agenturen" is not "Red" and "Agenturen"). One author meta
+    value that lists JSON-LD's people and more completes them (JSON-LD often names only the
+    first of two authors); several values or links are not one list (a page's teasers).
     """
     meta_authors = [v for _, v in page.all(AUTHOR_KEYS) if not re.match(r"https?://", v)]
     # (values, whether the field can only hold an author: then a user name is a credit too)
@@ -787,22 +791,40 @@ def _authors(
         (page.rel_authors[:3], True),
         (page.bylines[:1], False),
         (page.prefixed_bylines[:1], True),
-        ([byline.replace(";", ",")] if byline else [], False),
     ]
     first_orgs: list[str] = []
-    for raw, handles in sources:
-        cleaned = [v for v in (clean_line(r, NAME_MAX_CHARS * 2) for r in raw) if v]
-        # the site's own name, whatever its shape ("mbl.is", "EXAMPLE Online"), is no person
-        own = [v for v in cleaned if _is_publisher(v, publishers, url)]
-        people, orgs = split_authors([v for v in cleaned if v not in own], handles=handles)
-        own += [p for p in people if _is_publisher(p, publishers, url)]
-        people = [p for p in people if p not in own]
-        orgs = own + [o for o in orgs if o not in own]
+    credited = False  # an agency, a desk or a company named, not the site itself
+    for i, (raw, handles) in enumerate(sources):
+        people, orgs, own = _credits(raw, handles, publishers, url)
         if people:
+            for value in meta_authors if i == 0 else []:
+                wider, _, _ = _credits([value], True, publishers, url)
+                keys = {_norm(p) for p in wider}
+                if len(wider) > len(people) and {_norm(p) for p in people} <= keys:
+                    people = wider
             return people, orgs
+        credited = credited or len(orgs) > len(own)
         if orgs and not first_orgs:
             first_orgs = orgs
+    if byline and not credited:
+        people, orgs, _ = _credits([byline.replace(";", ",")], False, publishers, url)
+        if people:
+            return people, orgs
+        first_orgs = first_orgs or orgs
     return [], first_orgs
+
+
+def _credits(
+    raw: list[str], handles: bool, publishers: list[str], url: str
+) -> tuple[list[str], list[str], list[str]]:
+    """(people, organisations, the site's own names among them) of one source."""
+    cleaned = [v for v in (clean_line(r, NAME_MAX_CHARS * 2) for r in raw) if v]
+    # the site's own name, whatever its shape ("mbl.is", "EXAMPLE Online"), is no person
+    own = [v for v in cleaned if _is_publisher(v, publishers, url)]
+    people, orgs = split_authors([v for v in cleaned if v not in own], handles=handles)
+    own += [p for p in people if _is_publisher(p, publishers, url)]
+    people = [p for p in people if p not in own]
+    return people, own + [o for o in orgs if o not in own], own
 
 
 def _is_publisher(name: str, publishers: list[str], url: str) -> bool:

@@ -196,6 +196,13 @@ _COMMENT = re.compile(
 )
 # a user name credited as author (a blog's or forum's account): one token, letters first
 _HANDLE_NAME = re.compile(r"[^\W\d_][\w.\-]{1,39}")
+# "… for The Sunday Example", "… für die Wochenzeitung", "… pour Le Journal": the outlet
+_FOR_OUTLET = re.compile(
+    r"\s(?i:for|für|pour|per|para)\s+((?:(?i:the|die|der|das|le|la|les|il|lo|el|los|o|a)\s+)?"
+    r"[A-ZÄÖÜÀ-Þ][\w'’.&-]*(?:\s+[A-ZÄÖÜÀ-Þ][\w'’.&-]*){0,5})\s*$"
+)
+# an editor's initials ("Kürzel") paired with an agency: "det/dpa", "fh / AFP"
+_INITIALS = re.compile(r"[a-zäöüß]{2,4}")
 # an agency or desk abbreviation after a name: "SP-X", "SID", "APA-OTS"
 _ABBREVIATION = re.compile(r"[A-ZÄÖÜ]{2,5}(?:-[A-ZÄÖÜ]{1,4})?")
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
@@ -331,6 +338,8 @@ def _looks_like_name(name: str) -> bool:
         return False  # "envoyée spéciale à Paris", "staff reporter"
     if not 1 <= len(words) <= 5 or len(name) > 60 or _NON_NAME.match(name):
         return False
+    if len(name.strip(".")) < 2:
+        return False  # "V" of a split "e. V.", an initial alone
     if any(ch.isdigit() for ch in name) or "=" in name or "{" in name:
         return False
     if any(not any(ch.isalnum() for ch in w) for w in words):
@@ -371,6 +380,7 @@ def split_authors(
             handles
             and _HANDLE_NAME.fullmatch(bare)
             and not _NON_NAME.match(bare)
+            and not _ROLE.fullmatch(bare)
             and organisation(bare) is None
         ):
             if all(_key(bare) != _key(p) for p in people):
@@ -379,6 +389,10 @@ def split_authors(
         value = _URL.sub(" ", _EMAIL.sub(" ", value))
         value = _HANDLE.sub(" ", value)
         value = _PREFIX.sub("", value.strip())
+        outlet = _FOR_OUTLET.search(value)
+        if outlet:  # "Jane Roe and John Poe for The Sunday Example": the outlet they wrote for
+            _add(orgs, outlet.group(1))
+            value = value[: outlet.start()]
         value = _undate(value)
         whole_org = organisation(_clean_piece(value))
         if whole_org:
@@ -388,14 +402,17 @@ def split_authors(
             name = _clean_piece(piece)
             if not name:
                 continue
-            if all(_ROLE.fullmatch(w) for w in name.split()) and " " in name:
-                continue  # "Staff Writer", "Senior Correspondent": a role, nobody's name
+            if all(_ROLE.fullmatch(w) for w in name.split()):
+                continue  # "Staff Writer", "Journalist": a role, nobody's name
             org = organisation(name)
             if org:
                 _add(orgs, org)
                 continue
             if _SPEECH.search(name) or all(_NON_NAME.match(w) for w in name.split()):
                 continue  # a commenter; share buttons ("Twitter Facebook")
+            if "/" in value and _INITIALS.fullmatch(name):
+                _add(people, name)  # "det/dpa": the editor's initials beside the agency
+                continue
             if (people or orgs) and _ABBREVIATION.fullmatch(name):
                 _add(orgs, name)  # "Jane Doe/SP-X", "Jane Doe, KNA": an agency's short name
                 continue

@@ -111,3 +111,43 @@ def test_institution_in_author_meta_yields_to_the_person() -> None:
     head = '<meta name="author" content="Landesanstalt für Wald und Forst - LWF">'
     top = '<span itemprop="author">Jakob Hamm</span>'
     assert _credits(_page(head, top)) == (["Jakob Hamm"], [])
+
+
+@pytest.mark.parametrize(
+    ("raw", "people", "orgs"),
+    [
+        # the outlet a byline names after "for", in several languages
+        (
+            "By Ann Holt And Ben Marsh For The Sunday Example",
+            ["Ann Holt", "Ben Marsh"],
+            ["The Sunday Example"],
+        ),
+        ("Anna Berg für die Wochenzeitung", ["Anna Berg"], ["die Wochenzeitung"]),
+        ("Cooking for beginners", ["Cooking"], []),  # a lower-case word is no outlet
+        # an editor's initials beside the agency; a role or a lone letter is nobody
+        ("det/dpa", ["det"], ["dpa"]),
+        ("Mathias Holm, Journalist", ["Mathias Holm"], []),
+        ("Bund der Leser e V", ["Bund der Leser"], []),
+    ],
+)
+def test_split_authors_outlets_initials_roles(raw: str, people: list[str], orgs: list[str]) -> None:
+    assert split_authors([raw]) == (people, orgs)
+
+
+def test_one_author_meta_value_completes_json_ld() -> None:
+    """JSON-LD names the first of two authors; the author meta lists both in one value."""
+    head = _jsonld(headline="Plant output rises", author={"@type": "Person", "name": "Ada Lind"})
+    head += '<meta name="author" content="Ada Lind,Bo Strand">'
+    assert _credits(_page(head)) == (["Ada Lind", "Bo Strand"], [])
+    # several meta values are not one list: a company beside the person is no co-author
+    head = _jsonld(headline="Plant output rises", author={"@type": "Person", "name": "Ada Lind"})
+    head += '<meta name="author" content="Ada Lind"><meta name="author" content="Example Media">'
+    assert _credits(_page(head)) == (["Ada Lind"], [])
+
+
+def test_agency_in_the_byline_is_not_reread_from_trafilaturas_byline() -> None:
+    top = '<p class="byline">red, wien.example.at/Agenturen</p>'
+    assert _credits(_page(top=top), "https://wien.example.at/s/1") == (
+        [],
+        ["red", "wien.example.at", "Agenturen"],
+    )
