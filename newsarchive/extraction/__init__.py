@@ -4,9 +4,10 @@ Why one module of this size: it is the fusion of every field's sources, in the p
 the readers of each source are in the modules beside it (metadata, dates, authors, lang,
 companies), and what remains here is the one place where their answers are weighed.
 
-Body text comes from trafilatura (comments excluded, paragraphs joined with "\\n"). Metadata is
-collected from every source on the page (:mod:`.metadata`) and fused with this precedence; the
-first source giving a usable value wins:
+Body text comes from trafilatura (comments excluded, paragraphs joined with "\\n"); when it finds
+none, from the text the page ships as data (JSON-LD, ``<noscript>``, application state:
+:mod:`.fallback`). Metadata is collected from every source on the page (:mod:`.metadata`) and
+fused with this precedence; the first source giving a usable value wins:
 
 * title: JSON-LD ``headline`` → ``og:title`` and other title meta → trafilatura's title → the
   ``<title>`` tag; then a " | Site" / " - Site" suffix (or prefix) naming the site is removed.
