@@ -54,6 +54,13 @@ from newsarchive.discovery.urls import canonicalize_url, registered_domain
 from newsarchive.extraction import dates
 from newsarchive.extraction.attribution import find_credits
 from newsarchive.extraction.authors import split_authors
+from newsarchive.extraction.body import (
+    drop_link_lines,
+    drop_repeated_lines,
+    drop_top_furniture,
+    fuller_body,
+    link_texts,
+)
 from newsarchive.extraction.charset import decode_html
 from newsarchive.extraction.companies import find_companies
 from newsarchive.extraction.fallback import NO_METADATA, fallback_body
@@ -80,6 +87,7 @@ from newsarchive.extraction.text import (
     clean_url,
 )
 from newsarchive.extraction.topics import tag_topics
+from newsarchive.extraction.tree import load_tree
 from newsarchive.items import Article
 
 if TYPE_CHECKING:
@@ -123,10 +131,7 @@ def parse_html(html: bytes | str, encoding: str | None = None) -> HtmlElement | 
     text = decode_html(html, encoding)
     if text is None:
         return None
-    from trafilatura.utils import load_html
-
-    tree: HtmlElement | None = load_html(text)
-    return tree
+    return load_tree(text)
 
 
 def extract_tree(
@@ -149,6 +154,8 @@ def extract_tree(
             return None
         doc = doc if doc is not None else NO_METADATA
     body = _clean_body(text)
+    body = fuller_body(body, (a.body for a in page.jsonld if a.is_article))
+    body = drop_repeated_lines(drop_link_lines(body, link_texts(tree)))
 
     lang = _page_lang(page) or lang_hint or guess_language(body)
     site_name = (
@@ -176,6 +183,7 @@ def extract_tree(
         if v
     ]
     people, orgs = _authors(page, doc.author, publishers, url)
+    body = drop_top_furniture(body, [title, *page.h1], people, [*page.bylines, *page.datelines])
     description = _first(a.description for a in page.jsonld) or page.first(DESCRIPTION_KEYS)
     article = Article(
         url=url,
@@ -243,7 +251,7 @@ def _extensive_date(
         warnings.simplefilter("ignore")
         try:
             found = find_date(
-                deepcopy(tree),
+                tree,  # htmldate cleans a copy of a tree it is handed
                 extensive_search=True,
                 original_date=True,
                 max_date=max_date.strftime("%Y-%m-%d"),

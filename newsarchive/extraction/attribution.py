@@ -23,6 +23,8 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
+from lxml import etree
+
 from newsarchive.discovery.urls import canonicalize_url, registered_domain
 from newsarchive.extraction.metadata import load_jsonld, walk_jsonld
 from newsarchive.items import Credit, CreditKind
@@ -35,10 +37,16 @@ logger = logging.getLogger(__name__)
 MAX_CREDITS = 8
 MAX_LINE_CHARS = 240
 # Elements that hold an attribution line; figures and captions credit photos, not stories.
-_LINE_XPATH = (
+# Containers whose text is far longer than a line (the article, the page) are left out in C:
+# reading their text in Python was most of this module's cost. XPath's normalize-space()
+# collapses only ASCII whitespace, Python's split() every Unicode space, so the C test allows
+# twice the line's length: only an element with more non-ASCII spaces than characters
+# (nothing a credit line is) could be a line to Python and not to XPath.
+_LINE_XPATH = etree.XPath(
     "//body//*[self::p or self::div or self::span or self::small or self::em or self::i"
     " or self::footer or self::aside or self::li or self::cite]"
     "[not(ancestor-or-self::figure) and not(ancestor-or-self::figcaption)]"
+    "[string-length(normalize-space(.)) <= $limit]"
 )
 _CREDIT_WORDS = (
     r"originally\s+(?:published|appeared|posted)\s+(?:by|on|in|at)"
@@ -101,15 +109,10 @@ def find_credits(tree: HtmlElement, url: str) -> list[Credit]:
                     add(CreditKind.BASED_ON, target, name)
             for target, name in _refs(node.get("sourceOrganization")):
                 add(CreditKind.SOURCE_ORG, target, name)
-    first_paragraph = True
-    for el in tree.xpath(_LINE_XPATH):
+    for el in _LINE_XPATH(tree, limit=2 * MAX_LINE_CHARS):
         text = " ".join(el.text_content().split())
         if not text or len(text) > MAX_LINE_CHARS:
-            if el.tag == "p" and text:
-                first_paragraph = False
             continue
-        if el.tag == "p" and first_paragraph and len(text) > 60:
-            first_paragraph = False
         match = _CREDIT_LINE.match(text)
         if match is not None and _has_colon_if_needed(text):
             links = [a.get("href") for a in el.iter("a") if a.get("href")]

@@ -242,6 +242,8 @@ class JsonLdArticle:
     lang: str | None = None
     url: str | None = None
     is_article: bool = True
+    # articleBody: the CMS's own copy of the text (plain or with markup)
+    body: str | None = None
 
 
 @dataclass(slots=True)
@@ -603,5 +605,6 @@ def _read_jsonld(raw: str, page: PageMeta) -> None:
                 lang=_str(node.get("inLanguage")),
                 url=_str(node.get("url")),
                 is_article=is_article,
+                body=_str(node.get("articleBody")),
             )
         )
