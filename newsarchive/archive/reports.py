@@ -250,15 +250,21 @@ def stats(session: Session, days: int = 30, today: date | None = None) -> Archiv
     def count(stmt: Any) -> int:
         return int(session.scalar(stmt) or 0)
 
-    articles = count(select(func.count()).select_from(Article))
     duplicates = count(select(func.count()).select_from(Duplicate))
+    # counted on the source index alone (grouped by id, names joined after): joining sources
+    # first had PostgreSQL read every article row for the join
+    counts = (
+        select(Article.source_id, func.count().label("n"))
+        .group_by(Article.source_id)
+        .subquery("counts")
+    )
+    counted_n = func.coalesce(counts.c.n, 0)
     per_source = [
-        (name, int(n))
-        for name, n in session.execute(
-            select(Source.name, func.count(Article.id))
-            .join(Article, Article.source_id == Source.id, isouter=True)
-            .group_by(Source.name)
-            .order_by(func.count(Article.id).desc(), Source.name)
+        (name, int(k))
+        for name, k in session.execute(
+            select(Source.name, counted_n)
+            .outerjoin(counts, counts.c.source_id == Source.id)
+            .order_by(counted_n.desc(), Source.name)
         )
     ]
     per_language = [
@@ -269,6 +275,9 @@ def stats(session: Session, days: int = 30, today: date | None = None) -> Archiv
             .order_by(func.count().desc(), Article.lang)
         )
     ]
+    # every article has a source, so the per-source counts add up to the total: one pass over
+    # the source index instead of a second count of a million rows
+    articles = sum(n for _, n in per_source)
     first_day = today - timedelta(days=days - 1)
     start = datetime.combine(first_day, datetime.min.time(), UTC) - MAX_OFFSET
     end = datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC) + MAX_OFFSET
@@ -288,7 +297,7 @@ def stats(session: Session, days: int = 30, today: date | None = None) -> Archiv
         originals=articles - duplicates,
         duplicates=duplicates,
         captures=count(select(func.count()).select_from(Capture)),
-        sources=count(select(func.count()).select_from(Source)),
+        sources=len(per_source),
         per_source=per_source,
         per_language=per_language,
         per_day=per_day,
