@@ -11,7 +11,9 @@ they share the listening socket (the kernel hands each connection to one of them
 index's pages until the archive changes; each worker opens its own database connections (the
 archive is read-only, so processes need no coordination), and the parent only forwards
 SIGINT/SIGTERM and replaces a worker that died. Forking needs a POSIX system; elsewhere one
-process serves.
+process serves. One process is the default: each worker has its own answer cache, so repeated
+searches hit it half as often with two, and on a shared 2-core machine the second process did
+not make new searches faster (docs/benchmarks.md, "Web app latency").
 """
 
 from __future__ import annotations
@@ -40,19 +42,7 @@ logger = logging.getLogger(__name__)
 
 KEEP_ALIVE_SECONDS = 5
 WILDCARDS = ("0.0.0.0", "::", "")
-MAX_DEFAULT_WORKERS = 8
 RESPAWN_DELAY_SECONDS = 1.0  # before replacing a dead worker, so a crash at start cannot spin
-
-
-def default_workers() -> int:
-    """One worker process per core this process may run on (at most 8), 1 without fork."""
-    if not hasattr(os, "fork"):
-        return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, MAX_DEFAULT_WORKERS))
 
 
 def allowed_hosts(host: str, extra: Iterable[str] = ()) -> list[str]:
