@@ -387,6 +387,29 @@ def parse_date(
     return _parse_cached(text, languages, base)
 
 
+# "3 hours ago" in the languages of the registry: a number of units back from the fetch time.
+_AGO = re.compile(
+    r"\b(?:ago|il y a|vor|hace|fa|há|geleden|lalu|yang lalu|sedan|siden|temu|tagasi|önce|назад)\b"
+    r"|前|전",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d+")
+_CLOCK_TIME = re.compile(r"\d{1,2}[:h]\d{2}(?::\d{2})?")
+
+
+def _worth_dateparser(text: str) -> bool:
+    """Whether ``text`` can hold a date dateparser should read.
+
+    A full date needs at least a day and a year, two numbers besides a clock time; with fewer, only
+    a relative expression ("vor 3 Stunden", "yesterday") is a date. Without this a reading time
+    ("3 Min.") came back as "three minutes before the fetch", and every such string cost a
+    dateparser call (the largest share of date CPU on real pages).
+    """
+    if _RELATIVE_WORDS.search(text) or _AGO.search(text):
+        return True
+    return len(_NUMBER.findall(_CLOCK_TIME.sub(" ", text))) >= 2
+
+
 @lru_cache(maxsize=8192)
 def _parse_cached(text: str, languages: tuple[str, ...], base: datetime | None) -> datetime | None:
     value = (
@@ -399,6 +422,8 @@ def _parse_cached(text: str, languages: tuple[str, ...], base: datetime | None) 
     )
     if value is not None:
         return value
+    if not _worth_dateparser(text):
+        return None
     import dateparser
 
     # REQUIRE_PARTS: a bare time ("9:05 PM") or "Nov 24" would otherwise get today's date/year;

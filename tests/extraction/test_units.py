@@ -32,6 +32,8 @@ PARAGRAPHS = "".join(
         ("Kamis, 25 April 2024", ("id",), datetime(2024, 4, 25, tzinfo=UTC)),
         ("il y a 3 heures", ("fr",), datetime(2024, 4, 26, 12, 0, tzinfo=UTC)),
         ("vor 2 Stunden", ("de",), datetime(2024, 4, 26, 13, 0, tzinfo=UTC)),
+        ("3 ore fa", ("it",), datetime(2024, 4, 26, 12, 0, tzinfo=UTC)),
+        ("hace 2 días", ("es",), datetime(2024, 4, 24, 15, 0, tzinfo=UTC)),
         ("2024年4月26日", ("zh",), datetime(2024, 4, 26, tzinfo=UTC)),
         ("2024年4月26日 10時30分", ("ja",), datetime(2024, 4, 26, 10, 30, tzinfo=UTC)),
         ("10.12.2022, 07:00:03", ("de",), datetime(2022, 12, 10, 7, 0, 3, tzinfo=UTC)),
@@ -53,6 +55,12 @@ def test_parse_date(text: str, langs: tuple[str, ...], expected: datetime) -> No
 @pytest.mark.parametrize("text", ["", "on:", "Posted", "9:05 PM", "Nov 24", "n/a"])
 def test_parse_date_rejects_non_dates(text: str) -> None:
     assert parse_date(text, ("en",), FETCHED) is None
+
+
+@pytest.mark.parametrize(("text", "lang"), [("3 Min.", "de"), ("5 min", "en"), ("2 h", "fr")])
+def test_a_reading_time_is_no_date(text: str, lang: str) -> None:
+    """A duration with no "ago" is a reading time beside the dateline, not "N minutes before"."""
+    assert parse_date(text, (lang, "en"), FETCHED) is None
 
 
 def test_language_list_normalises_hints() -> None:
