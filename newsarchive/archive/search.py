@@ -456,7 +456,7 @@ def _search_sqlite(
             filtered = _filtered_matches(session, fts_query, filters, cap)
         ranked = _rank_in_python(session, query, filtered)
     batches = _rank_batches(ranked, limit, offset)
-    candidates = _sqlite_rows(session, batches, filters, sqlite_prefilter(query))
+    candidates = _hit_rows(session, batches, *filter_clauses(filters), *sqlite_prefilter(query))
     rows = _checked_page(candidates, query, limit, offset)
     snippets = _fts5_snippets(session, query, [r.id for r, _ in rows], highlight)
     return [_hit(r, snippets.get(r.id, ""), -float(rank)) for r, rank in rows]
@@ -579,14 +579,11 @@ def _rank_batches(
         size = max(size, _CHECK_BATCH)
 
 
-def _sqlite_rows(
-    session: Session,
-    batches: Iterable[list[tuple[int, float]]],
-    filters: SearchFilters,
-    prefilter: list[ColumnElement[bool]],
+def _hit_rows(
+    session: Session, batches: Iterable[list[tuple[int, float]]], *where: ColumnElement[bool]
 ) -> Iterator[tuple[Any, float]]:
-    """Hit rows with their rank, in rank order, read one batch of ranked ids at a time; ids
-    that the filters or the accent-exact prefilter refuse are dropped."""
+    """Hit rows (bodies for the checker) with their rank, in rank order, read one batch of
+    ranked ids at a time; ids that ``where`` refuses, or deleted since ranking, are dropped."""
     for batch in batches:
         fetched = {
             row.id: row
@@ -594,7 +591,7 @@ def _sqlite_rows(
                 select(*_hit_columns(), Article.body)
                 .join(Source, Source.id == Article.source_id)
                 .outerjoin(Duplicate, Duplicate.article_id == Article.id)
-                .where(Article.id.in_([i for i, _ in batch]), *filter_clauses(filters), *prefilter)
+                .where(Article.id.in_([i for i, _ in batch]), *where)
             )
         }
         for article_id, rank in batch:
@@ -654,29 +651,9 @@ def _search_postgres(
         )
     ]
     rows = _checked_page(
-        _pg_rows(session, _rank_batches(ranked, limit, offset)), query, limit, offset
+        _hit_rows(session, _rank_batches(ranked, limit, offset)), query, limit, offset
     )
     return [_hit(r, snippet(query, r.body, highlight), -float(rank)) for r, rank in rows]
-
-
-def _pg_rows(
-    session: Session, batches: Iterable[list[tuple[int, float]]]
-) -> Iterator[tuple[Any, float]]:
-    """Hit rows (bodies for the checker) for ranked ids, one batch at a time."""
-    for batch in batches:
-        fetched = {
-            row.id: row
-            for row in session.execute(
-                select(*_hit_columns(), Article.body)
-                .join(Source, Source.id == Article.source_id)
-                .outerjoin(Duplicate, Duplicate.article_id == Article.id)
-                .where(Article.id.in_([i for i, _ in batch]))
-            )
-        }
-        for article_id, rank in batch:
-            row = fetched.get(article_id)
-            if row is not None:  # None: deleted since it was ranked
-                yield row, rank
 
 
 def _search_by_date(
