@@ -121,6 +121,12 @@ def test_kill_9_at_several_points_then_resume_loses_and_duplicates_nothing(
             )
             try:
                 _wait_for(web, kill_at, proc)
+                # the kill must find a persisted frontier to resume from: under load the
+                # writer can lag the fetches, and a kill before it wrote any pending row
+                # would leave nothing for the resume to count
+                wait_until(
+                    lambda: _pending(db) > 0, 60, "a pending URL in the frontier", alive=proc
+                )
             finally:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=30)
@@ -139,6 +145,35 @@ def test_kill_9_at_several_points_then_resume_loses_and_duplicates_nothing(
             web.clear_log()
             _reset(db)
         assert resumed_total > 0  # the persisted frontier was used, not only rediscovery
+
+
+def _pending(db: str) -> int:
+    """Article URLs the frontier holds as scheduled but not fetched (what a resume re-enqueues)."""
+    from sqlalchemy import func, select
+
+    from newsarchive.archive.models import UrlState
+    from newsarchive.contracts import DocKind, FrontierState
+
+    try:
+        archive = open_archive(db, read_only=True)
+    except Exception:  # noqa: BLE001 - the crawl has not created the archive yet
+        return 0
+    try:
+        with archive.session() as s:
+            return int(
+                s.scalar(
+                    select(func.count())
+                    .select_from(UrlState)
+                    .where(
+                        UrlState.state == FrontierState.DISCOVERED, UrlState.kind == DocKind.PAGE
+                    )
+                )
+                or 0
+            )
+    except Exception:  # noqa: BLE001 - the crawl may still be creating the schema
+        return 0
+    finally:
+        archive.dispose()
 
 
 def _statuses(db: str) -> list[str]:
