@@ -37,3 +37,9 @@ def sabotaged_extract(html: bytes | str, url: str, *args: object, **kwargs: obje
 
 def worker_pid() -> int:
     return os.getpid()
+
+
+def imported(module: str) -> bool:
+    import sys
+
+    return module in sys.modules

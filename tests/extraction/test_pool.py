@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,3 +104,39 @@ def test_max_tasks_zero_keeps_the_worker() -> None:
 
     with ExtractorPool(workers=1, timeout=10.0, max_tasks=0) as p:
         assert len(asyncio.run(pids(p))) == 1
+
+
+# The ``newsarchive`` console script, as pip writes it, plus a pool started the way a crawl
+# starts one; ``fixed`` runs what main() does first.
+CONSOLE_SCRIPT = """
+import asyncio
+import sys
+from newsarchive.cli import _spawn_without_main, main
+from newsarchive.extraction.pool import ExtractorPool
+
+sys.path.insert(0, {helpers!r})
+import pool_helpers
+
+if __name__ == "__main__":
+    if sys.argv[1] == "fixed":
+        _spawn_without_main()
+    with ExtractorPool(workers=1) as pool:
+        print(asyncio.run(pool.run(pool_helpers.imported, "newsarchive.cli")))
+"""
+
+
+@pytest.mark.parametrize(("mode", "imports_cli"), [("fixed", "False"), ("plain", "True")])
+def test_workers_of_the_console_script_do_not_import_the_cli(
+    tmp_path: Path, mode: str, imports_cli: str
+) -> None:
+    script = tmp_path / "newsarchive"
+    script.write_text(CONSOLE_SCRIPT.format(helpers=str(Path(__file__).parent)))
+    done = subprocess.run(
+        [sys.executable, str(script), mode],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == imports_cli
