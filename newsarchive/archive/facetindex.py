@@ -26,7 +26,17 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import BigInteger, Float, Integer, String, cast, func, literal_column, select
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    Integer,
+    String,
+    cast,
+    func,
+    literal_column,
+    select,
+    text,
+)
 
 from newsarchive.archive.localtime import MAX_OFFSET, article_local_day
 from newsarchive.archive.models import (
@@ -90,6 +100,37 @@ def id_array(session: Session, stmt: Select[Any]) -> Ints:
     (``group_concat`` / ``string_agg``): ~10× cheaper than a Python row per id."""
     column = next(iter(stmt.subquery().c))
     return _parsed(session.scalar(select(_joined(session, column))))
+
+
+_MATCH_MEMO = "newsarchive.fts5_ids"
+
+
+def fts5_ids(session: Session, fts_query: str) -> Ints:
+    """The ids (ascending) FTS5 matches for ``fts_query``, read once per transaction.
+
+    A search page asks twice for the same match set (its counts, then its filtered candidates),
+    and reading a common word's ids costs milliseconds of SQLite work each time; the answer is
+    kept on the session for the rest of its transaction (the same snapshot), the last two
+    queries only."""
+    transaction = session.get_transaction()
+    memo = session.info.get(_MATCH_MEMO)
+    if memo is None or memo[0] is not transaction:
+        memo = (transaction, {})
+        session.info[_MATCH_MEMO] = memo
+    found: dict[str, Ints] = memo[1]
+    ids = found.get(fts_query)
+    if ids is None:
+        stmt: Select[Any] = (
+            select(literal_column("rowid"))
+            .select_from(text("articles_fts"))
+            .where(text("articles_fts MATCH :fts_ids").bindparams(fts_ids=fts_query))
+        )
+        ids = np.sort(id_array(session, stmt))
+        if transaction is not None:
+            while len(found) >= 2:
+                del found[next(iter(found))]
+            found[fts_query] = ids
+    return ids
 
 
 @dataclass(slots=True, frozen=True)
@@ -196,11 +237,11 @@ class FacetIndex:
             mask &= ~self.copy
         return mask
 
-    def matching(self, session: Session, match: Select[Any], filters: SearchFilters) -> Ints | None:
-        """The ids (ascending) among those ``match`` selects that pass ``filters``: one read of
-        the match's ids, the filters on the arrays; None if the match names an article this
-        state does not hold."""
-        mask = self.select(filters, id_array(session, match))
+    def matching(self, session: Session, fts_query: str, filters: SearchFilters) -> Ints | None:
+        """The ids (ascending) among FTS5's matches of ``fts_query`` that pass ``filters``: one
+        read of the match's ids (:func:`fts5_ids`), the filters on the arrays; None if the
+        match names an article this state does not hold."""
+        mask = self.select(filters, fts5_ids(session, fts_query))
         return None if mask is None else self.ids[mask]
 
     def groups(self, mask: Mask, *, by_source: bool) -> Counts:

@@ -47,7 +47,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from newsarchive.archive.facetindex import id_array
+from newsarchive.archive.facetindex import fts5_ids, id_array
 from newsarchive.archive.models import (
     Article,
     ArticleCompany,
@@ -348,10 +348,12 @@ def _indexed(
     exact = True
     ids = None
     if parsed is not None:
-        match = (
-            _fts_ids(parsed) if sqlite else select(Article.id).where(*index_match(session, parsed))
-        )
-        ids = id_array(session, match)
+        if sqlite:
+            match = _fts_ids(parsed)
+            ids = fts5_ids(session, to_fts5(parsed, with_exclusions=True))
+        else:
+            match = select(Article.id).where(*index_match(session, parsed))
+            ids = id_array(session, match)
         exact = not sqlite or len(ids) <= EXACT_LIMIT
     mask = index.select(filters, ids)
     if mask is None:

@@ -173,3 +173,24 @@ def test_filtered_search_finds_the_same_candidates_on_the_index(
             for filters in FILTERS:
                 plain = search(s, query, filters, limit=3)
                 assert search(s, query, filters, limit=3, index=index) == plain, (query, filters)
+
+
+def test_match_ids_are_read_once_per_transaction(filled: Archive) -> None:
+    """A page's counts and its filtered candidates share one read of the match's ids; the next
+    transaction reads them again (and sees what was stored meanwhile)."""
+    if filled.backend != "sqlite":
+        pytest.skip("FTS5 match ids")
+    from newsarchive.archive.facetindex import fts5_ids
+
+    with filled.session() as s:
+        first = fts5_ids(s, "battery")
+        assert fts5_ids(s, "battery") is first
+        assert len(first) == 4
+        assert list(first) == sorted(first)
+        fts5_ids(s, "plant")
+        fts5_ids(s, "recall")  # two queries are kept: "battery" was the oldest
+        assert fts5_ids(s, "battery") is not first
+    with filled.session() as s:
+        add_article(s, "autodaily", "new", "Battery news", "A battery.")
+    with filled.session() as s:
+        assert len(fts5_ids(s, "battery")) == 5

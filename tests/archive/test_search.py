@@ -381,6 +381,43 @@ def test_term_patterns_count_words_phrases_and_prefixes() -> None:
     assert len(word.findall(text)) == 2
     assert len(phrase.findall(text)) == 2
     assert len(prefix.findall(text)) == 2
+    # a letter, digit or accented letter before or after is part of the word; "_" is not
+    glued = "tron2 2tron étron tronà _tron_ tron-tron e_tron tron"
+    assert word.findall(glued) == ["tron"] * 5
+    assert len(phrase.findall(glued)) == 1
+    assert prefix.findall("abatteries battery2 _batteries") == ["battery2", "batteries"]
+
+
+def test_term_patterns_count_as_whole_words_do() -> None:
+    """The patterns count what a word-by-word reading counts (their look-behind sits after the
+    first word, so that the engine can search for that word directly)."""
+    import random
+    import re
+
+    from newsarchive.archive.search import _term_pattern
+
+    rng = random.Random(5)
+    pieces = ["ab", "a", "b", "é", "1", "_", " ", "-", "ba", "İ".lower()]
+    for query in ("ab", '"ab ab"', '"a b"', "ab*", '"b ab*"', "é"):
+        (term,) = parse_query(query).positive_terms()
+        pattern = _term_pattern(term)
+        for _ in range(2000):
+            text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+            words = [(m.start(), m.group()) for m in re.finditer(r"[^\W_]+", text)]
+            expected, k = 0, 0
+            n = len(term.tokens)
+            while k + n <= len(words):
+                run = [w for _, w in words[k : k + n]]
+                last_ok = (
+                    run[-1].startswith(term.tokens[-1])
+                    if term.prefix
+                    else run[-1] == term.tokens[-1]
+                )
+                if run[:-1] == list(term.tokens[:-1]) and last_ok:
+                    expected, k = expected + 1, k + n
+                else:
+                    k += 1
+            assert len(pattern.findall(text)) == expected, (query, text)
 
 
 def test_snippet_marks_what_the_checker_matches() -> None:
@@ -396,3 +433,54 @@ def test_snippet_marks_what_the_checker_matches() -> None:
     )
     assert snippet(parse_query("absent"), "No match here.") == "No match here."
     assert snippet(parse_query("absent"), "") == ""
+
+
+def _pages(archive: Archive) -> list[list[object]]:
+    queries = [
+        ("battery", SearchFilters()),
+        ("batt*", SearchFilters()),
+        ("battery", SearchFilters(source="wire")),
+    ]
+    with archive.session() as s:
+        return [
+            [(h.id, h.snippet, h.score) for h in search(s, q, f, limit=4, offset=offset)]
+            for q, f in queries
+            for offset in (0, 3)
+        ]
+
+
+def test_snippets_are_the_same_from_an_id_range_or_per_id(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite cuts a page's snippets in one FTS5 pass over its ids' range, or, for ids far
+    apart, with the ids handed to FTS5: the snippets and hits are the same either way."""
+    if archive.backend != "sqlite":
+        pytest.skip("FTS5 snippets")
+    from sqlalchemy import event
+
+    with archive.session() as s:
+        for k in range(40):
+            words = " ".join(["battery", "batteries", "filler", "words"][: k % 4 + 1] * (k % 5 + 1))
+            source = "wire" if k % 3 else "daily"
+            add_article(s, source, f"story{k}", f"Story {k}", f"Some {words}. " + "Other. " * k)
+    monkeypatch.setattr("newsarchive.archive.search.RANK_CANDIDATES", 12)
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "snippet(" in statement:
+            statements.append(statement)
+
+    event.listen(archive.engine, "before_cursor_execute", capture)
+    try:
+        ranged = _pages(archive)
+        assert all("BETWEEN" in st for st in statements), statements
+        statements.clear()
+        monkeypatch.setattr("newsarchive.archive.search._SNIPPET_SCAN_SPAN", 0)
+        per_id = _pages(archive)
+        # a prefix keeps the range: FTS5 would merge its words' doclists once per id
+        assert ["BETWEEN" in st for st in statements] == [False, False, True, True, False, False]
+    finally:
+        event.remove(archive.engine, "before_cursor_execute", capture)
+    assert ranged == per_id
+    assert all(page for page in ranged)
+    assert all("[" in snippet for page in ranged for _, snippet, _ in page)  # type: ignore[misc]
