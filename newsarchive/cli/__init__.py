@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.util
+import inspect
 import json
 import logging
 import re
@@ -185,9 +186,14 @@ def _spawn_without_main() -> None:
     """
     script = sys.modules.get("__main__")
     if script is None or getattr(script, "__spec__", None) is not None:
-        return  # python -m newsarchive, or an embedding program's own main module
+        return  # python -m newsarchive, or a main module imported by name
     if getattr(script, "main", None) is not main:
-        return  # not the console script: its own code may be needed in children
+        return  # not a script calling this command
+    if any(
+        (inspect.isfunction(value) or inspect.isclass(value)) and value.__module__ == "__main__"
+        for value in vars(script).values()
+    ):
+        return  # a program with code of its own, which its children may need
     script.__spec__ = importlib.util.find_spec("newsarchive.__main__")
 
 

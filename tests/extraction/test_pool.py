@@ -117,15 +117,21 @@ from newsarchive.extraction.pool import ExtractorPool
 sys.path.insert(0, {helpers!r})
 import pool_helpers
 
+if sys.argv[1] == "own-code":
+    def helper() -> None:  # a program with code of its own: its children re-run it
+        pass
+
 if __name__ == "__main__":
-    if sys.argv[1] == "fixed":
+    if sys.argv[1] in ("fixed", "own-code"):
         _spawn_without_main()
     with ExtractorPool(workers=1) as pool:
         print(asyncio.run(pool.run(pool_helpers.imported, "newsarchive.cli")))
 """
 
 
-@pytest.mark.parametrize(("mode", "imports_cli"), [("fixed", "False"), ("plain", "True")])
+@pytest.mark.parametrize(
+    ("mode", "imports_cli"), [("fixed", "False"), ("plain", "True"), ("own-code", "True")]
+)
 def test_workers_of_the_console_script_do_not_import_the_cli(
     tmp_path: Path, mode: str, imports_cli: str
 ) -> None:
