@@ -131,3 +131,6 @@ class FetchedPage:
     extracted: bool = False
     # ``body`` compressed for the archive (zlib), when the extraction worker already did it.
     body_gz: bytes | None = None
+    # The article's story keys (newsarchive.extraction.similarity.event_keys), when the
+    # extraction worker already computed them; the archive computes them otherwise.
+    story_keys: dict[str, float] | None = None

@@ -606,6 +606,7 @@ class NewsSpider(scrapy.Spider):
             fingerprint=analysis.fingerprint if analysis is not None else None,
             extracted=True,
             body_gz=analysis.body_gz if analysis is not None else None,
+            story_keys=analysis.story_keys if analysis is not None else None,
         )
 
     def _follow_links(

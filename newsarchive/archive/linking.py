@@ -84,6 +84,8 @@ MIN_PROSE_SHARE = 0.5
 # the floor below (under it the estimate is noise).
 MIN_CREDITED_CONTAINMENT = 0.7
 MIN_CREDITED_SIMILARITY = 0.1
+# Credits kept per article claim.
+MAX_CLAIMED_CREDITS = 8
 # Below this length a text about consent, subscriptions, sign-in or errors is a template stub.
 STUB_MAX_WORDS = 150
 _SENTENCE_ENDS = (
@@ -250,14 +252,51 @@ def _credit(data: dict[str, Any]) -> Credit:
     return Credit(kind=kind, url=data.get("url"), name=data.get("name"))
 
 
+@dataclass(slots=True, frozen=True)
+class OwnClaim:
+    """A new article's row and claim as its transaction wrote them: the credit search of
+    :func:`link_new_article` needs them, and the writer has them in hand."""
+
+    url: str
+    canonical_url: str
+    word_count: int
+    credits: tuple[Credit, ...]  # as saved (:func:`kept_credits`)
+
+
+def _read_own_claim(session: Session, article_id: int) -> OwnClaim:
+    me = session.execute(
+        select(ArticleRow.url, ArticleRow.canonical_url, ArticleRow.word_count).where(
+            ArticleRow.id == article_id
+        )
+    ).one()
+    saved = session.scalar(
+        select(ArticleClaim.credits).where(ArticleClaim.article_id == article_id)
+    )
+    credits = tuple(_credit(c) for c in (saved or []) if isinstance(c, dict))
+    return OwnClaim(me.url, me.canonical_url, me.word_count, credits)
+
+
+def kept_credits(credits: Iterable[Credit]) -> tuple[Credit, ...]:
+    """The credits an article's claim keeps (the first few: a page crediting dozens of sites
+    is a link list, not a copy)."""
+    return tuple(credits)[:MAX_CLAIMED_CREDITS]
+
+
 def save_claims(
-    session: Session, article_id: int, site_name: str | None, credits: Iterable[Credit]
+    session: Session,
+    article_id: int,
+    site_name: str | None,
+    credits: Iterable[Credit],
+    *,
+    new: bool = False,
 ) -> None:
     """Write (or replace) what an article says about its own origin, and index the pages it
-    credits by URL (:class:`CreditKey`)."""
-    kept = list(credits)[:8]
-    session.execute(delete(ArticleClaim).where(ArticleClaim.article_id == article_id))
-    session.execute(delete(CreditKey).where(CreditKey.article_id == article_id))
+    credits by URL (:class:`CreditKey`). ``new``: the article row was inserted in this
+    transaction, so there is nothing of it to replace (two statements fewer)."""
+    kept = kept_credits(credits)
+    if not new:
+        session.execute(delete(ArticleClaim).where(ArticleClaim.article_id == article_id))
+        session.execute(delete(CreditKey).where(CreditKey.article_id == article_id))
     session.add(
         ArticleClaim(
             article_id=article_id,
@@ -305,8 +344,10 @@ def linkable(body: str) -> bool:
     )
     if prose < MIN_PROSE_SHARE * sum(len(line) for line in lines):
         return False
+    if size >= STUB_MAX_WORDS:
+        return True  # too long to be a stub: not worth the term scan of the whole text
     terms = {m.group().casefold() for m in _STUB.finditer(body)}
-    return not (size < STUB_MAX_WORDS and len(terms) >= STUB_MIN_TERMS)
+    return len(terms) < STUB_MIN_TERMS
 
 
 def link_new_article(
@@ -317,19 +358,21 @@ def link_new_article(
     lang: str | None,
     published: datetime | None,
     day: int,
+    own: OwnClaim | None = None,
 ) -> Link | None:
     """Find the stored group a new (already indexed) article belongs to and record the link.
 
     The newcomer and the group's original are compared by :func:`choose_original`; a newcomer
     that wins takes the original's place: every link of the group is re-pointed to it in this
-    transaction.
+    transaction. ``own`` is what the caller has just written for the article (its row and
+    claim), which the credit search then need not read back.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(DEDUPE_LOCK_KEY)))
     match = (
         _find_match(session, article_id, fp)
         or _find_translation(session, article_id, fp, lang, day)
-        or _find_credited(session, article_id, fp)
+        or _find_credited(session, article_id, fp, own)
     )
     if match is None:
         return None
@@ -519,7 +562,7 @@ def containment(similarity: float, words_a: int, words_b: int) -> float:
 
 
 def _find_credited(
-    session: Session, article_id: int, fp: Fingerprint
+    session: Session, article_id: int, fp: Fingerprint, own: OwnClaim | None = None
 ) -> tuple[int, LinkKind, float] | None:
     """(group original, "near", score) of a stored article that this one credits by URL, or
     that credits this one, when the shorter text is contained in the longer.
@@ -530,13 +573,10 @@ def _find_credited(
     the page plus :data:`MIN_CREDITED_CONTAINMENT` of the shorter text in the longer links
     them; a credit alone does not (a page may cite a source it does not copy).
     """
-    me = session.execute(
-        select(ArticleRow.url, ArticleRow.canonical_url, ArticleRow.word_count).where(
-            ArticleRow.id == article_id
-        )
-    ).one()
-    credited = set(session.scalars(select(CreditKey.key).where(CreditKey.article_id == article_id)))
-    own_keys = {page_key_hash(me.url), page_key_hash(me.canonical_url)}
+    if own is None:
+        own = _read_own_claim(session, article_id)
+    credited = credit_url_keys(c.url for c in own.credits)
+    own_keys = {page_key_hash(own.url), page_key_hash(own.canonical_url)}
     candidates: set[int] = set(
         session.scalars(
             select(CreditKey.article_id).where(
@@ -546,14 +586,11 @@ def _find_credited(
     )
     if credited:
         spellings: set[str] = set()
-        for row in session.scalars(
-            select(ArticleClaim.credits).where(ArticleClaim.article_id == article_id)
-        ):
-            for credit in row or []:
-                url = credit.get("url") if isinstance(credit, dict) else None
-                if url and page_key_hash(url) in credited:
-                    canon = canonicalize_url(url)
-                    spellings |= {canon, canon.rstrip("/"), canon.rstrip("/") + "/"}
+        for credit in own.credits:
+            url = credit.url
+            if url and page_key_hash(url) in credited:
+                canon = canonicalize_url(url)
+                spellings |= {canon, canon.rstrip("/"), canon.rstrip("/") + "/"}
         if spellings:
             candidates |= set(
                 session.scalars(
@@ -579,7 +616,7 @@ def _find_credited(
     for cand_id, minhash, words, original_id in rows:
         sim = fingerprint.similarity(fp.minhash, minhash)
         if sim >= MIN_CREDITED_SIMILARITY and (
-            containment(sim, me.word_count, words) >= MIN_CREDITED_CONTAINMENT
+            containment(sim, own.word_count, words) >= MIN_CREDITED_CONTAINMENT
         ):
             scored.append((sim, cand_id, original_id))
     best = _best(scored, MIN_CREDITED_SIMILARITY)

@@ -152,14 +152,23 @@ def save_page(
         canonical = page.url
     existing = _lock_article(session, canonical)
     if existing is None:
+        values = _article_values(article, fp, source_id, page.fetched_at, canonical)
         new_id = session.scalar(
             dialect_insert(session, ArticleRow)
-            .values(**_article_values(article, fp, source_id, page.fetched_at, canonical))
+            .values(**values)
             .on_conflict_do_nothing(index_elements=["canonical_url"])
             .returning(ArticleRow.id)
         )
         if new_id is not None:
-            result = _store_new(session, new_id, article, fp, capture.id, page.fetched_at)
+            own = linking.OwnClaim(
+                values["url"],
+                values["canonical_url"],
+                values["word_count"],
+                linking.kept_credits(article.credits),
+            )
+            result = _store_new(
+                session, new_id, article, fp, capture.id, page.fetched_at, own, page.story_keys
+            )
         else:  # a concurrent writer stored this canonical URL first: it is a refetch now
             existing = _lock_article(session, canonical)
             assert existing is not None
@@ -181,16 +190,24 @@ def _store_new(
     fp: Fingerprint,
     capture_id: int,
     fetched_at: datetime,
+    own: linking.OwnClaim,
+    story_keys: dict[str, float] | None = None,
 ) -> SaveResult:
     day = linking.effective_day(article.published, fetched_at)
     _write_companies(session, article_id, article)
-    linking.save_claims(session, article_id, article.site_name, article.credits)
+    linking.save_claims(session, article_id, article.site_name, own.credits, new=True)
     link = None
     # a stub, a list or a template text neither finds copies nor is found as one
     if linking.linkable(article.body):
         linking.index_article(session, article_id, fp, day)
         link = linking.link_new_article(
-            session, article_id, fp, lang=article.lang, published=article.published, day=day
+            session,
+            article_id,
+            fp,
+            lang=article.lang,
+            published=article.published,
+            day=day,
+            own=own,
         )
     copy_of = None if link is None else (link.replaced or link.original_id)
     stories.assign_story(
@@ -201,6 +218,7 @@ def _store_new(
         lang=article.lang,
         day=day,
         copy_of=copy_of,
+        keys=story_keys,
     )
     if link is None:
         return SaveResult(status=SaveOutcome.NEW, capture_id=capture_id, article_id=article_id)

@@ -125,9 +125,12 @@ def assign_story(
     lang: str | None,
     day: int,
     copy_of: int | None = None,
+    keys: dict[str, float] | None = None,
 ) -> StoryAssignment:
-    """Put a newly stored article into a story (rules in the module docstring)."""
-    keys = similarity.event_keys(title, body, lang)
+    """Put a newly stored article into a story (rules in the module docstring). ``keys`` are
+    the article's event keys when the extraction worker computed them already."""
+    if keys is None:
+        keys = similarity.event_keys(title, body, lang)
     story_id = _story_of(session, copy_of) if copy_of is not None else None
     ranked = _best_stories(session, keys, day)
     merged: tuple[int, ...] = ()

@@ -22,6 +22,7 @@ from newsarchive.discovery.pagetype import PageVerdict, classify_tree, url_kind
 from newsarchive.discovery.urls import canonicalize_url, host_allowed, url_key
 from newsarchive.extraction import extract, extract_tree, parse_html
 from newsarchive.extraction.fingerprint import Fingerprint, fingerprint
+from newsarchive.extraction.similarity import event_keys
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -70,6 +71,9 @@ class PageAnalysis:
     fingerprint: Fingerprint | None = None
     extraction_error: str | None = None
     body_gz: bytes | None = None  # the page compressed for the archive (articles only)
+    # the article's story keys (similarity.event_keys): the entity matching they need is CPU
+    # work the archive's single writer would otherwise do for every new article
+    story_keys: dict[str, float] | None = None
 
 
 def analyse_page(
@@ -135,8 +139,10 @@ def analyse_page(
         logger.warning("extraction crashed on %s", url, exc_info=True)
         analysis.extraction_error = f"crashed: {type(exc).__name__}: {exc}"
         return analysis
-    if analysis.article is not None and analysis.article.body.strip():
-        analysis.fingerprint = fingerprint(analysis.article.body)
+    article = analysis.article
+    if article is not None and article.body.strip():
+        analysis.fingerprint = fingerprint(article.body)
+        analysis.story_keys = event_keys(article.title, article.body, article.lang)
     return analysis
 
 

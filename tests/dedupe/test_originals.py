@@ -18,7 +18,7 @@ from alembic import command
 from sqlalchemy import delete, select
 from support.newssite import prose_text
 
-from newsarchive.archive import open_archive
+from newsarchive.archive import linking, open_archive
 from newsarchive.archive.db import alembic_config
 from newsarchive.archive.linking import (
     Claim,
@@ -356,3 +356,32 @@ def test_db_upgrade_across_0006_indexes_the_credits_already_stored(
         origin.article.body = PARTIAL_ORIGIN_BODY
         store(arch, origin)
         assert links(arch) == {COPY_URL: (ORIGIN_URL, "credit")}
+
+
+def test_a_long_text_naming_cookies_and_consent_is_linkable() -> None:
+    """The stub terms count only in short texts: a report about a consent law is prose."""
+    sentence = (
+        "The regulator said the cookie consent rules for connected cars would apply to every "
+        "dealer portal, and privacy groups asked drivers to accept nothing by default. "
+    )
+    assert linkable(sentence * 8)
+    assert not linkable(sentence * 2 + "Accept cookies to continue. Subscribe to read on.")
+
+
+def test_the_writer_passes_the_claim_it_would_read_back(archive: Archive) -> None:
+    """The credit search of a new article uses what the writer has in hand; for an article
+    stored earlier (re-linking) it reads the same from the archive."""
+    page = copy_page()
+    assert page.article is not None
+    page.article.credits = [
+        Credit(CreditKind.LINE, url=f"https://source{i}.example/story", name=f"Source {i}")
+        for i in range(10)
+    ]
+    store(archive, page)
+    with archive.session() as session:
+        row = session.scalars(select(Article)).one()
+        read = linking._read_own_claim(session, row.id)
+    assert read == linking.OwnClaim(
+        row.url, row.canonical_url, row.word_count, linking.kept_credits(page.article.credits)
+    )
+    assert len(read.credits) == linking.MAX_CLAIMED_CREDITS

@@ -183,3 +183,40 @@ def test_db_upgrade_across_0004_tags_and_groups_existing_articles(
         sizes = sorted(session.scalars(select(Story.size)))
     assert topics
     assert sizes == [1, 6]
+
+
+def test_story_keys_computed_in_the_worker_are_the_ones_stored(archive: Archive) -> None:
+    """The extraction worker computes a page's event keys (``analyse_page``); the archive
+    stores those and computes them itself only for a page that comes without."""
+    from newsarchive.extraction.analysis import analyse_page
+    from newsarchive.extraction.similarity import event_keys, serialise_keys
+
+    items = [item for item in load_events() if item.event == "byd-szeged"][:2]
+    given, missing = items[0].page(), items[1].page()
+    assert given.article is not None
+    assert missing.article is not None
+    given.story_keys = {"^hu-szeged": 1.5, "%atto3": 2.0, "~worker": 1.0}
+    assert missing.story_keys is None
+    ids = []
+    for page in (given, missing):
+        with archive.session() as session:
+            ids.append(save_page(session, page).article_id)
+    with archive.session() as session:
+        stored = dict(session.execute(select(StoryMember.article_id, StoryMember.keys)).all())
+    assert stored[ids[0]] == serialise_keys(given.story_keys)
+    article = missing.article
+    assert stored[ids[1]] == serialise_keys(event_keys(article.title, article.body, article.lang))
+
+    html = (
+        "<html lang='en'><head><title>BYD opens its Szeged plant</title>"
+        "<meta property='og:type' content='article'></head><body><article><h1>BYD opens its "
+        "Szeged plant</h1><p>" + "BYD opened its car plant in Szeged, Hungary, on Monday, "
+        "with 2,500 jobs and an output of 150,000 Atto 3 cars a year planned by 2027. "
+        * 6
+        + "</p></article></body></html>"
+    )
+    analysis = analyse_page(html.encode(), "https://motor.example/news/2026/byd-szeged.html")
+    found = analysis.article
+    assert found is not None
+    assert analysis.story_keys
+    assert analysis.story_keys == event_keys(found.title, found.body, found.lang)
