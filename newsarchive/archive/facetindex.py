@@ -244,6 +244,15 @@ class FacetIndex:
         mask = self.select(filters, fts5_ids(session, fts_query))
         return None if mask is None else self.ids[mask]
 
+    def by_date(self, session: Session, fts_query: str, filters: SearchFilters) -> Ints | None:
+        """:meth:`matching`'s ids newest first, as ``search`` orders by date: the article
+        date descending, then the id descending; None as for :meth:`matching`."""
+        mask = self.select(filters, fts5_ids(session, fts_query))
+        if mask is None:
+            return None
+        ids, when = self.ids[mask], self.when[mask]
+        return ids[np.lexsort((-ids, -when))]
+
     def groups(self, mask: Mask, *, by_source: bool) -> Counts:
         """Counts of the selected articles: total, per source, language, company, topic and
         day (with ``by_source``: per day and source), as ``facets._Groups`` keeps them."""

@@ -5,7 +5,7 @@ Python, which is exact but costs a body read per candidate; counting thousands o
 way would take seconds. Counts here are taken in SQL over the index match instead, in one
 statement per answer:
 
-- SQLite: the FTS5 match of all terms, exclusions included, and the accent-exact GLOB
+- SQLite: the FTS5 match of all terms, exclusions included, and the accent-exact
   prefilter of ``search.py``; PostgreSQL: the ``search_vector`` tsquery, exclusions included.
 - They can differ from the exact rules in rare cases only: a phrase that runs from the title
   into the body, and on SQLite an excluded word that also drops its accent-folded spellings
@@ -35,13 +35,11 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
-    and_,
     cast,
     func,
     literal,
     literal_column,
     null,
-    or_,
     select,
     text,
     union_all,
@@ -59,8 +57,8 @@ from newsarchive.archive.search import (
     article_date,
     filter_clauses,
     pg_tsquery,
+    sqlite_prefilter,
 )
-from newsarchive.archive.search import _glob_pattern as glob_pattern
 from newsarchive.archive.searchquery import SearchQuery, parse_query, to_fts5
 from newsarchive.errors import ConfigError
 
@@ -144,42 +142,13 @@ def counts_are_exact(session: Session, query: str | SearchQuery | None) -> bool:
     return int(candidates or 0) <= EXACT_LIMIT
 
 
-def exact_prefilter(query: SearchQuery) -> list[ColumnElement[bool]]:
-    """``search.sqlite_prefilter``'s conditions, each token's cheaper where it can be: an ASCII
-    token is ``instr(lower(column), token)`` (SQLite's ``lower()`` folds ASCII letters only, so
-    that is the same case-blind, accent-exact test as its GLOB pattern, ~6× faster than the
-    GLOB's character classes); other tokens keep the GLOB."""
-    clauses: list[ColumnElement[bool]] = []
-    for group in query.required:
-        alternatives = []
-        for term in group.terms:
-            needs = []
-            for token in term.tokens:
-                if token.isascii():
-                    needle = literal(token.lower())
-                    needs.append(
-                        or_(
-                            func.instr(func.lower(Article.title), needle) > 0,
-                            func.instr(func.lower(Article.body), needle) > 0,
-                        )
-                    )
-                else:
-                    pattern = literal(glob_pattern(token))
-                    needs.append(
-                        or_(Article.title.op("GLOB")(pattern), Article.body.op("GLOB")(pattern))
-                    )
-            alternatives.append(and_(*needs))
-        clauses.append(or_(*alternatives))
-    return clauses
-
-
 def index_match(
     session: Session, query: SearchQuery, *, exact: bool = True
 ) -> list[ColumnElement[bool]]:
     """WHERE clauses for the articles the full-text index matches, exclusions included;
     ``exact=False`` leaves out SQLite's accent-exact prefilter (a body scan per candidate)."""
     if session.get_bind().dialect.name == "sqlite":
-        prefilter = exact_prefilter(query) if exact else []
+        prefilter = sqlite_prefilter(query) if exact else []
         return [Article.id.in_(_fts_ids(query)), *prefilter]
     return [literal_column("articles.search_vector").op("@@")(pg_tsquery(query))]
 
@@ -361,7 +330,7 @@ def _indexed(
     if parsed is not None and sqlite and exact and mask.any():
         # over all (at most EXACT_LIMIT) candidates: cheaper than binding the kept ids
         kept = id_array(
-            session, select(Article.id).where(Article.id.in_(match), *exact_prefilter(parsed))
+            session, select(Article.id).where(Article.id.in_(match), *sqlite_prefilter(parsed))
         )
         checked = index.positions(kept)
         if checked is None:

@@ -39,6 +39,7 @@ listed in ``duplicates`` are hidden and counted on their original (``duplicate_c
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -349,7 +350,12 @@ def sqlite_prefilter(query: SearchQuery) -> list[ColumnElement[bool]]:
     """Cheap accent-exact necessary conditions, applied to FTS5's accent-folded candidates.
 
     Without them a query like ``electr*`` on a French archive would hand every "électrique"
-    article to the Python checker only to be rejected; GLOB in SQLite's C code drops them first.
+    article to the Python checker only to be rejected; SQLite's C code drops them first. An
+    ASCII word is ``LIKE '%word%'``: SQLite's LIKE folds ASCII letters only, so that is the same
+    case-blind, accent-exact test as the word's GLOB pattern, and it skips both the character
+    classes and a lower-cased copy of the body (over 2,400 candidate bodies: 9.7 ms with
+    ``instr(lower(body), word)``, 6.6 ms); other words keep the GLOB. Words are letters and
+    digits only, so neither pattern can get a wildcard from the user.
     """
     clauses: list[ColumnElement[bool]] = []
     for group in query.required:
@@ -357,10 +363,14 @@ def sqlite_prefilter(query: SearchQuery) -> list[ColumnElement[bool]]:
         for term in group.terms:
             needs = []
             for token in term.tokens:
-                pattern = literal(_glob_pattern(token))
-                needs.append(
-                    or_(Article.title.op("GLOB")(pattern), Article.body.op("GLOB")(pattern))
-                )
+                if token.isascii():
+                    pattern = literal("%" + token + "%")
+                    needs.append(or_(Article.title.like(pattern), Article.body.like(pattern)))
+                else:
+                    pattern = literal(_glob_pattern(token))
+                    needs.append(
+                        or_(Article.title.op("GLOB")(pattern), Article.body.op("GLOB")(pattern))
+                    )
             alternatives.append(and_(*needs))
         clauses.append(or_(*alternatives))
     return clauses
@@ -373,8 +383,11 @@ def match_clause(session: Session, query: SearchQuery) -> ColumnElement[bool]:
     return _SEARCH_VECTOR.op("@@")(pg_tsquery(query))
 
 
-def _hit_columns() -> list[Any]:
-    return [
+@functools.cache
+def _hit_columns() -> tuple[Any, ...]:
+    """The columns of a hit row, built once: SQL expressions are immutable and can be shared by
+    every statement, and building the copy-count subquery anew showed in every search's profile."""
+    return (
         Article.id,
         Article.url,
         Article.canonical_url,
@@ -384,7 +397,7 @@ def _hit_columns() -> list[Any]:
         Article.lang,
         duplicate_count_column().label("duplicate_count"),
         Duplicate.original_id.label("duplicate_of"),
-    ]
+    )
 
 
 def search(
@@ -416,7 +429,7 @@ def search(
     if limit == 0:
         return []
     if order == "date":
-        return _search_by_date(session, parsed, filters, limit, offset, highlight)
+        return _search_by_date(session, parsed, filters, limit, offset, highlight, index)
     if session.get_bind().dialect.name == "sqlite":
         return _search_sqlite(session, parsed, filters, limit, offset, highlight, index)
     return _search_postgres(session, parsed, filters, limit, offset, highlight)
@@ -685,13 +698,25 @@ def _search_by_date(
     limit: int,
     offset: int,
     highlight: tuple[str, str],
+    index: FacetIndex | None = None,
 ) -> list[SearchHit]:
     """Matches newest first (publication date, else first seen); the score is 0.
 
     The date index gives rows in order, so only as many candidates are checked as the page
-    needs; the rank is not computed at all.
+    needs; the rank is not computed at all. On SQLite with the facet ``index``, the match's
+    ids are put in date order on the index's arrays instead: SQL would read and GLOB-check the
+    body of every match to sort them (a common word: every article), the arrays sort ids and
+    dates, and rows are read only for the page's candidates.
     """
     sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite and index is not None:
+        ordered = index.by_date(session, to_fts5(query, with_exclusions=False), filters)
+        if ordered is not None:
+            batches = _rank_batches([(int(i), 0.0) for i in ordered], limit, offset)
+            where = (*filter_clauses(filters), *sqlite_prefilter(query))
+            rows = _checked_page(_hit_rows(session, batches, *where), query, limit, offset)
+            snippets = _fts5_snippets(session, query, [r.id for r, _ in rows], highlight)
+            return [_hit(r, snippets.get(r.id, ""), 0.0) for r, _ in rows]
     stmt = (
         select(*_hit_columns(), Article.body)
         .join(Source, Source.id == Article.source_id)

@@ -49,9 +49,18 @@ MAX_QUERY_CHARS = 2000
 _WORD = re.compile(r"[^\W_]+")
 
 
+# The only characters whose lower case depends on what surrounds them (final sigma) or turns a
+# letter into a letter and a combining mark (İ → i̇); without them, lower-casing the whole text
+# before cutting it gives the same words as lower-casing each word, at a fraction of the cost.
+_WORDWISE_LOWER = re.compile("[\u0130\u03a3]")
+
+
 def words(text: str) -> list[str]:
     """Cut text into lower-case words the way both full-text indexes do (unicode61 / 'simple')."""
-    return [w.lower() for w in _WORD.findall(unicodedata.normalize("NFC", text))]
+    text = unicodedata.normalize("NFC", text)
+    if _WORDWISE_LOWER.search(text) is None:
+        return _WORD.findall(text.lower())
+    return [w.lower() for w in _WORD.findall(text)]
 
 
 @dataclass(frozen=True, slots=True)

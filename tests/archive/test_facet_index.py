@@ -175,6 +175,30 @@ def test_filtered_search_finds_the_same_candidates_on_the_index(
                 assert search(s, query, filters, limit=3, index=index) == plain, (query, filters)
 
 
+@pytest.mark.parametrize("offset", [0, 2])
+def test_date_order_on_the_index_is_the_sql_order(filled: Archive, offset: int) -> None:
+    """On SQLite the index puts the matches in date order (newest first, then the newest id):
+    the same page as the SQL sort, ties, copies and missing publication dates included."""
+    with filled.session() as s:
+        add_article(
+            s, "motorwire", "tie", "Battery tie", "Same time as m2: battery.",
+            published="2024-05-20T08:00:00", lang="en",
+        )  # fmt: skip
+    index = built(filled)
+    with filled.session() as s:
+        for query in QUERIES[1:]:
+            for filters in FILTERS:
+                plain = search(s, query, filters, limit=3, offset=offset, order="date")
+                on_index = search(
+                    s, query, filters, limit=3, offset=offset, order="date", index=index
+                )
+                assert on_index == plain, (query, filters)
+        assert [h.title for h in search(s, "battery", order="date", index=index)][:2] == [
+            "Battery tie",
+            "Electrique without accent",
+        ]
+
+
 def test_match_ids_are_read_once_per_transaction(filled: Archive) -> None:
     """A page's counts and its filtered candidates share one read of the match's ids; the next
     transaction reads them again (and sees what was stored meanwhile)."""

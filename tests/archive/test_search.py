@@ -484,3 +484,14 @@ def test_snippets_are_the_same_from_an_id_range_or_per_id(
     assert ranged == per_id
     assert all(page for page in ranged)
     assert all("[" in snippet for page in ranged for _, snippet, _ in page)  # type: ignore[misc]
+
+
+def test_words_lower_each_word_as_the_index_does() -> None:
+    """Whole-text lower-casing is used where it gives the same words as word-by-word: final
+    sigma depends on the letters around it, and İ lower-cases to i plus a combining dot."""
+    from newsarchive.archive.searchquery import words
+
+    assert words("Tesla's e-Tron, ÉLAN_2024") == ["tesla", "s", "e", "tron", "élan", "2024"]
+    assert words("ΟΔΟΣ'Α ΣΑ") == ["οδος", "α", "σα"]  # each word ends where its sigma does
+    assert words("İSTANBUL") == ["i\u0307stanbul"]  # one word, though the dot is no letter
+    assert words("Cafe\u0301") == ["café"]  # composed first, as the index reads it
