@@ -47,7 +47,7 @@ from newsarchive.archive.models import (
     Duplicate,
     Source,
 )
-from newsarchive.archive.search import article_date, company_names
+from newsarchive.archive.search import article_date, company_names, core_connection
 from newsarchive.errors import ArchiveError
 
 if TYPE_CHECKING:
@@ -99,7 +99,8 @@ def id_array(session: Session, stmt: Select[Any]) -> Ints:
     """The single integer column of ``stmt`` as an array, read as one comma-joined string
     (``group_concat`` / ``string_agg``): ~10× cheaper than a Python row per id."""
     column = next(iter(stmt.subquery().c))
-    return _parsed(session.scalar(select(_joined(session, column))))
+    # on the connection: the session would pass it through the ORM's compile step
+    return _parsed(core_connection(session).scalar(select(_joined(session, column))))
 
 
 _MATCH_MEMO = "newsarchive.fts5_ids"
@@ -326,9 +327,10 @@ def archive_version(session: Session) -> Version:
     and capture ids (every fetch, refetch and new version adds a capture) and the number of
     copy links. Three index lookups; anything computed from the archive (an answer, this index)
     is valid while it is unchanged."""
-    newest_article = session.scalar(select(func.max(Article.id)))
-    newest_capture = session.scalar(select(func.max(Capture.id)))
-    links = session.scalar(select(func.count()).select_from(Duplicate))
+    conn = core_connection(session)  # plain values: no ORM step (this runs on every request)
+    newest_article = conn.scalar(select(func.max(Article.id)))
+    newest_capture = conn.scalar(select(func.max(Capture.id)))
+    links = conn.scalar(select(func.count()).select_from(Duplicate))
     return int(newest_article or 0), int(newest_capture or 0), int(links or 0)
 
 
