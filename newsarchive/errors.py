@@ -19,6 +19,11 @@ class ArchiveUnavailableError(ArchiveError):
     """The database server cannot be reached right now (restart, network): worth waiting for."""
 
 
+class TransactionConflictError(ArchiveError):
+    """The server rolled the transaction back to resolve a conflict with a concurrent one (a
+    deadlock, a serialization failure): running it again is safe and usually succeeds."""
+
+
 class PageRejectedError(ArchiveError):
     """The archive refuses this one page's data (a NUL, a lone surrogate, an index row over the
     server's limit): the page is lost and counted, the crawl goes on."""

@@ -37,6 +37,7 @@ from newsarchive.errors import (
     ConfigError,
     PageRejectedError,
     SchemaOutdatedError,
+    TransactionConflictError,
 )
 
 if TYPE_CHECKING:
@@ -230,6 +231,9 @@ def upgrade(archive: Archive, revision: str = "head") -> tuple[str | None, str]:
 
 # SQLSTATEs of a server going away or not taking connections yet (restart, failover).
 UNAVAILABLE_SQLSTATES = ("57P01", "57P02", "57P03")
+# SQLSTATEs of a transaction the server aborted for a concurrent one: serialization failure,
+# deadlock (the crawl's archive and frontier writers both upsert url_state rows).
+CONFLICT_SQLSTATES = ("40001", "40P01")
 
 
 def error_class(exc: DBAPIError) -> type[ArchiveError]:
@@ -248,6 +252,8 @@ def error_class(exc: DBAPIError) -> type[ArchiveError]:
         return ArchiveUnavailableError
     if from_psycopg and not state and type(orig).__name__ == "OperationalError":
         return ArchiveUnavailableError
+    if state in CONFLICT_SQLSTATES:
+        return TransactionConflictError
     if isinstance(exc, DataError | IntegrityError) or state.startswith(("22", "23", "54")):
         return PageRejectedError
     return ArchiveError

@@ -9,18 +9,23 @@ passed (``NEWSARCHIVE_DB_OUTAGE_LIMIT``, 300 by default).
 
 Retrying a whole transaction is safe because it either committed or left nothing, and every
 write of the crawl is idempotent on its natural key (``ON CONFLICT`` on the canonical URL and
-on the URL state): a retry never stores an article twice.
+on the URL state): a retry never stores an article twice. For the same reason a transaction
+the server aborted to break a deadlock with a concurrent one
+(:class:`~newsarchive.errors.TransactionConflictError`: the crawl's archive and frontier
+writers both write ``url_state`` rows) is run again, up to ``CONFLICT_RETRIES`` times; given up
+on, a frontier batch would be lost and its URLs missing from a resume.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import time
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from newsarchive.archive.db import describe
 from newsarchive.contracts import Stat
-from newsarchive.errors import ArchiveUnavailableError
+from newsarchive.errors import ArchiveUnavailableError, TransactionConflictError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,6 +45,10 @@ WAITING_KEY = Stat.ARCHIVE_WAITING_SINCE
 OUTAGES_KEY = Stat.ARCHIVE_OUTAGES
 LONGEST_KEY = Stat.ARCHIVE_LONGEST_OUTAGE
 FIRST_PAUSE = 0.5
+# Runs of a transaction aborted by deadlocks before the error is the caller's; the pause before
+# each is random (up to CONFLICT_PAUSE s) so the two writers do not collide again in step.
+CONFLICT_RETRIES = 5
+CONFLICT_PAUSE = 0.2
 LONGEST_PAUSE = 2.0  # a reconnect attempt is one TCP connect: cheap
 
 
@@ -58,6 +67,7 @@ def run_transaction(
     waiting. After ``limit`` seconds the last ``ArchiveUnavailableError`` is raised.
     """
     pause = FIRST_PAUSE
+    conflicts = 0
     while True:
         # One outage clock per archive: transactions queued behind a failing one share its
         # wait instead of each waiting the whole limit again.
@@ -65,6 +75,13 @@ def run_transaction(
         try:
             with archive.session() as session:
                 result = work(session)
+        except TransactionConflictError as exc:
+            conflicts += 1
+            if conflicts > CONFLICT_RETRIES:
+                raise
+            logger.info("%s aborted by the server (%s): running it again", what, exc)
+            time.sleep(random.uniform(0.0, CONFLICT_PAUSE))
+            continue
         except ArchiveUnavailableError as exc:
             now = time.monotonic()
             if started is None:
