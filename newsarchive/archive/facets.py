@@ -72,6 +72,8 @@ logger = logging.getLogger(__name__)
 BUCKETS = ("day", "week", "month")
 FACET_LIMIT = 25
 EXACT_LIMIT = 3000  # SQLite: more candidates than this are counted without the accent check
+# The counts' accent check binds the filtered ids when they are under a quarter of the match.
+_BIND_SHARE = 4
 MAX_BUCKETS = 400  # more days or weeks than this are drawn as weeks or months
 _BUCKET_DAYS = {"day": 1, "week": 7, "month": 30}
 
@@ -328,9 +330,17 @@ def _indexed(
     if mask is None:
         return None
     if parsed is not None and sqlite and exact and mask.any():
-        # over all (at most EXACT_LIMIT) candidates: cheaper than binding the kept ids
+        # each check reads a body: over the ids the filters kept when they are a small part
+        # of the match (a source, a language), else over the whole match (at most
+        # EXACT_LIMIT), which is cheaper than binding most of its ids
+        filtered = index.ids[mask]
+        assert ids is not None
+        candidates: Any = match
+        if len(filtered) * _BIND_SHARE < len(ids):
+            candidates = [int(i) for i in filtered]
         kept = id_array(
-            session, select(Article.id).where(Article.id.in_(match), *sqlite_prefilter(parsed))
+            session,
+            select(Article.id).where(Article.id.in_(candidates), *sqlite_prefilter(parsed)),
         )
         checked = index.positions(kept)
         if checked is None:

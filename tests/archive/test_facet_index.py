@@ -83,8 +83,14 @@ FILTERS = [
 ]
 
 
+@pytest.mark.parametrize("share", [4, 1000])
 @pytest.mark.parametrize("query", QUERIES)
-def test_the_index_counts_what_sql_counts(filled: Archive, query: str | None) -> None:
+def test_the_index_counts_what_sql_counts(
+    filled: Archive, query: str | None, share: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also with the accent check over the filtered ids (share 1000: whenever a filter drops
+    any match) instead of the whole match."""
+    monkeypatch.setattr("newsarchive.archive.facets._BIND_SHARE", share)
     index = built(filled)
     with filled.session() as s:
         for filters in FILTERS:
