@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -58,6 +58,8 @@ class TopicIndex:
     unspaced_terms: dict[str, list[tuple[int, str]]]
     cased: dict[str, list[_Entry]]  # acronyms, matched in capitals
     cased_terms: frozenset[tuple[int, str]]
+    # token as written -> the entries it can start, longest first (see _starting)
+    starting: dict[str, tuple[_Entry, ...]] = field(default_factory=dict, compare=False)
 
 
 def _cased(term: str) -> bool:
@@ -153,26 +155,52 @@ def _word_matches(word: str, spec: tuple[str, bool]) -> bool:
     return word.startswith(spec[0]) if spec[1] else word == spec[0]
 
 
-def _matches(index: TopicIndex, text: str) -> list[tuple[int, str]]:
-    """(topic index, term) for every term occurrence in ``text``."""
-    found: list[tuple[int, str]] = []
-    words = [w.casefold() for w in _TOKEN.findall(text)]
-    raw = _TOKEN.findall(text)
-    for i, word in enumerate(words):
-        candidates = list(index.exact.get(word, ())) + list(index.cased.get(raw[i], ()))
+# tokens remembered per index before the memo starts again (a worker's vocabulary stays below)
+STARTING_MEMO_MAX = 200_000
+
+
+def _starting(index: TopicIndex, token: str) -> tuple[_Entry, ...]:
+    """The entries whose first word ``token`` is, longest term first.
+
+    Memoised per token: an article repeats its words, articles share most of them, and the
+    look-up (the exact word, the acronym, every indexed prefix length) was most of the cost of
+    tagging, done again for every occurrence of every word.
+    """
+    found = index.starting.get(token)
+    if found is None:  # one look-up per new token
+        word = token.casefold()
+        candidates = list(index.exact.get(word, ())) + list(index.cased.get(token, ()))
         for length in index.prefix_lengths:
             if length > len(word):
                 break
             candidates += index.prefix.get(word[:length], ())
+        found = tuple(sorted(candidates, key=lambda c: -len(c[2])))
+        if len(index.starting) >= STARTING_MEMO_MAX:
+            index.starting.clear()
+        index.starting[token] = found
+    return found
+
+
+def _matches(index: TopicIndex, text: str) -> list[tuple[int, str]]:
+    """(topic index, term) for every term occurrence in ``text``."""
+    found: list[tuple[int, str]] = []
+    raw = _TOKEN.findall(text)
+    remembered = index.starting.get
+    for i, token in enumerate(raw):
+        candidates = remembered(token)
+        if candidates is None:
+            candidates = _starting(index, token)
+        if not candidates:
+            continue
         matched: set[int] = set()  # a word counts once per topic, for its longest term
-        for topic_index, term, rest in sorted(candidates, key=lambda c: -len(c[2])):
-            following = (raw if (topic_index, term) in index.cased_terms else words)[
-                i + 1 : i + 1 + len(rest)
-            ]
-            if (
-                topic_index not in matched
-                and len(following) == len(rest)
-                and all(_word_matches(w, spec) for w, spec in zip(following, rest, strict=True))
+        for topic_index, term, rest in candidates:
+            if topic_index in matched:
+                continue
+            following = raw[i + 1 : i + 1 + len(rest)]
+            if (topic_index, term) not in index.cased_terms:
+                following = [w.casefold() for w in following]
+            if len(following) == len(rest) and all(
+                _word_matches(w, spec) for w, spec in zip(following, rest, strict=True)
             ):
                 matched.add(topic_index)
                 found.append((topic_index, term))
