@@ -87,6 +87,7 @@ from newsarchive.extraction.text import (
     clean_url,
 )
 from newsarchive.extraction.topics import tag_topics
+from newsarchive.extraction.trafilatura_reading import categories, read_page
 from newsarchive.extraction.tree import load_tree
 from newsarchive.items import Article
 
@@ -145,7 +146,7 @@ def extract_tree(
     """:func:`extract` on a parsed page. trafilatura rewrites the tree it works on: with
     ``copy=False`` the caller hands the tree over (saves a deep copy when it needs it no more)."""
     page = collect(tree)
-    doc = _trafilatura(deepcopy(tree) if copy else tree, url, fetched_at)
+    doc = read_page(deepcopy(tree) if copy else tree, url, fetched_at)
     text = doc.text if doc is not None else None
     if not text or len(text.strip()) < MIN_BODY_CHARS:
         # a page its scripts render: the text it ships as data (JSON-LD, state, noscript)
@@ -185,6 +186,12 @@ def extract_tree(
     people, orgs = _authors(page, doc.author, publishers, url)
     body = drop_top_furniture(body, [title, *page.h1], people, [*page.bylines, *page.datelines])
     description = _first(a.description for a in page.jsonld) or page.first(DESCRIPTION_KEYS)
+
+    def category() -> str | None:
+        """trafilatura's first category: searched for only when the page names no section."""
+        found = categories(tree, doc) if doc is not NO_METADATA else []
+        return found[0] if found else None
+
     article = Article(
         url=url,
         canonical_url=_canonical(page, url),
@@ -200,9 +207,7 @@ def extract_tree(
         description=clean_line(description or doc.description),
         image=clean_url(_image(page, url) or doc.image),
         section=clean_line(
-            _first(a.section for a in page.jsonld)
-            or page.first(SECTION_KEYS)
-            or (doc.categories[0] if doc.categories else None),
+            _first(a.section for a in page.jsonld) or page.first(SECTION_KEYS) or category(),
             NAME_MAX_CHARS,
         ),
         tags=_tags(page, doc.tags),
@@ -212,27 +217,6 @@ def extract_tree(
     article.topics = tag_topics(title, body, article.companies)
     article.credits = find_credits(tree, url)
     return article
-
-
-def _trafilatura(tree: HtmlElement, url: str, fetched_at: datetime | None) -> Any:
-    import trafilatura
-
-    max_date = (fetched_at or datetime.now()) + timedelta(days=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return trafilatura.bare_extraction(
-            tree,
-            url=url,
-            include_comments=False,
-            include_tables=True,
-            with_metadata=True,
-            deduplicate=False,
-            date_extraction_params={
-                "extensive_search": False,
-                "original_date": True,
-                "max_date": max_date.strftime("%Y-%m-%d"),
-            },
-        )
 
 
 def _extensive_date(
