@@ -42,11 +42,13 @@ MAX_LINE_CHARS = 240
 # collapses only ASCII whitespace, Python's split() every Unicode space, so the C test allows
 # twice the line's length: only an element with more non-ASCII spaces than characters
 # (nothing a credit line is) could be a line to Python and not to XPath.
+# One path per element name: libxml2 tests a union of name steps several times faster than
+# one step testing ten names (``//body//*[self::p or self::div …]``); the union is in page order.
+_LINE_TAGS = ("p", "div", "span", "small", "em", "i", "footer", "aside", "li", "cite")
 _LINE_XPATH = etree.XPath(
-    "//body//*[self::p or self::div or self::span or self::small or self::em or self::i"
-    " or self::footer or self::aside or self::li or self::cite]"
-    "[not(ancestor-or-self::figure) and not(ancestor-or-self::figcaption)]"
+    "(" + " | ".join(f"//body//{tag}" for tag in _LINE_TAGS) + ")"
     "[string-length(normalize-space(.)) <= $limit]"
+    "[not(ancestor-or-self::figure) and not(ancestor-or-self::figcaption)]"
 )
 _CREDIT_WORDS = (
     r"originally\s+(?:published|appeared|posted)\s+(?:by|on|in|at)"
