@@ -129,17 +129,21 @@ AUTHOR_DISCARD_XPATHS = [
     ),
     XPath("//time|//figure"),
 ]
+# "//x[test]//a[@href]" as "the links with such an ancestor": the same links in the same order,
+# but the ancestors are only looked up for the few links that can be tag links (_tags' test
+# needs "/tag" in the address), instead of every link under every matching element.
+_TAG_LINKS = "//a[@href][contains(@href, '/tag')]"
+_ANY_TAG_LINK = XPath(f"boolean({_TAG_LINKS})")
 TAGS_XPATHS = [
-    XPath("//div[@class='tags']//a[@href]"),
-    XPath("//p[starts-with(@class, 'entry-tags')]//a[@href]"),
+    XPath(f"{_TAG_LINKS}[ancestor::div[@class='tags']]"),
+    XPath(f"{_TAG_LINKS}[ancestor::p[starts-with(@class, 'entry-tags')]]"),
     XPath(
-        "//div[@class='row' or @class='jp-relatedposts' or @class='entry-utility' or "
-        + _starts("@class", "tag", "postmeta", "meta")
-        + "]//a[@href]"
+        f"{_TAG_LINKS}[ancestor::div[@class='row' or @class='jp-relatedposts'"
+        " or @class='entry-utility' or " + _starts("@class", "tag", "postmeta", "meta") + "]]"
     ),
     XPath(
-        "//*[@class='entry-meta' or contains(@class, 'topics') or "
-        "contains(@class, 'tags-links')]//a[@href]"
+        f"{_TAG_LINKS}[ancestor::*[@class='entry-meta' or contains(@class, 'topics')"
+        " or contains(@class, 'tags-links')]]"
     ),
 ]
 
@@ -245,6 +249,8 @@ def _tags(tree: HtmlElement) -> list[str]:
     from trafilatura.utils import line_processing
 
     results: list[str] = []
+    if not _ANY_TAG_LINK(tree):  # most pages: one pass over the links instead of four
+        return results
     for expression in TAGS_XPATHS:
         results.extend(
             block_text(elem) for elem in expression(tree) if _TAG_LINK.search(elem.attrib["href"])
