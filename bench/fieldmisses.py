@@ -51,7 +51,7 @@ def _run(path: str) -> dict[str, Any]:
         html = fh.read()
     url = truth.get("url") or f"https://unknown.invalid/{truth['id']}"
     seen: dict[str, Any] = {}
-    collect, traf = ex.collect, ex._trafilatura
+    collect, traf = ex.collect, ex.read_page
 
     def spy_collect(tree: Any) -> Any:
         seen["page"] = collect(tree)
@@ -61,13 +61,13 @@ def _run(path: str) -> dict[str, Any]:
         seen["doc"] = traf(*args)
         return seen["doc"]
 
-    ex.collect, ex._trafilatura = spy_collect, spy_traf  # type: ignore[assignment]
+    ex.collect, ex.read_page = spy_collect, spy_traf  # type: ignore[assignment]
     try:
         article = ex.extract(html, url, FETCHED_AT)
     except Exception as exc:  # noqa: BLE001 - a crash is a miss, recorded
         article, seen["error"] = None, repr(exc)
     finally:
-        ex.collect, ex._trafilatura = collect, traf  # type: ignore[assignment]
+        ex.collect, ex.read_page = collect, traf  # type: ignore[assignment]
     page, doc = seen.get("page"), seen.get("doc")
     row: dict[str, Any] = {
         "id": truth["id"],
