@@ -58,8 +58,11 @@ def _run(path: str) -> dict[str, Any]:
         return seen["page"]
 
     def spy_traf(*args: Any) -> Any:
-        seen["doc"] = traf(*args)
-        return seen["doc"]
+        reading = traf(*args)
+        if reading is not None:
+            reading.byline()  # trafilatura's candidate, shown even where the fusion needs none
+        seen["doc"] = reading.doc if reading is not None else None
+        return reading
 
     ex.collect, ex.read_page = spy_collect, spy_traf  # type: ignore[assignment]
     try:

@@ -92,7 +92,7 @@ from newsarchive.extraction.tree import load_tree
 from newsarchive.items import Article
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from lxml.html import HtmlElement
 
@@ -146,7 +146,9 @@ def extract_tree(
     """:func:`extract` on a parsed page. trafilatura rewrites the tree it works on: with
     ``copy=False`` the caller hands the tree over (saves a deep copy when it needs it no more)."""
     page = collect(tree)
-    doc = read_page(deepcopy(tree) if copy else tree, url, fetched_at)
+    reading = read_page(deepcopy(tree) if copy else tree, url, fetched_at)
+    doc: Any = reading.doc if reading is not None else None
+    byline = reading.byline if reading is not None else _no_byline
     text = doc.text if doc is not None else None
     if not text or len(text.strip()) < MIN_BODY_CHARS:
         # a page its scripts render: the text it ships as data (JSON-LD, state, noscript)
@@ -166,7 +168,7 @@ def extract_tree(
         or doc.sitename
     )
     title = _title(page, doc.title, site_name, url)
-    body = _drop_leading_furniture(body, title, page, doc.author)
+    body = _drop_leading_furniture(body, title, page, byline)
     if len(body) < MIN_BODY_CHARS:
         return None
     languages = dates.language_list(lang, lang_hint)
@@ -183,7 +185,7 @@ def extract_tree(
         for v in (site_name, page.website_name, doc.sitename, *(a.publisher for a in page.jsonld))
         if v
     ]
-    people, orgs = _authors(page, doc.author, publishers, url)
+    people, orgs = _authors(page, byline, publishers, url)
     body = drop_top_furniture(body, [title, *page.h1], people, [*page.bylines, *page.datelines])
     description = _first(a.description for a in page.jsonld) or page.first(DESCRIPTION_KEYS)
 
@@ -255,15 +257,29 @@ def _clean_body(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _no_byline(chars: int | None = None) -> str | None:
+    return None
+
+
 def _drop_leading_furniture(
-    body: str, title: str | None, page: PageMeta, byline: str | None
+    body: str, title: str | None, page: PageMeta, byline: Callable[[int | None], str | None]
 ) -> str:
     """Drop headline, byline and dateline lines trafilatura kept at the top of the body.
 
     They are fields of their own; left in the body they skew dedupe and search snippets.
+    ``byline`` is trafilatura's (:meth:`Reading.byline`), asked for only about a line that
+    could be it.
     """
-    furniture = {_norm(v) for v in [title, byline, *page.bylines, *page.datelines] if v}
+    furniture = {_norm(v) for v in [title, *page.bylines, *page.datelines] if v}
     furniture.discard("")
+
+    def is_furniture(line: str) -> bool:
+        key = _norm(line)
+        if key in furniture:
+            return True
+        found = byline(len(key)) if key else None
+        return bool(found) and _norm(found or "") == key
+
     lines = body.split("\n")
     # A kicker (section label, "Exclusive", a breadcrumb) printed above the headline goes too:
     # only short lines, and only when the headline itself follows them.
@@ -274,7 +290,7 @@ def _drop_leading_furniture(
                 lines = lines[i:]
             break
     dropped = 0
-    while dropped < 3 and len(lines) - dropped > 1 and _norm(lines[dropped]) in furniture:
+    while dropped < 3 and len(lines) - dropped > 1 and is_furniture(lines[dropped]):
         dropped += 1
     return "\n".join(lines[dropped:])
 
@@ -762,7 +778,7 @@ def _modified(
 
 
 def _authors(
-    page: PageMeta, byline: str | None, publishers: list[str], url: str
+    page: PageMeta, byline: Callable[[], str | None], publishers: list[str], url: str
 ) -> tuple[list[str], list[str]]:
     """People from the first source naming one; the publisher's own name is never a person.
 
@@ -799,8 +815,9 @@ def _authors(
         credited = credited or len(orgs) > len(own)
         if orgs and not first_orgs:
             first_orgs = orgs
-    if byline and not credited:
-        people, orgs, _ = _credits([byline.replace(";", ",")], False, publishers, url)
+    traf_byline = byline() if not credited else None
+    if traf_byline:
+        people, orgs, _ = _credits([traf_byline.replace(";", ",")], False, publishers, url)
         if people:
             return people, orgs
         first_orgs = first_orgs or orgs

@@ -7,6 +7,8 @@ an article is tagged or credited with.
 
 from __future__ import annotations
 
+import re
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -15,7 +17,11 @@ import trafilatura
 from newsarchive.extraction import extract, parse_html
 from newsarchive.extraction import topics as topics_module
 from newsarchive.extraction.topics import load_topics, tag_topics
-from newsarchive.extraction.trafilatura_reading import categories, read_page
+from newsarchive.extraction.trafilatura_reading import (
+    SEARCHED_BYLINE_MAX_CHARS,
+    categories,
+    read_page,
+)
 
 FETCHED = datetime(2024, 4, 26, 15, 0, tzinfo=UTC)
 URL = "https://news.example.org/2024/04/25/plant-output"
@@ -68,7 +74,10 @@ def test_reading_gives_trafilatura_metadata(page: str) -> None:
     )
     tree = parse_html(page)
     assert tree is not None
-    apart = read_page(tree, URL, FETCHED)
+    reading = read_page(tree, URL, FETCHED)
+    assert reading is not None
+    reading.byline()
+    apart = reading.doc
     assert whole is not None
     assert apart is not None
     for name in FIELDS:
@@ -104,3 +113,30 @@ def test_topic_lookup_memo_changes_no_tag(monkeypatch: pytest.MonkeyPatch) -> No
     index.starting.clear()
     assert cold == warm == tiny
     assert cold  # the text is about several topics
+
+
+def test_searched_byline_bound() -> None:
+    """Case mapping turns no character into more than three word characters, so a searched
+    byline (under 120 characters) has at most SEARCHED_BYLINE_MAX_CHARS of them."""
+    widest = 0
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        for mapped in (char, char.title(), char.lower(), char.upper()):
+            widest = max(widest, len(re.sub(r"[\W_]+", "", mapped.casefold())))
+    assert widest * 119 <= SEARCHED_BYLINE_MAX_CHARS
+
+
+BYLINE_TOP = f"""<html><head><title>Plant output rises</title></head><body><article>
+<h1>Plant output rises</h1><div class="author-box">Jane Doe</div>
+<p>{"The plant raised its output again, the union said. " * 12}</p>{TEXT}</article></body></html>"""
+
+
+def test_a_byline_line_is_dropped_whether_or_not_searched() -> None:
+    """A byline line at the top of the body still goes with trafilatura's byline asked for on
+    demand; the long first paragraph after it stays."""
+    article = extract(BYLINE_TOP, URL, FETCHED)
+    assert article is not None
+    assert not article.body.startswith("Jane Doe")
+    assert article.body.startswith("The plant raised")
