@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -40,6 +41,8 @@ _SENTENCE_END = re.compile(r"[.!?。！？\n]")
 _CJK_CUE_WINDOW = 20
 _Trie = dict[str, "_Trie"]
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
+# Arabic attaches "and", "by", "for", "to", "like" to the next word: "وتسلا"
+_ARABIC_PARTICLES = frozenset("وبلفك")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +179,18 @@ def _alternation(strings: list[str]) -> str:
     return _render(trie)
 
 
+def guarded(pattern: str, starts: Iterable[str]) -> re.Pattern[str]:
+    """``pattern`` compiled behind a look-ahead for the characters its matches can start with.
+
+    Each alternative of a name pattern opens with a look-behind, which keeps the regex engine
+    from skipping ahead by the first character: it tried the look-behind and then a branch of
+    a few hundred first letters at every position of the text. One character-class test per
+    position first makes a search of article text about six times faster, same matches.
+    """
+    chars = "".join(re.escape(c) for c in sorted(starts))
+    return re.compile(f"(?=[{chars}])(?:{pattern})")
+
+
 def _render(node: _Trie) -> str:
     terminal = "" in node
     branches = [re.escape(ch) + _render(child) for ch, child in sorted(node.items()) if ch]
@@ -199,7 +214,10 @@ def _cues(data: dict[str, object], origin: str) -> tuple[re.Pattern[str] | None,
     latin = _strings(f"{origin}: cues", "latin", cues.get("latin", []))
     cjk = _strings(f"{origin}: cues", "cjk", cues.get("cjk", []))
     latin_re = (
-        re.compile(rf"(?<![{_WORD_CHARS}])(?:{_alternation(list(latin))})(?![{_WORD_CHARS}])")
+        guarded(
+            rf"(?<![{_WORD_CHARS}])(?:{_alternation(list(latin))})(?![{_WORD_CHARS}])",
+            {c[0] for c in latin},
+        )
         if latin
         else None
     )
@@ -259,14 +277,19 @@ def _parse(text: str, origin: str) -> Gazetteer:
     if unspaced:
         parts.append(f"(?P<unspaced>{_alternation(unspaced)})")
     arabic = [a for a in spaced if _ARABIC.search(a)]
-    if arabic:  # Arabic attaches "and", "by", "for" to the next word: "وتسلا"
+    particles = "".join(sorted(_ARABIC_PARTICLES)) if arabic else ""
+    if arabic:
         parts.append(
-            rf"(?<![{_WORD_CHARS}])[وبلفك](?P<arabic>{_alternation(arabic)})(?![{_WORD_CHARS}])"
+            rf"(?<![{_WORD_CHARS}])[{particles}](?P<arabic>{_alternation(arabic)})"
+            rf"(?![{_WORD_CHARS}])"
         )
     latin_cues, cjk_cues = _cues(data, origin)
     return Gazetteer(
         companies=companies,
-        pattern=re.compile("|".join(parts)),
+        pattern=guarded(
+            "|".join(parts),
+            {*(a[0] for a in names), *(t[0] for t in tickers), *particles},
+        ),
         alias_ids=alias_ids,
         strict=frozenset(a for c in companies.values() for a in c.strict),
         cue_pattern=latin_cues,

@@ -25,6 +25,7 @@ from newsarchive.extraction.companies import (
     _alternation,
     data_entries,
     find_mentions,
+    guarded,
 )
 
 logger = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ def load_places() -> PlaceMatcher:
     broad = data.get("broad", [])
     if not isinstance(broad, list) or not set(broad) <= set(ids.values()):
         raise ConfigError(f"{origin}: 'broad' must list place ids")
-    return PlaceMatcher(re.compile(pattern), ids, frozenset(broad))
+    return PlaceMatcher(guarded(pattern, {n[0] for n in ids}), ids, frozenset(broad))
 
 
 def number_value(raw: str, scale: str | None) -> float | None:

@@ -116,3 +116,23 @@ def test_gazetteer_validation_errors(text: str, message: str) -> None:
 
     with pytest.raises(ConfigError, match=message):
         _parse(text, "x.toml")
+
+
+def test_the_first_character_guard_changes_no_match() -> None:
+    """Regression for the speed-up of the name patterns: the look-ahead for a match's first
+    character must find exactly what the unguarded alternation finds — at the start of the
+    text, after a hyphen, in a ticker with a space, behind an Arabic particle, in CJK text."""
+    from newsarchive.extraction.entities import load_places
+
+    text = (
+        "Toyota said (NYSE: F) Ford and VW-Chef Blume met in Wolfsburg; Rolls-Royce too. "
+        "وتسلا و تسلا. 比亚迪在上海发布新车，丰田和本田在東京。 xToyota Toyotas BMW."
+    )
+    for pattern in (load_gazetteer().pattern, load_places().pattern):
+        guard, inner = pattern.pattern.split("(?:", 1)
+        assert guard.startswith("(?=[")
+        bare = re.compile(inner[:-1])
+        assert [(m.span(), m.lastgroup) for m in pattern.finditer(text)] == [
+            (m.span(), m.lastgroup) for m in bare.finditer(text)
+        ]
+    assert [m.alias for m in find_mentions(text)][:3] == ["Toyota", "NYSE: F", "Ford"]
