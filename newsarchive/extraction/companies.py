@@ -14,12 +14,15 @@ from __future__ import annotations
 import logging
 import re
 import tomllib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from newsarchive.errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 logger = logging.getLogger(__name__)
 
