@@ -244,10 +244,9 @@ def stats_cmd(days: int, until: datetime | None, as_json: bool, db: str | None) 
 )
 @click.option(
     "--workers",
-    default=1,
-    show_default=True,
     type=click.IntRange(1, 64),
-    help="Worker processes serving requests; each keeps its own answer cache and facet index.",
+    help="Worker processes serving requests; each keeps its own answer cache and facet index "
+    "(default: one per CPU, at most 4).",
 )
 @click.option(
     "--facet-index/--no-facet-index",
@@ -262,12 +261,13 @@ def serve_cmd(
     allow_hosts: tuple[str, ...],
     time_limit: float,
     cache_size: int,
-    workers: int,
+    workers: int | None,
     facet_index: bool,
     db: str | None,
 ) -> None:
     """Serve the analysts' web app and JSON API (read-only) until interrupted."""
     from newsarchive.web import WebServer
+    from newsarchive.web.server import default_workers
 
     with open_archive(db, read_only=True) as archive:
         server = WebServer(
@@ -278,7 +278,7 @@ def serve_cmd(
             time_limit=time_limit,
             cache_size=cache_size,
             facet_index=facet_index,
-            workers=workers,
+            workers=workers or default_workers(),
         )
         click.echo(f"serving {server.url} (Ctrl-C to stop)")
         server.serve()

@@ -127,13 +127,24 @@ def _gone(pid: int) -> bool:
 
 @pytest.mark.parametrize(
     ("stop", "workers"),
-    [(signal.SIGINT, 1), (signal.SIGTERM, 1), (signal.SIGINT, 2), (signal.SIGTERM, 2)],
+    [
+        (signal.SIGINT, 1),
+        (signal.SIGTERM, 1),
+        (signal.SIGINT, 2),
+        (signal.SIGTERM, 2),
+        (signal.SIGTERM, None),  # the default: one worker per CPU, at most 4
+    ],
 )
 def test_serve_command_serves_until_a_signal(
-    demo_archive: str, stop: signal.Signals, workers: int
+    demo_archive: str, stop: signal.Signals, workers: int | None
 ) -> None:
+    from newsarchive.web.server import default_workers
+
+    option = ("--workers", str(workers)) if workers else ()
+    workers = workers or default_workers()
+    assert 1 <= workers <= 4
     proc = start_cli(
-        "serve", "--db", demo_archive, "--port", "0", "--workers", str(workers),
+        "serve", "--db", demo_archive, "--port", "0", *option,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
