@@ -473,6 +473,21 @@ def _search_sqlite(
         else:
             filtered = _filtered_matches(session, fts_query, filters, cap)
         ranked = _rank_in_python(session, query, filtered)
+    return _sqlite_page(session, query, filters, ranked, limit, offset, highlight)
+
+
+def _sqlite_page(
+    session: Session,
+    query: SearchQuery,
+    filters: SearchFilters,
+    ranked: list[tuple[int, float]],
+    limit: int,
+    offset: int,
+    highlight: tuple[str, str],
+) -> list[SearchHit]:
+    """The page of ``ranked`` (id, rank) FTS5 matches, in that order: rows read batch by batch
+    past the filters and the accent-exact prefilter, checked by the exact rules, with FTS5's
+    snippets; each hit's score is ``-rank``."""
     batches = _rank_batches(ranked, limit, offset)
     candidates = _hit_rows(session, batches, *filter_clauses(filters), *sqlite_prefilter(query))
     rows = _checked_page(candidates, query, limit, offset)
@@ -733,11 +748,8 @@ def _search_by_date(
     if sqlite and index is not None:
         ordered = index.by_date(session, to_fts5(query, with_exclusions=False), filters)
         if ordered is not None:
-            batches = _rank_batches([(int(i), 0.0) for i in ordered], limit, offset)
-            where = (*filter_clauses(filters), *sqlite_prefilter(query))
-            rows = _checked_page(_hit_rows(session, batches, *where), query, limit, offset)
-            snippets = _fts5_snippets(session, query, [r.id for r, _ in rows], highlight)
-            return [_hit(r, snippets.get(r.id, ""), 0.0) for r, _ in rows]
+            newest_first = [(int(i), -0.0) for i in ordered]  # no rank: every score is 0.0
+            return _sqlite_page(session, query, filters, newest_first, limit, offset, highlight)
     stmt = (
         select(*_hit_columns(), Article.body)
         .join(Source, Source.id == Article.source_id)
