@@ -58,11 +58,15 @@ def _stopped(signum: int, frame: FrameType | None) -> None:
     """SIGTERM after uvicorn has shut down: nothing left to do."""
 
 
+# Each worker holds its own facet index and answer cache; the cap bounds that memory on a big
+# machine (only 1 and 2 workers were measured: docs/benchmarks.md, "Web app latency").
+MAX_DEFAULT_WORKERS = 4
+
+
 def default_workers() -> int:
-    """One worker per CPU this process may run on, at most 4 (past that, the SQLite reads and
-    memory of more facet-index copies cost more than another core of rendering gains)."""
+    """One worker per CPU this process may run on, at most ``MAX_DEFAULT_WORKERS``."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(4, cpus or 1))
+    return max(1, min(MAX_DEFAULT_WORKERS, cpus or 1))
 
 
 class WebServer:

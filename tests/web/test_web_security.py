@@ -138,11 +138,11 @@ def _gone(pid: int) -> bool:
 def test_serve_command_serves_until_a_signal(
     demo_archive: str, stop: signal.Signals, workers: int | None
 ) -> None:
-    from newsarchive.web.server import default_workers
+    from newsarchive.web.server import MAX_DEFAULT_WORKERS, default_workers
 
     option = ("--workers", str(workers)) if workers else ()
     workers = workers or default_workers()
-    assert 1 <= workers <= 4
+    assert 1 <= workers <= MAX_DEFAULT_WORKERS == 4
     proc = start_cli(
         "serve", "--db", demo_archive, "--port", "0", *option,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
