@@ -45,7 +45,7 @@ _CJK_CUE_WINDOW = 20
 _Trie = dict[str, "_Trie"]
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 # Arabic attaches "and", "by", "for", "to", "like" to the next word: "وتسلا"
-_ARABIC_PARTICLES = frozenset("وبلفك")
+_ARABIC_PARTICLES = "وبلفك"
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +280,7 @@ def _parse(text: str, origin: str) -> Gazetteer:
     if unspaced:
         parts.append(f"(?P<unspaced>{_alternation(unspaced)})")
     arabic = [a for a in spaced if _ARABIC.search(a)]
-    particles = "".join(sorted(_ARABIC_PARTICLES)) if arabic else ""
+    particles = _ARABIC_PARTICLES if arabic else ""
     if arabic:
         parts.append(
             rf"(?<![{_WORD_CHARS}])[{particles}](?P<arabic>{_alternation(arabic)})"
