@@ -5,11 +5,10 @@ Every page here is written for the test (generic sites, invented people), never 
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
+from support.markup import jsonld
 
 from newsarchive.extraction import extract
 from newsarchive.extraction.authors import split_authors
@@ -27,11 +26,6 @@ def _page(head: str = "", top: str = "") -> str:
         "<html lang='en'><head><title>Plant output rises</title>"
         f"{head}</head><body><article><h1>Plant output rises</h1>{top}{BODY}</article></body></html>"
     )
-
-
-def _jsonld(**fields: Any) -> str:
-    data = {"@context": "https://schema.org", "@type": "NewsArticle", **fields}
-    return f'<script type="application/ld+json">{json.dumps(data)}</script>'
 
 
 def _credits(html: str, url: str = "https://news.example/a") -> tuple[list[str], list[str]]:
@@ -99,9 +93,9 @@ def test_label_printed_apart_from_the_name(top: str) -> None:
 
 def test_site_name_in_any_shape_is_no_person() -> None:
     """JSON-LD credits the site ("example.is", "River Gazette" on rivergazette.example)."""
-    head = _jsonld(headline="Plant output rises", author={"@type": "Person", "name": "mbl.example"})
+    head = jsonld(headline="Plant output rises", author={"@type": "Person", "name": "mbl.example"})
     assert _credits(_page(head), "https://mbl.example/a") == ([], ["mbl.example"])
-    head = _jsonld(headline="Plant output rises", author="River Gazette")
+    head = jsonld(headline="Plant output rises", author="River Gazette")
     top = '<p class="byline">Nora Quist | Published 3 hours ago</p>'
     # once a person is named, the site is no credit of its own
     assert _credits(_page(head, top), "https://www.rivergazette.example/a") == (["Nora Quist"], [])
@@ -136,11 +130,11 @@ def test_split_authors_outlets_initials_roles(raw: str, people: list[str], orgs:
 
 def test_one_author_meta_value_completes_json_ld() -> None:
     """JSON-LD names the first of two authors; the author meta lists both in one value."""
-    head = _jsonld(headline="Plant output rises", author={"@type": "Person", "name": "Ada Lind"})
+    head = jsonld(headline="Plant output rises", author={"@type": "Person", "name": "Ada Lind"})
     head += '<meta name="author" content="Ada Lind,Bo Strand">'
     assert _credits(_page(head)) == (["Ada Lind", "Bo Strand"], [])
     # several meta values are not one list: a company beside the person is no co-author
-    head = _jsonld(headline="Plant output rises", author={"@type": "Person", "name": "Ada Lind"})
+    head = jsonld(headline="Plant output rises", author={"@type": "Person", "name": "Ada Lind"})
     head += '<meta name="author" content="Ada Lind"><meta name="author" content="Example Media">'
     assert _credits(_page(head)) == (["Ada Lind"], [])
 

@@ -5,11 +5,10 @@ Every page here is written for the test (generic sites, invented people), never 
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from typing import Any
 
 from lxml.html import HtmlElement
+from support.markup import jsonld
 
 from newsarchive.extraction import extract, parse_html
 from newsarchive.extraction.attribution import find_credits
@@ -42,11 +41,6 @@ def _page(
         f"<html lang='en'><head><title>{title}</title>{head}</head><body>"
         f"<article><h1>{title}</h1>{article}</article>{after}</body></html>"
     )
-
-
-def _jsonld(**fields: Any) -> str:
-    data = {"@context": "https://schema.org", "@type": "NewsArticle", **fields}
-    return f'<script type="application/ld+json">{json.dumps(data)}</script>'
 
 
 def _body(html: str) -> str:
@@ -144,7 +138,7 @@ def test_extract_uses_fuller_jsonld_article_body() -> None:
     # the page shows the first paragraphs; the rest sits behind a script-built paywall
     html = _page(
         "".join(f"<p>{s}</p>" for s in SENTENCES[:3]),
-        head=_jsonld(headline="Plant output rises", articleBody="\n\n".join(SENTENCES)),
+        head=jsonld(headline="Plant output rises", articleBody="\n\n".join(SENTENCES)),
     )
     body = _body(html)
     assert SENTENCES[-1] in body

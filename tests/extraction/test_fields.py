@@ -5,12 +5,12 @@ Every page here is written for the test (generic sites, invented people), never 
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
+from support.markup import jsonld
 
 from newsarchive.archive.models import Article as ArticleRow
 from newsarchive.archive.store import save_page
@@ -47,16 +47,11 @@ def _page(head: str = "", top: str = "", *, title_tag: str = "Plant output rises
     )
 
 
-def _jsonld(**fields: Any) -> str:
-    data = {"@context": "https://schema.org", "@type": "NewsArticle", **fields}
-    return f'<script type="application/ld+json">{json.dumps(data)}</script>'
-
-
 # titles
 
 
 def test_title_entities_in_metadata_are_decoded() -> None:
-    head = _jsonld(headline="Gr&ouml;&szlig;er &amp;amp; schneller: the plant&#8217;s new line")
+    head = jsonld(headline="Gr&ouml;&szlig;er &amp;amp; schneller: the plant&#8217;s new line")
     article = extract(_page(head), "https://news.example/a", FETCHED)
     assert article is not None
     assert article.title == "Größer & schneller: the plant’s new line"
@@ -64,7 +59,7 @@ def test_title_entities_in_metadata_are_decoded() -> None:
 
 def test_title_agreeing_with_the_visible_headline_wins() -> None:
     """The SEO headline in JSON-LD loses to the og:title that the page prints as its <h1>."""
-    head = _jsonld(headline="Plant output: everything you need to know") + (
+    head = jsonld(headline="Plant output: everything you need to know") + (
         '<meta property="og:title" content="Output at the river plant rises for a third month">'
     )
     top = "<h1>Output at the river plant rises for a third month</h1>"
@@ -136,7 +131,7 @@ def test_split_authors_rules(raw: str, people: list[str]) -> None:
 def test_publisher_named_as_author_is_an_organisation() -> None:
     """A JSON-LD author equal to the site's name yields to the visible byline's person."""
     head = (
-        _jsonld(
+        jsonld(
             headline="Plant output rises",
             author={"@type": "Organization", "name": "River Gazette"},
             publisher={"@type": "Organization", "name": "River Gazette"},
@@ -165,7 +160,7 @@ def test_byline_from_written_by_meta_and_from_a_prefixed_line() -> None:
 
 
 def test_one_word_domain_author_is_not_a_person() -> None:
-    head = _jsonld(headline="Plant output rises", author={"name": "RIVERGAZETTE.example"})
+    head = jsonld(headline="Plant output rises", author={"name": "RIVERGAZETTE.example"})
     article = extract(_page(head, "<h1>Plant output rises</h1>"), "https://rivergazette.example/b")
     assert article is not None
     assert article.authors == []
@@ -177,7 +172,7 @@ def test_one_word_domain_author_is_not_a_person() -> None:
 
 def test_utc_timestamp_takes_the_day_of_the_visible_dateline() -> None:
     """23:01Z is the next morning where the page was published: dateline and URL say so."""
-    head = _jsonld(headline="Plant output rises", datePublished="2024-05-01T23:01:00Z")
+    head = jsonld(headline="Plant output rises", datePublished="2024-05-01T23:01:00Z")
     top = '<h1>Plant output rises</h1><span class="date">2 May 2024</span>'
     url = "https://news.example/2024/05/02/plant-output"
     article = extract(_page(head, top), url, FETCHED)
@@ -189,7 +184,7 @@ def test_utc_timestamp_takes_the_day_of_the_visible_dateline() -> None:
 
 
 def test_stated_local_time_is_not_moved_by_a_dateline_alone() -> None:
-    head = _jsonld(headline="Plant output rises", datePublished="2024-05-01T23:01:00+02:00")
+    head = jsonld(headline="Plant output rises", datePublished="2024-05-01T23:01:00+02:00")
     top = '<h1>Plant output rises</h1><span class="date">2 May 2024</span>'
     article = extract(_page(head, top), "https://news.example/plant-output", FETCHED)
     assert article is not None
@@ -285,7 +280,7 @@ def test_ambiguous_numeric_dateline_keeps_its_other_reading() -> None:
     assert read[0].date() == date(2024, 6, 5)
     assert read[1] is not None
     assert read[1].date() == date(2024, 5, 6)
-    head = _jsonld(headline="Plant output rises", datePublished="2024-05-06T09:00:00+02:00")
+    head = jsonld(headline="Plant output rises", datePublished="2024-05-06T09:00:00+02:00")
     article = _dated(head, "<span>05/06/2024</span>", lang="fr")
     assert article.published is not None
     assert article.published.date() == date(2024, 5, 6)  # the other reading agrees: no conflict
@@ -328,7 +323,7 @@ def test_headline_dateline_beats_htmldate_among_teaser_dates() -> None:
 def test_republished_page_shows_its_modified_day() -> None:
     """A dateline without updated-at wording on the dateModified day: the page presents that
     day as its date (republished); a dateline alone does not overrule datePublished."""
-    head = _jsonld(
+    head = jsonld(
         headline="Plant output rises",
         datePublished="2022-01-01T11:00:00Z",
         dateModified="2024-04-01T10:00:00Z",
@@ -337,14 +332,14 @@ def test_republished_page_shows_its_modified_day() -> None:
     assert article.published is not None
     assert article.published.isoformat() == "2024-04-01T12:00:00+02:00"
     assert article.date_source == "byline"
-    head = _jsonld(headline="Plant output rises", datePublished="2022-01-01T11:00:00Z")
+    head = jsonld(headline="Plant output rises", datePublished="2022-01-01T11:00:00Z")
     article = _dated(head, "<p>01.04.2024, 12:00</p>", lang="de")
     assert article.published == datetime(2022, 1, 1, 11, tzinfo=UTC)
 
 
 def test_printed_time_element_is_no_second_witness() -> None:
     """<time> is usually the printed dateline itself: together they do not outvote JSON-LD."""
-    head = _jsonld(headline="Plant output rises", datePublished="2024-05-03T15:30:00Z")
+    head = jsonld(headline="Plant output rises", datePublished="2024-05-03T15:30:00Z")
     top = '<time datetime="2024-03-27T07:08:52+00:00">Mär 27, 2024 um 12:08</time>'
     article = _dated(head, top, lang="de")
     assert article.published == datetime(2024, 5, 3, 15, 30, tzinfo=UTC)
@@ -382,12 +377,12 @@ def test_another_structured_date_on_the_printed_day_wins() -> None:
 
 def test_printed_clock_gives_the_publishers_offset_of_a_utc_timestamp() -> None:
     """00:25:56 GMT printed as 21:25 the evening before: the instant, in the publisher's -03:00."""
-    head = _jsonld(headline="Plant output rises", datePublished="Sat, 04 May 2024 00:25:56 GMT")
+    head = jsonld(headline="Plant output rises", datePublished="Sat, 04 May 2024 00:25:56 GMT")
     article = _dated(head, "<span>3 de mayo de 2024</span><span>21:25</span>", lang="es")
     assert article.published is not None
     assert article.published.isoformat() == "2024-05-03T21:25:56-03:00"
     assert article.date_source == "jsonld"
-    head = _jsonld(headline="Plant output rises", datePublished="Sat, 04 May 2024 02:41:00 GMT")
+    head = jsonld(headline="Plant output rises", datePublished="Sat, 04 May 2024 02:41:00 GMT")
     article = _dated(head, "<span>3/5/2024 22:41</span>", lang="es")  # day first in Spanish
     assert article.published is not None
     assert article.published.isoformat() == "2024-05-03T22:41:00-04:00"
