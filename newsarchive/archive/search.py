@@ -12,17 +12,20 @@ costs the same at 10,000 articles as at a million, and when fewer articles match
 (most real searches) the ranking is over all of them. ``order="date"`` is not capped. How each backend runs it:
 
 - SQLite: FTS5 walks the query's doclists backwards for the newest ``cap + 1`` match ids, which
-  costs ``cap`` entries whatever the word's frequency. Those ids are ranked by ``bm25`` (title
-  weighted ``TITLE_WEIGHT``× the body) in one FTS5 scan bounded below by the lowest candidate id,
-  with no join: filters are applied to the ranked ids afterwards, never inside the FTS5 plan,
-  which can turn a fast match into a scan of minutes. When more than the cap match *and* a
-  filter is set, the filter's indexes give the passing ids newest first and FTS5 checks them in
-  batches until the cap is reached; these candidates are scattered over the archive, so FTS5's
-  ``bm25`` (whose IDF walks each word's whole doclist once per scan) cannot score them cheaply,
-  and they are scored here with the same BM25 formula over their titles and bodies
-  (``_rank_in_python``). FTS5 folds accents, so candidates then pass an accent-exact GLOB in SQL
-  and the Python checker (``query.matches``), batch by batch in rank order until the page is
-  full.
+  costs ``cap`` entries whatever the word's frequency; a prefix is first spelled as the index
+  words it starts (``fts5_query``), since FTS5 would merge all their doclists before giving one
+  id. The candidates are ranked here by BM25 whose statistics are the candidates' own
+  (``bm25``: term frequencies by the exact rules in the title, weighted ``TITLE_WEIGHT``×, and
+  the body; IDF and mean length over the candidates), from their rows read by id: FTS5's
+  ``bm25`` takes its IDF from the whole archive by walking each phrase's whole doclist, per
+  search, which at a million articles was most of a search. Filters are applied to the ranked
+  ids afterwards, never inside an FTS5 plan, which can turn a fast match into a scan of
+  minutes. When more than the cap match *and* a filter is set, the filter's indexes give the
+  passing ids newest first (or the facet index, when given, the passing FTS5 matches) and
+  their rows are counted batch by batch until ``cap`` of them match by the exact rules
+  (``_filtered_matches``), so the candidates are then the newest exact matches. FTS5 folds
+  accents, so candidates then pass an accent-exact GLOB in SQL and the Python checker
+  (``query.matches``), batch by batch in rank order until the page is full.
 - PostgreSQL: the ``search_vector`` GIN index (or, for a word that is everywhere, the primary key
   walked backwards) gives the newest ``cap`` matches under the filters, ranked by ``ts_rank_cd``
   (title weight A, body B); only ids and ranks leave the server, then bodies are read batch by
@@ -40,9 +43,11 @@ listed in ``duplicates`` are hidden and counted on their original (``duplicate_c
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -309,6 +314,61 @@ def fts5_match_ids(query: SearchQuery) -> Select[Any]:
     )
 
 
+# A prefix that starts at most this many of the index's words is searched as those words;
+# one that starts more is left to FTS5, which merges their doclists itself.
+PREFIX_WORDS = 32
+# FTS5's words as a table (fts5vocab): created per connection in its temporary schema, which
+# a read-only archive (``mode=ro``) still lets a connection write.
+_WORDS_TABLE = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS temp.articles_fts_words "
+    "USING fts5vocab(main, articles_fts, instance)"
+)
+_NEXT_WORD = text("SELECT term FROM temp.articles_fts_words WHERE term >= :after LIMIT 1")
+
+
+def fts5_query(session: Session, query: SearchQuery, *, with_exclusions: bool = False) -> str:
+    """The query's FTS5 MATCH text, each prefix spelled as the index's words it starts.
+
+    FTS5 answers ``"electr"*`` by merging the whole doclist of every word starting with
+    "electr" into one, before it can give a single id: at a million articles, tens of
+    milliseconds for a prefix of a common word, once for the newest matches and again for the
+    snippets. The same words OR'd (``"electric" OR "electrical"``) are walked backwards and
+    stop like any word. Both match the same articles: the words are all those of the index
+    that start with the prefix (:func:`prefix_words`), and an ASCII prefix is what FTS5's
+    tokenizer makes of it (lower-case letters and digits fold to themselves); a prefix with
+    other letters, or one starting more than ``PREFIX_WORDS`` words, is left to FTS5.
+    """
+    words: dict[str, list[str]] = {}
+    for term in [*query.positive_terms(), *(query.excluded if with_exclusions else ())]:
+        prefix = term.tokens[0]
+        if term.prefix and prefix.isascii() and prefix not in words:
+            found = prefix_words(session, prefix, PREFIX_WORDS)
+            if found:
+                words[prefix] = found
+    return to_fts5(query, with_exclusions=with_exclusions, words=words)
+
+
+def prefix_words(session: Session, prefix: str, most: int) -> list[str] | None:
+    """The FTS5 index's words that start with ``prefix``, in order; None if over ``most``.
+
+    One seek per word: the vocabulary table's instances are ordered by word, and the first
+    instance at or after a word is found from the index's term b-trees, so asking for the word
+    after ``w`` (``w`` + NUL, the least string above it) skips ``w``'s whole doclist unread.
+    Asking fts5vocab for the words with their counts instead walks every doclist.
+    """
+    conn = core_connection(session)
+    conn.exec_driver_sql(_WORDS_TABLE)
+    found: list[str] = []
+    after = prefix
+    while len(found) <= most:
+        word = conn.execute(_NEXT_WORD, {"after": after}).scalar()
+        if word is None or not str(word).startswith(prefix):
+            return found
+        found.append(str(word))
+        after = str(word) + "\0"
+    return None
+
+
 def _pg_term(term: Term) -> Any:
     reg: ColumnClause[Any] = literal_column("'simple'::regconfig")
     if term.prefix:
@@ -445,7 +505,7 @@ def _search_sqlite(
     highlight: tuple[str, str],
     index: FacetIndex | None = None,
 ) -> list[SearchHit]:
-    fts_query = to_fts5(query, with_exclusions=False)
+    fts_query = fts5_query(session, query)
     cap = _candidate_cap(limit, offset)
     # the newest matches by id: FTS5 walks its doclists backwards and stops, whatever their size
     newest = (
@@ -462,23 +522,26 @@ def _search_sqlite(
     if not newest:
         return []
     if len(newest) <= cap or not _row_filters(filters):
-        # every match (or the cap's newest ones) lies at or above the last id: one FTS5 pass
-        # over that id range ranks them, and filters are applied to the ranked ids afterwards
-        ranked = _bm25_from(session, fts_query, newest[min(len(newest), cap) - 1])
+        # every match, or the cap's newest ones; filters are applied to the ranked ids afterwards
+        candidates = [int(i) for i in newest[:cap]]
     else:
         passing = index.matching(session, fts_query, filters) if index else None
         if passing is not None:
             # every match that passes the filters, from the index: the newest ``cap`` of them
-            filtered = [int(i) for i in passing[::-1][:cap]]
+            candidates = [int(i) for i in passing[::-1][:cap]]
         else:
-            filtered = _filtered_matches(session, fts_query, filters, cap)
-        ranked = _rank_in_python(session, query, filtered)
-    return _sqlite_page(session, query, filters, ranked, limit, offset, highlight)
+            ranked = bm25(_filtered_matches(session, query, filters, cap))
+            return _sqlite_page(
+                session, query, fts_query, filters, ranked, limit, offset, highlight
+            )
+    ranked = bm25_ranked(session, query, candidates)
+    return _sqlite_page(session, query, fts_query, filters, ranked, limit, offset, highlight)
 
 
 def _sqlite_page(
     session: Session,
     query: SearchQuery,
+    fts_query: str,
     filters: SearchFilters,
     ranked: list[tuple[int, float]],
     limit: int,
@@ -491,7 +554,7 @@ def _sqlite_page(
     batches = _rank_batches(ranked, limit, offset)
     candidates = _hit_rows(session, batches, *filter_clauses(filters), *sqlite_prefilter(query))
     rows = _checked_page(candidates, query, limit, offset)
-    snippets = _fts5_snippets(session, query, [r.id for r, _ in rows], highlight)
+    snippets = _fts5_snippets(session, fts_query, [r.id for r, _ in rows], highlight)
     return [_hit(r, snippets.get(r.id, ""), -float(rank)) for r, rank in rows]
 
 
@@ -516,27 +579,17 @@ def _row_filters(filters: SearchFilters) -> bool:
     )
 
 
-def _bm25_from(session: Session, fts_query: str, lowest_id: int) -> list[tuple[int, float]]:
-    """(id, bm25) of the matches with ``id >= lowest_id``, best first; FTS5 alone, no join."""
-    result = core_connection(session).execute(
-        text(
-            "SELECT rowid, bm25(articles_fts, :title_weight, 1.0) AS rank FROM articles_fts "
-            "WHERE articles_fts MATCH :fts_query AND rowid >= :lowest ORDER BY rank, rowid"
-        ),
-        {"fts_query": fts_query, "lowest": lowest_id, "title_weight": TITLE_WEIGHT},
-    )
-    # all rows at once: iterating a result fetches (and wraps) one row per driver call
-    return [(int(i), float(r)) for i, r in result.all()]
-
-
 def _filtered_matches(
-    session: Session, fts_query: str, filters: SearchFilters, cap: int
-) -> list[int]:
-    """The newest ``cap`` matches that pass the filters, found from the filter's side.
+    session: Session, query: SearchQuery, filters: SearchFilters, cap: int
+) -> list[Counted]:
+    """The newest ``cap`` articles that pass the filters and match by the exact rules, counted.
 
-    The filters' indexes give the passing ids newest first; FTS5 checks them a batch at a time
-    (one doclist seek per id) until ``cap`` match, so a common word under a narrow filter never
-    walks the word's whole doclist.
+    The filters' indexes give the passing ids newest first, and a batch at a time their rows
+    are counted for the ranking (:func:`_counted`), which is also the match test: an article
+    matches when each of the query's groups has a term counted in it. FTS5 used to test the
+    ids, one doclist seek per id (67 ms per 400 ids on a 30-segment index); the counting reads
+    the rows the ranking needs anyway, so a common word under a narrow filter costs the rows of
+    about ``cap`` articles.
     """
     passing = (
         select(Article.id)
@@ -545,57 +598,83 @@ def _filtered_matches(
         .order_by(Article.id.desc())
         .execution_options(yield_per=_FILTER_BATCH)
     )
-    check = text(
-        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :fts_query AND rowid IN :ids "
-        "ORDER BY rowid DESC"
-    ).bindparams(bindparam("ids", expanding=True))
-    found: list[int] = []
-    result = session.execute(passing)
+    patterns = _patterns(query)
+    groups = _group_slots(query)
+    found: list[Counted] = []
+    result = core_connection(session).execute(passing)
     try:
         for batch in result.partitions():
-            ids = [int(row.id) for row in batch]
-            found += [
-                int(i) for (i,) in session.execute(check, {"fts_query": fts_query, "ids": ids})
-            ]
+            counted = _counted(session, patterns, [int(row.id) for row in batch])
+            found += [c for c in counted if all(any(c[1][k] for k in g) for g in groups)]
             if len(found) >= cap:
                 break
     finally:
         result.close()
+    found.sort(key=lambda c: -c[0])
     return found[:cap]
 
 
-def _rank_in_python(
-    session: Session, query: SearchQuery, ids: list[int]
-) -> list[tuple[int, float]]:
-    """BM25 over a capped candidate set, for when FTS5's ``bm25`` cannot be asked cheaply.
+# (article id, each positive term's weighted frequency, body length in words)
+Counted = tuple[int, list[float], int]
 
-    FTS5 computes its IDF by walking each phrase's whole doclist, once per scan: for ids spread
-    over the archive (a narrow filter) that is one walk per id. So the candidates are scored
-    here: term frequencies counted in the title (``TITLE_WEIGHT``×) and body, document
-    frequencies and the mean length taken over the candidates themselves. The result is a
-    negated score, so that lower is better as with ``bm25``.
-    """
+
+def _patterns(query: SearchQuery) -> list[re.Pattern[str]]:
+    return [_term_pattern(t) for t in query.positive_terms()]
+
+
+def _group_slots(query: SearchQuery) -> list[range]:
+    """Each required group's positions in ``positive_terms()``."""
+    slots, start = [], 0
+    for group in query.required:
+        slots.append(range(start, start + len(group.terms)))
+        start += len(group.terms)
+    return slots
+
+
+def _counted(session: Session, patterns: list[re.Pattern[str]], ids: list[int]) -> list[Counted]:
+    """The articles ``ids`` counted for BM25: each term's frequency in the title
+    (``TITLE_WEIGHT``×) plus the body, by the exact matching rules, and the body's length."""
     if not ids:
         return []
-    patterns = [_term_pattern(t) for t in query.positive_terms()]
-    counted: list[tuple[int, list[float], int]] = []
-    for start in range(0, len(ids), _FILTER_BATCH):
-        chunk = ids[start : start + _FILTER_BATCH]
-        for article_id, title, body, word_count in (
-            core_connection(session)
-            .execute(
-                select(Article.id, Article.title, Article.body, Article.word_count).where(
-                    Article.id.in_(chunk)
-                )
-            )
-            .all()
-        ):
-            title, body = (title or "").lower(), (body or "").lower()
-            tfs = [TITLE_WEIGHT * len(p.findall(title)) + len(p.findall(body)) for p in patterns]
-            counted.append((int(article_id), tfs, max(1, int(word_count or 0))))
+    counted: list[Counted] = []
+    for article_id, title, body, word_count in (
+        core_connection(session).execute(_CANDIDATE_ROWS, {"ids": json.dumps(ids)}).all()
+    ):
+        title, body = _comparable(title), _comparable(body)
+        tfs = [TITLE_WEIGHT * len(p.findall(title)) + len(p.findall(body)) for p in patterns]
+        counted.append((int(article_id), tfs, max(1, int(word_count or 0))))
+    return counted
+
+
+def _comparable(text_: str | None) -> str:
+    """Text as the checker reads it (NFC, lower case); ASCII text is NFC already."""
+    if not text_:
+        return ""
+    return (text_ if text_.isascii() else unicodedata.normalize("NFC", text_)).lower()
+
+
+def bm25_ranked(session: Session, query: SearchQuery, ids: list[int]) -> list[tuple[int, float]]:
+    """The candidates ``ids`` ranked by :func:`bm25` (rows counted here)."""
+    return bm25(_counted(session, _patterns(query), ids))
+
+
+def bm25(counted: list[Counted]) -> list[tuple[int, float]]:
+    """Counted candidates by BM25, best first: (id, negated score), ties by id.
+
+    Relevance on SQLite (README, "search"; docs/benchmarks.md, "The archive at scale"): Okapi
+    BM25 (k1 1.2, b 0.75) whose statistics are those of the candidates themselves: N is their
+    number, a term's document frequency the candidates containing it, the mean length theirs
+    (``word_count``), IDF ``log(1 + (N - df + 0.5) / (df + 0.5))``. FTS5's own ``bm25`` takes
+    its IDF from the whole archive by walking each phrase's whole doclist once per search: for
+    a word in most of a million articles that walk was most of the search (a phrase's reads
+    its positions too, a prefix's merges every word it starts), while the candidates are a
+    thousand rows read by id. The score is negated, so that lower is better as with ``bm25``.
+    """
+    if not counted:
+        return []
     n = len(counted)
     mean_length = sum(length for _, _, length in counted) / n
-    dfs = [sum(1 for _, tfs, _ in counted if tfs[k]) for k in range(len(patterns))]
+    dfs = [sum(1 for _, tfs, _ in counted if tfs[k]) for k in range(len(counted[0][1]))]
     idfs = [math.log(1 + (n - df + 0.5) / (df + 0.5)) for df in dfs]
     k1, b = 1.2, 0.75
     scored = []
@@ -605,6 +684,14 @@ def _rank_in_python(
         scored.append((article_id, -score))
     scored.sort(key=lambda pair: (pair[1], pair[0]))
     return scored
+
+
+# The candidates' rows by id, the ids bound as one JSON array: one statement text whatever
+# their number (an expanded ``IN`` list is rendered anew for each length).
+_CANDIDATE_ROWS = text(
+    "SELECT id, title, body, word_count FROM articles "
+    "WHERE id IN (SELECT value FROM json_each(:ids))"
+)
 
 
 def _term_pattern(term: Term) -> re.Pattern[str]:
@@ -657,7 +744,7 @@ def _hit_rows(
 
 
 def _fts5_snippets(
-    session: Session, query: SearchQuery, ids: list[int], highlight: tuple[str, str]
+    session: Session, fts_query: str, ids: list[int], highlight: tuple[str, str]
 ) -> dict[int, str]:
     """FTS5's snippets of the page's ``ids``.
 
@@ -666,12 +753,13 @@ def _fts5_snippets(
     So FTS5 gets the ids' range instead and walks the matches in it once, and the list is
     tested on each row it gives (``+rowid`` keeps the test out of FTS5's plan); snippets are
     cut for the page's rows only. A range wider than ``_SNIPPET_SCAN_SPAN`` ids (a filtered
-    page spread over the archive) keeps the per-id plan, unless the query has a prefix.
+    page spread over the archive) keeps the per-id plan, unless the query has a prefix FTS5
+    expands itself (``*`` outside the quoted tokens, which are letters and digits only).
     """
     if not ids:
         return {}
     low, high = min(ids), max(ids)
-    if high - low > _SNIPPET_SCAN_SPAN and not any(t.prefix for t in query.positive_terms()):
+    if high - low > _SNIPPET_SCAN_SPAN and "*" not in fts_query:
         low, high = 0, -1  # no range: the ids go to FTS5 itself
     stmt = text(
         "SELECT rowid, snippet(articles_fts, 1, :hl_start, :hl_end, '…', :tokens) "
@@ -684,7 +772,7 @@ def _fts5_snippets(
             "hl_start": highlight[0],
             "hl_end": highlight[1],
             "tokens": SNIPPET_TOKENS,
-            "fts_query": to_fts5(query, with_exclusions=False),
+            "fts_query": fts_query,
             "ids": ids,
             "low": low,
             "high": high,
@@ -746,10 +834,13 @@ def _search_by_date(
     """
     sqlite = session.get_bind().dialect.name == "sqlite"
     if sqlite and index is not None:
-        ordered = index.by_date(session, to_fts5(query, with_exclusions=False), filters)
+        fts_query = fts5_query(session, query)
+        ordered = index.by_date(session, fts_query, filters)
         if ordered is not None:
             newest_first = [(int(i), -0.0) for i in ordered]  # no rank: every score is 0.0
-            return _sqlite_page(session, query, filters, newest_first, limit, offset, highlight)
+            return _sqlite_page(
+                session, query, fts_query, filters, newest_first, limit, offset, highlight
+            )
     stmt = (
         select(*_hit_columns(), Article.body)
         .join(Source, Source.id == Article.source_id)
@@ -765,7 +856,9 @@ def _search_by_date(
         result.close()
     if not sqlite:
         return [_hit(r, snippet(query, r.body, highlight), 0.0) for r, _ in rows]
-    snippets = _fts5_snippets(session, query, [r.id for r, _ in rows], highlight)
+    snippets = _fts5_snippets(
+        session, fts5_query(session, query), [r.id for r, _ in rows], highlight
+    )
     return [_hit(r, snippets.get(r.id, ""), 0.0) for r, _ in rows]
 
 

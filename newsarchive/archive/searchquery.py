@@ -35,8 +35,12 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from newsarchive.errors import QuerySyntaxError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 logger = logging.getLogger(__name__)
 
@@ -226,26 +230,38 @@ def _fts5_string(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-def _fts5_term(term: Term) -> str:
+def _fts5_term(term: Term, words: Mapping[str, Sequence[str]]) -> str:
     # The tokens, not the raw text: what FTS5 matches is then exactly what the checker expects.
+    if term.prefix and words.get(term.tokens[0]):
+        spelled = [_fts5_string(w) for w in words[term.tokens[0]]]
+        return spelled[0] if len(spelled) == 1 else "(" + " OR ".join(spelled) + ")"
     quoted = _fts5_string(" ".join(term.tokens))
     return quoted + "*" if term.prefix else quoted
 
 
-def to_fts5(query: SearchQuery, *, with_exclusions: bool = True) -> str:
+def to_fts5(
+    query: SearchQuery,
+    *,
+    with_exclusions: bool = True,
+    words: Mapping[str, Sequence[str]] | None = None,
+) -> str:
     """FTS5 MATCH text; every token quoted, so no FTS5 syntax can come from the user.
 
     Search leaves exclusions out (``with_exclusions=False``) because FTS5 folds accents: ``NOT
     "città"`` would also drop articles that only say "citta". The checker applies them instead.
+    ``words`` maps a prefix to the index's words that start with it (all of them): the prefix
+    is then spelled as those words OR'd, which FTS5 matches alike (see
+    ``search.fts5_query``).
     """
+    words = words or {}
     groups = []
     for group in query.required:
-        parts = [_fts5_term(t) for t in group.terms]
+        parts = [_fts5_term(t, words) for t in group.terms]
         groups.append(parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")")
     text = " AND ".join(groups)
     if with_exclusions:
         for term in query.excluded:
-            text = f"({text}) NOT {_fts5_term(term)}"
+            text = f"({text}) NOT {_fts5_term(term, words)}"
     return text
 
 

@@ -298,7 +298,7 @@ def test_sqlite_keeps_filters_out_of_the_fts5_plan(
     seen: list[tuple[str, object]] = []
 
     def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if "bm25" in statement:
+        if "articles_fts MATCH" in statement:
             seen.append((statement, parameters))
 
     event.listen(archive.engine, "before_cursor_execute", capture)
@@ -306,20 +306,27 @@ def test_sqlite_keeps_filters_out_of_the_fts5_plan(
         may = SearchFilters(since=utc("2024-05-01T00:00:00"), until=utc("2024-05-02T00:00:00"))
         with archive.session() as s:
             assert [h.id for h in search(s, "battery", may)] == [corpus["recall"]]
-            statement, params = seen[0]
-            plan = [
-                row[-1]
-                for row in s.connection().exec_driver_sql(
-                    "EXPLAIN QUERY PLAN " + statement,
-                    params,  # type: ignore[arg-type]
-                )
-            ]
+            plans = {
+                statement: [
+                    row[-1]
+                    for row in s.connection().exec_driver_sql(
+                        "EXPLAIN QUERY PLAN " + statement,
+                        params,  # type: ignore[arg-type]
+                    )
+                ]
+                for statement, params in list(seen)
+            }
     finally:
         event.remove(archive.engine, "before_cursor_execute", capture)
-    # ranking reads FTS5 alone (MATCH and an id bound): no join and no filter in its plan
-    assert all("articles_fts" in step or "B-TREE" in step for step in plan), plan
-    assert any("VIRTUAL TABLE INDEX" in step for step in plan), plan
-    assert " join " not in statement.lower()
+    # the newest matches and the snippets read FTS5 alone (MATCH and ids): no join, no filter
+    assert len(plans) >= 2, plans
+    for statement, plan in plans.items():
+        assert all("articles_fts" in step or "B-TREE" in step or "LIST" in step for step in plan), (
+            statement,
+            plan,
+        )
+        assert any("VIRTUAL TABLE INDEX" in step for step in plan), plan
+        assert " join " not in statement.lower()
 
 
 def _stories(archive: Archive) -> dict[str, int]:
@@ -453,7 +460,8 @@ def test_snippets_are_the_same_from_an_id_range_or_per_id(
     archive: Archive, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SQLite cuts a page's snippets in one FTS5 pass over its ids' range, or, for ids far
-    apart, with the ids handed to FTS5: the snippets and hits are the same either way."""
+    apart, with the ids handed to FTS5; a prefix is spelled as its words or left to FTS5: the
+    snippets and hits are the same either way."""
     if archive.backend != "sqlite":
         pytest.skip("FTS5 snippets")
     from sqlalchemy import event
@@ -477,11 +485,16 @@ def test_snippets_are_the_same_from_an_id_range_or_per_id(
         statements.clear()
         monkeypatch.setattr("newsarchive.archive.search._SNIPPET_SCAN_SPAN", 0)
         per_id = _pages(archive)
-        # a prefix keeps the range: FTS5 would merge its words' doclists once per id
+        # a prefix is searched as the words it starts ("batteries", "battery"): ids go to FTS5
+        assert not any("BETWEEN" in st for st in statements), statements
+        statements.clear()
+        monkeypatch.setattr("newsarchive.archive.search.PREFIX_WORDS", 1)
+        merged = _pages(archive)
+        # a prefix left to FTS5 keeps the range: FTS5 would merge its words' doclists per id
         assert ["BETWEEN" in st for st in statements] == [False, False, True, True, False, False]
     finally:
         event.remove(archive.engine, "before_cursor_execute", capture)
-    assert ranged == per_id
+    assert ranged == per_id == merged
     assert all(page for page in ranged)
     assert all("[" in snippet for page in ranged for _, snippet, _ in page)  # type: ignore[misc]
 
@@ -495,3 +508,118 @@ def test_words_lower_each_word_as_the_index_does() -> None:
     assert words("ΟΔΟΣ'Α ΣΑ") == ["οδος", "α", "σα"]  # each word ends where its sigma does
     assert words("İSTANBUL") == ["i\u0307stanbul"]  # one word, though the dot is no letter
     assert words("Cafe\u0301") == ["café"]  # composed first, as the index reads it
+
+
+def test_relevance_weighs_terms_by_their_share_of_the_candidates(archive: Archive) -> None:
+    """BM25 over the candidates (SQLite) and ts_rank_cd (PostgreSQL) agree on plain cases: a
+    title match first, then more mentions; ties by id, the same every time. On SQLite a longer
+    body ranks below a shorter one saying as much, and a term's IDF is taken from the
+    candidates: under OR, the article with the rarer of two terms (once each, same length)
+    ranks above those with the common term."""
+    with archive.session() as s:
+        ids = {
+            name: add_article(s, "wire", name, title, body).id
+            for name, title, body in [
+                ("once", "Plain", "A turbine here and filler words around it."),
+                ("twice", "Plain", "A turbine here, a turbine there, filler words."),
+                ("titled", "Turbine news", "A turbine here and filler words around it."),
+                ("long", "Plain", "A turbine here and " + "many more filler words " * 10),
+                ("same", "Plain", "A turbine here and filler words around it."),
+            ]
+        }
+        for k in range(3):
+            add_article(s, "wire", f"gear{k}", "Plain", "A gearbox here and filler words round.")
+        add_article(s, "wire", "rotor", "Plain", "A rotor here and filler words around it.")
+        ranked = [h.id for h in search(s, "turbine", SearchFilters())]
+        assert ranked[:3] == [ids["titled"], ids["twice"], ids["once"]]
+        assert ranked == [h.id for h in search(s, "turbine", SearchFilters())]
+        if archive.backend == "sqlite":
+            assert ranked[3:] == [ids["same"], ids["long"]]
+            either = search(s, "rotor OR gearbox", SearchFilters(), limit=2)
+            assert [h.title for h in either] == ["Plain", "Plain"]
+            assert "[rotor]" in either[0].snippet
+            assert either[0].score > either[1].score > 0
+
+
+def test_a_filtered_ranking_takes_the_newest_exact_matches(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the cap and under a filter, the candidates are the newest passing articles that
+    match by the exact rules: on SQLite an article FTS5 matches only by folding an accent
+    ("citta" for "città") no longer takes a candidate's place, so the older title match is
+    ranked; PostgreSQL's index keeps accents and ranks the same two."""
+    with archive.session() as s:
+        titled = add_article(s, "wire", "titled", "Città nuova", "La città cresce.").id
+        plain = add_article(s, "wire", "plain", "Notizie", "Una città e un porto.").id
+        add_article(s, "wire", "folded", "Notizie", "Una citta senza accento.")
+        add_article(s, "daily", "other", "Città", "La città altrove.")
+        monkeypatch.setattr("newsarchive.archive.search.RANK_CANDIDATES", 2)
+        hits = search(s, "città", SearchFilters(source="wire"), limit=1)
+        assert [h.id for h in hits] == [titled]
+        assert [h.id for h in search(s, "città", SearchFilters(source="wire"), limit=5)] == [
+            titled,
+            plain,
+        ]
+
+
+def test_a_prefix_is_searched_as_the_index_words_it_starts(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite spells an ASCII prefix as every index word it starts (FTS5's folded words, so
+    "Électrique" gives "electrique"), in order, one seek per word; a deleted article's word is
+    gone; over ``PREFIX_WORDS`` words, or a prefix with other letters, FTS5 merges as before.
+    Hits and snippets are the same either way, on both backends."""
+    from newsarchive.archive.search import fts5_query, prefix_words
+
+    bodies = [
+        "Electric cars and an electrical grid.",
+        "The electron microscope.",
+        "Électrique, la voiture.",
+        "An elect official, electricity bills.",
+        "Électricité chère, électrique aussi.",
+    ]
+    with archive.session() as s:
+        for k, body in enumerate(bodies):
+            add_article(s, "wire", f"e{k}", f"Story {k}", body)
+        gone = add_article(s, "wire", "gone", "Gone", "An electroz word.")
+        s.delete(gone)
+        s.flush()
+        queries = ["electr*", "électr*", "electr* OR elect", "elect* -electron", "zzq*"]
+        before = {q: [(h.id, h.snippet, h.score) for h in search(s, q)] for q in queries}
+        if archive.backend == "sqlite":
+            assert prefix_words(s, "electr", 32) == [
+                "electric",
+                "electrical",
+                "electricite",
+                "electricity",
+                "electrique",
+                "electron",
+            ]
+            assert prefix_words(s, "electr", 5) is None
+            assert prefix_words(s, "zzq", 32) == []
+            assert fts5_query(s, parse_query("electro* grid")) == '"electron" AND "grid"'
+            assert fts5_query(s, parse_query("électr*")) == '"électr"*'
+            monkeypatch.setattr("newsarchive.archive.search.PREFIX_WORDS", 3)
+            assert fts5_query(s, parse_query("electr*")) == '"electr"*'
+        after = {q: [(h.id, h.snippet, h.score) for h in search(s, q)] for q in queries}
+    assert before == after
+    assert {q: len(hits) for q, hits in before.items()} == {
+        "electr*": 3,
+        "électr*": 2,
+        "electr* OR elect": 3,
+        "elect* -electron": 2,
+        "zzq*": 0,
+    }
+
+
+def test_a_read_only_archive_searches_prefixes(archive_url: str) -> None:
+    """The word table lives in the connection's temporary schema, which a read-only SQLite
+    archive (``mode=ro``, as the web server opens it) still lets it create."""
+    from newsarchive.archive import open_archive
+
+    with open_archive(archive_url) as writable, writable.session() as s:
+        add_article(s, "wire", "one", "Charging", "Chargers and charging points.")
+    with open_archive(archive_url, read_only=True) as archive, archive.session() as s:
+        hits = search(s, "charg*")
+        assert [h.title for h in hits] == ["Charging"]
+        assert "[Chargers]" in hits[0].snippet
