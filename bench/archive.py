@@ -27,6 +27,7 @@ import math
 import os
 import random
 import resource
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -451,7 +452,11 @@ def main() -> int:
                 Path(url).unlink(missing_ok=True)
             archive = open_archive(url)
         backend = archive.backend
-        lines = [f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, {backend}"]
+        lines = [
+            f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, {backend}, "
+            f"code at {_commit()}"
+            + (f", SQLite {sqlite3.sqlite_version}" if backend == "sqlite" else "")
+        ]
         if not args.reuse:
             lines += build_and_check(archive, args.articles)
         with archive.session() as s:
@@ -473,6 +478,28 @@ def main() -> int:
         lines.append(f"load average at the end {_load()}")
     print("\n".join(lines))
     return 0
+
+
+def _commit() -> str:
+    """The commit of the code measured (the checkout of this script), ``+`` if it has changes,
+    so that side-by-side runs of two worktrees say which is which."""
+    here = Path(__file__).parent
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+" if dirty else "")
 
 
 def _load() -> str:
