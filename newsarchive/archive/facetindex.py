@@ -47,7 +47,12 @@ from newsarchive.archive.models import (
     Duplicate,
     Source,
 )
-from newsarchive.archive.search import article_date, company_names, core_connection
+from newsarchive.archive.search import (
+    article_date,
+    company_names,
+    core_connection,
+    match_memo,
+)
 from newsarchive.errors import ArchiveError
 
 if TYPE_CHECKING:
@@ -103,22 +108,15 @@ def id_array(session: Session, stmt: Select[Any]) -> Ints:
     return _parsed(core_connection(session).scalar(select(_joined(session, column))))
 
 
-_MATCH_MEMO = "newsarchive.fts5_ids"
-
-
 def fts5_ids(session: Session, fts_query: str) -> Ints:
     """The ids (ascending) FTS5 matches for ``fts_query``, read once per transaction.
 
-    A search page asks twice for the same match set (its counts, then its filtered candidates),
-    and reading a common word's ids costs milliseconds of SQLite work each time; the answer is
-    kept on the session for the rest of its transaction (the same snapshot), the last two
-    queries only."""
-    transaction = session.get_transaction()
-    memo = session.info.get(_MATCH_MEMO)
-    if memo is None or memo[0] is not transaction:
-        memo = (transaction, {})
-        session.info[_MATCH_MEMO] = memo
-    found: dict[str, Ints] = memo[1]
+    A search page asks up to three times for the same match set (its counts, its filtered
+    candidates, the newest matches it ranks), and reading a common word's ids costs
+    milliseconds of SQLite work each time; the answer is kept on the session for the rest of
+    its transaction (the same snapshot), the last two queries only
+    (``search.remembered_matches``)."""
+    found = match_memo(session)
     ids = found.get(fts_query)
     if ids is None:
         stmt: Select[Any] = (
@@ -127,7 +125,7 @@ def fts5_ids(session: Session, fts_query: str) -> Ints:
             .where(text("articles_fts MATCH :fts_ids").bindparams(fts_ids=fts_query))
         )
         ids = np.sort(id_array(session, stmt))
-        if transaction is not None:
+        if session.get_transaction() is not None:
             while len(found) >= 2:
                 del found[next(iter(found))]
             found[fts_query] = ids

@@ -67,6 +67,10 @@ def result_page(
     query = params.parsed()
     filters = params.filters()
     offset = (params.page - 1) * PAGE_SIZE
+    if total is None and index is not None:
+        # counted first: the count reads the match's ids on the index, and the search then
+        # takes its newest matches from them instead of asking FTS5 again
+        total = count_matches(session, query, filters, index=index)
     if query is None:
         hits = latest(session, filters, limit=PAGE_SIZE + 1, offset=offset)
     else:
