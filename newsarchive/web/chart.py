@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from markupsafe import Markup, escape
+
 if TYPE_CHECKING:
     from newsarchive.archive.facets import Timeline
     from newsarchive.web.params import SearchParams
@@ -47,6 +49,7 @@ class Bar:
     label: str  # "2024-04-26" or "2024-04-22 – 2024-04-28"
     href: str
     segments: list[Segment] = field(default_factory=list)
+    svg: Markup = field(default_factory=Markup)  # the bar's SVG elements, see ``_bar_svg``
 
 
 @dataclass(slots=True)
@@ -96,6 +99,7 @@ def build_chart(tl: Timeline, params: SearchParams, path: str = "/") -> Chart:
             sh = plot_h * count / peak
             y -= sh
             bar.segments.append(Segment(round(y, 2), round(sh, 2), css[src], src, count))
+        bar.svg = _bar_svg(bar, baseline)
         bars.append(bar)
     x_labels = []
     if tl.buckets:
@@ -114,3 +118,30 @@ def build_chart(tl: Timeline, params: SearchParams, path: str = "/") -> Chart:
     if len(tl.sources) >= COLOURS:
         legend.append((f"s{COLOURS - 1}", "other sources"))
     return Chart(WIDTH, HEIGHT, bars, x_labels, y_labels, legend, tl.bucket, tl.total, baseline)
+
+
+def _bar_svg(bar: Bar, baseline: float) -> Markup:
+    """One bar's link, title and rectangles, written here rather than in the template: a chart
+    has up to hundreds of bars (and segments), and the template's escaping of each of their
+    numbers was half of a search page's rendering time. The text is what ``_chart.html``
+    wrote (whitespace included); strings are escaped, numbers are written as the template
+    wrote them (``str``)."""
+    parts = [
+        f'    <a class="bar" href="{escape(bar.href)}">\n'
+        f"      <title>{escape(bar.label)}: {bar.count}</title>\n"
+        f'      <rect class="hitbox" x="{bar.x}" y="8" width="{bar.width}" '
+        f'height="{baseline - 8}"/>\n'
+    ]
+    if bar.segments:
+        parts += [
+            f'<rect class="{escape(seg.css)}" x="{bar.x}" y="{seg.y}" width="{bar.width}" '
+            f'height="{seg.height}" data-source="{escape(seg.source)}"/>'
+            for seg in bar.segments
+        ]
+    elif bar.count:
+        parts.append(
+            f'        <rect class="total" x="{bar.x}" y="{bar.y}" width="{bar.width}" '
+            f'height="{bar.height}" data-count="{bar.count}"/>\n'
+        )
+    parts.append("    </a>\n")
+    return Markup("".join(parts))
