@@ -126,12 +126,13 @@ def _bar_svg(bar: Bar, baseline: float) -> Markup:
     numbers was half of a search page's rendering time. The text is what ``_chart.html``
     wrote (whitespace included); strings are escaped, numbers are written as the template
     wrote them (``str``)."""
-    parts = [
+    head = (
         f'    <a class="bar" href="{escape(bar.href)}">\n'
         f"      <title>{escape(bar.label)}: {bar.count}</title>\n"
         f'      <rect class="hitbox" x="{bar.x}" y="8" width="{bar.width}" '
         f'height="{baseline - 8}"/>\n'
-    ]
+    )
+    parts = [head]
     if bar.segments:
         parts += [
             f'<rect class="{escape(seg.css)}" x="{bar.x}" y="{seg.y}" width="{bar.width}" '
