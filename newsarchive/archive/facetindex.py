@@ -40,6 +40,7 @@ from sqlalchemy import (
 
 from newsarchive.archive.localtime import MAX_OFFSET, article_local_day
 from newsarchive.archive.models import (
+    AccentedArticle,
     Article,
     ArticleCompany,
     ArticleTopic,
@@ -178,6 +179,7 @@ class FacetIndex:
     day: Ints  # UTC day of article_date(), days since 1970 (the per-day counts)
     local_day: Ints  # the publisher's day (localtime.article_local_day), days since 1970
     copy: Mask  # listed in duplicates as a copy
+    accented: Mask  # listed in accented_articles (a word FTS5 folds, see migration 0008)
     companies: Pairs
     topics: Pairs
 
@@ -352,6 +354,7 @@ def build_facet_index(session: Session, version: Version) -> FacetIndex:
     source, source_ids = _grouped_codes(session, ids, Article.source_id, Article.id)
     lang, langs = _grouped_codes(session, ids, Article.lang, Article.id)
     copies = id_array(session, select(Duplicate.article_id))
+    accented = id_array(session, select(AccentedArticle.article_id))
     return FacetIndex(
         version=version,
         backend=backend,
@@ -364,6 +367,7 @@ def build_facet_index(session: Session, version: Version) -> FacetIndex:
         day=np.floor_divide(when, _US_PER_DAY),
         local_day=local_day,
         copy=np.isin(ids, copies),
+        accented=np.isin(ids, accented),
         companies=_pairs(session, ids, ArticleCompany.company, ArticleCompany.article_id),
         topics=_pairs(session, ids, ArticleTopic.topic, ArticleTopic.article_id),
     )

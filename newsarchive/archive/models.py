@@ -12,6 +12,9 @@ Design notes:
   for translations (anchor-pair MinHash values keyed by day, migration 0003).
 - Full-text search: an FTS5 table ``articles_fts`` on SQLite, a generated ``search_vector``
   tsvector column with a GIN index on PostgreSQL; both are created by the migration only.
+- ``accented_articles`` lists the articles with a word FTS5 folds (migration 0008), kept by
+  triggers on both backends like the full-text index, so SQLite's counts read only their
+  bodies for the accent-exact check.
 """
 
 from __future__ import annotations
@@ -207,6 +210,18 @@ class LshBand(Base):
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     article_id: Mapped[int] = mapped_column(
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class AccentedArticle(Base):
+    """Articles whose title or body has a word FTS5 folds (an accent, see migration 0008):
+    only these can fail SQLite's accent-exact check for an ASCII query word. Kept by
+    triggers."""
+
+    __tablename__ = "accented_articles"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
     )
 
 

@@ -224,3 +224,45 @@ def test_match_ids_are_read_once_per_transaction(filled: Archive) -> None:
         add_article(s, "autodaily", "new", "Battery news", "A battery.")
     with filled.session() as s:
         assert len(fts5_ids(s, "battery")) == 5
+
+
+@pytest.mark.parametrize("cap", [2, 1000])
+def test_the_newest_matches_from_the_counts_read_rank_the_same_hits(
+    filled: Archive, monkeypatch: pytest.MonkeyPatch, cap: int
+) -> None:
+    """A search whose counts already read the match's ids (a page, the API) takes its newest
+    candidates from them: the same hits, scores and snippets as a search that asks FTS5."""
+    monkeypatch.setattr("newsarchive.archive.search.RANK_CANDIDATES", cap)
+    index = built(filled)
+    for query in ("battery", "electrique", "bat*", "renault OR dacia", '"battery plant"'):
+        for filters in (SearchFilters(), SearchFilters.from_params(lang="en")):
+            with filled.session() as s:
+                plain = search(s, query, filters, limit=3)
+            with filled.session() as s:
+                count_matches(s, query, filters, index=index)  # reads the ids
+                assert search(s, query, filters, limit=3, index=index) == plain, (query, filters)
+
+
+def test_only_accented_candidates_are_read_for_the_accent_check(filled: Archive) -> None:
+    """For ASCII words the counts' accent-exact check reads the bodies of the candidates in
+    ``accented_articles`` only: none, no statement; the check still drops an accented
+    article's folded match ("electrique" in a2 and m1 is "électrique")."""
+    if filled.backend != "sqlite":
+        pytest.skip("the accent-exact check is SQLite's")
+    from sqlalchemy import event
+
+    index = built(filled)
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(filled.engine, "before_cursor_execute", seen)
+    try:
+        with filled.session() as s:
+            assert count_matches(s, "plant", index=index) == (1, True)  # a1: not accented
+            assert not any("LIKE" in st for st in statements)
+            assert count_matches(s, "electrique", index=index) == (1, True)  # m2 only
+            assert any("LIKE" in st for st in statements)
+    finally:
+        event.remove(filled.engine, "before_cursor_execute", seen)
