@@ -384,10 +384,11 @@ def _top(values: list[FacetValue], limit: int) -> list[FacetValue]:
 
 
 def _facets(groups: _Groups, limit: int) -> Facets:
-    months: dict[str, int] = {}
-    for day, _, n in groups.days:
-        key = day.isoformat()[:7]
-        months[key] = months.get(key, 0) + n
+    per_month: dict[tuple[int, int], int] = {}
+    for day, _, n in groups.days:  # up to a day per source and day: no string per row
+        key = (day.year, day.month)
+        per_month[key] = per_month.get(key, 0) + n
+    months = {f"{y:04d}-{m:02d}": n for (y, m), n in per_month.items()}
     return Facets(
         total=groups.total,
         exact=groups.exact,
