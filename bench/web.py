@@ -363,6 +363,24 @@ def run(db: str, options: list[str], pythonpath: str | None, phases: Any) -> dic
     return results
 
 
+def checkout_commit(directory: str | Path) -> str:
+    """The short commit of the checkout at ``directory`` (with "+" when its tracked files have
+    changes), so that a run's output says what it measured; "unknown" outside git."""
+    try:
+        head, dirty = (
+            subprocess.run(
+                ["git", "-C", str(directory), *args],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            for args in (["rev-parse", "--short", "HEAD"], ["status", "--porcelain", "-uno"])
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+" if dirty else "")
+
+
 def _row(times: list[float], failed: int, cpu: float) -> str:
     p50, p95 = percentile(times, 50) * 1000, percentile(times, 95) * 1000
     return (
@@ -406,10 +424,13 @@ def main(argv: list[str] | None = None) -> int:
             baseline = run(baseline_db, args.baseline_option, args.baseline, phases)
         current = run(db, options, None, phases)
         load_after = os.getloadavg()
+    here = checkout_commit(Path(__file__).resolve().parent)
     print(
         f"{stored:,} articles, {'PostgreSQL' if '://' in db else 'SQLite'}, "
         f"{len(SHAPES)} query shapes, every URL of a 'new searches' phase sent once; "
-        f"load average {load[0]:.1f} before, {load_after[0]:.1f} after"
+        f"load average {load[0]:.1f} before, {load_after[0]:.1f} after; "
+        f"finished {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; this checkout {here}"
+        + (f", baseline {checkout_commit(args.baseline)}" if args.baseline else "")
     )
     head = f"{'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p50/100':>7} {'!200':>5} {'CPU ms':>6}"
     if baseline is None:
