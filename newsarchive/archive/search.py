@@ -84,7 +84,7 @@ from newsarchive.extraction.companies import load_gazetteer
 from newsarchive.extraction.topics import topic_ids
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
     from sqlalchemy import Connection
     from sqlalchemy.orm import Session
@@ -101,6 +101,11 @@ SNIPPET_TOKENS = 32
 HIGHLIGHT = ("[", "]")
 _CHECK_BATCH = 200
 _FILTER_BATCH = 500
+# FTS5 matches read per page when a filtered search walks the matches (``_walk_matches``).
+_MATCH_PAGE = 2000
+# How much more a passing article's row costs to count than a match id to test, see
+# ``walk_matches`` (measured at 1,000,000 articles, docs/benchmarks.md).
+_WALK_COST_RATIO = 4
 # A page's snippets are cut in one pass over the matches between its lowest and highest id when
 # those are at most this far apart (or the query has a prefix), see ``_fts5_snippets``.
 _SNIPPET_SCAN_SPAN = 20_000
@@ -528,7 +533,8 @@ def _search_sqlite(
             # every match that passes the filters, from the index: the newest ``cap`` of them
             candidates = [int(i) for i in passing[::-1][:cap]]
         else:
-            ranked = bm25(_filtered_matches(session, query, filters, cap))
+            matched = _filtered_matches(session, query, fts_query, filters, cap, newest)
+            ranked = bm25(matched)
             return _sqlite_page(
                 session, query, fts_query, filters, ranked, limit, offset, highlight
             )
@@ -614,17 +620,37 @@ def _row_filters(filters: SearchFilters) -> bool:
 
 
 def _filtered_matches(
-    session: Session, query: SearchQuery, filters: SearchFilters, cap: int
+    session: Session,
+    query: SearchQuery,
+    fts_query: str,
+    filters: SearchFilters,
+    cap: int,
+    newest: list[int],
 ) -> list[Counted]:
     """The newest ``cap`` articles that pass the filters and match by the exact rules, counted.
 
-    The filters' indexes give the passing ids newest first, and a batch at a time their rows
-    are counted for the ranking (:func:`_counted`), which is also the match test: an article
-    matches when each of the query's groups has a term counted in it. FTS5 used to test the
-    ids, one doclist seek per id (67 ms per 400 ids on a 30-segment index); the counting reads
-    the rows the ranking needs anyway, so a common word under a narrow filter costs the rows of
-    about ``cap`` articles.
+    Two walks give them, newest first, whichever is denser: the filters' indexes give the
+    passing ids, and a batch at a time their rows are counted for the ranking
+    (:func:`_counted`), which is also the match test (each of the query's groups has a term
+    counted in the article); or FTS5 gives its matches (``newest``, then the ones below) and
+    SQL keeps those that pass the filters, whose rows are then counted the same way. Either
+    walk stops at ``cap`` exact matches and finds the same articles: the first suits a common
+    word under a narrow filter, the second a rarer word under a broad one, where walking the
+    passing articles would count thousands of rows for each match. The densities are those of
+    the first batch of passing ids and of the newest matches (ids per id span); a prefix that
+    FTS5 merges itself always takes the first walk, since each page of its matches is a merge.
+    FTS5 used to test the passing ids, one doclist seek per id (67 ms per 400 ids on a
+    30-segment index).
     """
+    patterns = _patterns(query)
+    groups = _group_slots(query)
+    found: list[Counted] = []
+
+    def take(ids: list[int]) -> bool:
+        counted = _counted(session, patterns, ids)
+        found.extend(c for c in counted if all(any(c[1][k] for k in g) for g in groups))
+        return len(found) >= cap
+
     passing = (
         select(Article.id)
         .join(Source, Source.id == Article.source_id)
@@ -632,20 +658,75 @@ def _filtered_matches(
         .order_by(Article.id.desc())
         .execution_options(yield_per=_FILTER_BATCH)
     )
-    patterns = _patterns(query)
-    groups = _group_slots(query)
-    found: list[Counted] = []
     result = core_connection(session).execute(passing)
     try:
-        for batch in result.partitions():
-            counted = _counted(session, patterns, [int(row.id) for row in batch])
-            found += [c for c in counted if all(any(c[1][k] for k in g) for g in groups)]
-            if len(found) >= cap:
-                break
+        batches = result.partitions()
+        first = [int(row.id) for row in next(batches, [])]
+        if walk_matches(first, newest, fts_query):
+            result.close()
+            _walk_matches(session, fts_query, filters, newest, take)
+        elif first and not take(first):
+            for batch in batches:
+                if take([int(row.id) for row in batch]):
+                    break
     finally:
         result.close()
     found.sort(key=lambda c: -c[0])
     return found[:cap]
+
+
+def walk_matches(first_passing: list[int], newest: list[int], fts_query: str) -> bool:
+    """Whether to walk FTS5's matches (see :func:`_filtered_matches`): the newest matches are
+    less than ``_WALK_COST_RATIO`` times as dense (per id) as a full first batch of passing ids.
+
+    The walks cost per id they pass over, counted differently: the passing walk counts the row
+    of each passing article (15-25 µs each at 1,000,000 articles), the match walk has FTS5 give
+    a match id and SQL test the filters on it (2-6.5 µs), and each needs about ``cap`` over
+    the density of the other side's ids to find ``cap`` articles that are both."""
+    if len(first_passing) < _FILTER_BATCH or "*" in fts_query or len(newest) < 2:
+        return False  # the passing articles are few, or FTS5 would merge a prefix per page
+    passing_density = len(first_passing) / (first_passing[0] - first_passing[-1] + 1)
+    match_density = len(newest) / (newest[0] - newest[-1] + 1)
+    return match_density < _WALK_COST_RATIO * passing_density
+
+
+_MATCHES_BELOW = text(
+    "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :fts_query AND rowid < :below "
+    "ORDER BY rowid DESC LIMIT :n"
+)
+
+
+def _walk_matches(
+    session: Session,
+    fts_query: str,
+    filters: SearchFilters,
+    newest: list[int],
+    take: Callable[[list[int]], bool],
+) -> None:
+    """FTS5's matches newest first, a page at a time (``newest``, then the ``_MATCH_PAGE``
+    below the last), those that pass the filters handed to ``take`` until it has enough."""
+    conn = core_connection(session)
+    page = newest
+    while page:
+        passing = conn.scalars(
+            select(Article.id)
+            .join(Source, Source.id == Article.source_id)
+            .where(
+                Article.id.in_(
+                    select(literal_column("value")).select_from(func.json_each(json.dumps(page)))
+                ),
+                *filter_clauses(filters),
+            )
+            .order_by(Article.id.desc())
+        ).all()
+        if passing and take([int(i) for i in passing]):
+            return
+        page = [
+            int(i)
+            for i in conn.scalars(
+                _MATCHES_BELOW, {"fts_query": fts_query, "below": page[-1], "n": _MATCH_PAGE}
+            ).all()
+        ]
 
 
 # (article id, each positive term's weighted frequency, body length in words)

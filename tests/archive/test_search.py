@@ -623,3 +623,57 @@ def test_a_read_only_archive_searches_prefixes(archive_url: str) -> None:
         hits = search(s, "charg*")
         assert [h.title for h in hits] == ["Charging"]
         assert "[Chargers]" in hits[0].snippet
+
+
+def test_a_filtered_search_walks_either_side_to_the_same_page(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the cap with a filter, SQLite walks the passing articles or FTS5's matches (page by
+    page), whichever is denser: both give the same candidates, so the same pages; PostgreSQL
+    ranks the same ones."""
+    with archive.session() as s:
+        ids = {}
+        for k in range(30):
+            mentions = {9: 5, 21: 3}.get(k, 1)
+            body = " ".join(["Turbine"] * mentions) + " news." if k % 3 == 0 else "Other news."
+            source = "wire" if k % 2 else "daily"
+            ids[k] = add_article(s, source, f"a{k}", f"Story {k}", body).id
+        monkeypatch.setattr("newsarchive.archive.search.RANK_CANDIDATES", 2)
+        monkeypatch.setattr("newsarchive.archive.search._FILTER_BATCH", 4)
+        monkeypatch.setattr("newsarchive.archive.search._MATCH_PAGE", 3)
+        wire = SearchFilters(source="wire")
+        pages = {}
+        for forced in (None, True, False):
+            if forced is not None:
+                monkeypatch.setattr(
+                    "newsarchive.archive.search.walk_matches", lambda *_, v=forced: v
+                )
+            pages[forced] = [
+                [h.id for h in search(s, "turbine", wire, limit=1, offset=offset)]
+                for offset in (0, 1, 2, 3, 4, 5)
+            ]
+    # offset 0 ranks the newest two wire matches (27, 21: 21 says it three times); offset 1
+    # the newest four (9 says it five times: 9, 21, 15, 27); from offset 2 all five wire
+    # matches (9, 21, then 3, 15, 27 alike, by id)
+    assert pages[None] == pages[True] == pages[False]
+    expected = [[ids[21]], [ids[21]], [ids[3]], [ids[15]], [ids[27]], []]
+    if archive.backend == "sqlite":
+        assert pages[None] == expected
+    assert [p[0] for p in pages[None][:2]] == [ids[21], ids[21]]
+
+
+def test_the_denser_walk_is_chosen() -> None:
+    """The match walk when the newest matches are sparse against a full batch of passing ids
+    (within the cost ratio), never for a prefix FTS5 merges or a short batch."""
+    from newsarchive.archive.search import _FILTER_BATCH, walk_matches
+
+    dense = list(range(10_000, 10_000 - _FILTER_BATCH, -1))  # every id passes
+    sparse = list(range(100_000, 100_000 - 100 * _FILTER_BATCH, -100))  # one id in 100
+    matches_dense = list(range(50_000, 49_000, -1))
+    matches_sparse = list(range(1_000_000, 0, -1000))  # one match in 1,000
+    assert walk_matches(dense, matches_sparse, '"word"')
+    assert not walk_matches(sparse, matches_dense, '"word"')
+    assert walk_matches(sparse, matches_sparse, '"word"')  # 1/1000 < 4 × 1/100
+    assert not walk_matches(sparse, list(range(50_000, 49_000, -20)), '"word"')  # 1/20 ≥ 4/100
+    assert not walk_matches(dense, matches_sparse, '"wor"*')
+    assert not walk_matches(dense[:-1], matches_sparse, '"word"')
