@@ -22,8 +22,10 @@ costs the same at 10,000 articles as at a million, and when fewer articles match
   ids afterwards, never inside an FTS5 plan, which can turn a fast match into a scan of
   minutes. When more than the cap match *and* a filter is set, the filter's indexes give the
   passing ids newest first (or the facet index, when given, the passing FTS5 matches) and
-  their rows are counted batch by batch until ``cap`` of them match by the exact rules
-  (``_filtered_matches``), so the candidates are then the newest exact matches. FTS5 folds
+  their rows are counted batch by batch until ``cap`` of them match by the exact rules, or,
+  when FTS5's matches are the sparser side (a rarer word under a broad filter), those matches
+  are walked newest first and the filters tested on them (``_filtered_matches``): either way
+  the candidates are then the newest exact matches. FTS5 folds
   accents, so candidates then pass an accent-exact GLOB in SQL and the Python checker
   (``query.matches``), batch by batch in rank order until the page is full.
 - PostgreSQL: the ``search_vector`` GIN index (or, for a word that is everywhere, the primary key
