@@ -388,7 +388,11 @@ def _main_block(doc: lxml.html.HtmlElement) -> tuple[int, int]:
     one summary under each linked headline.
     """
     _drop_boilerplate(doc)
-    blocks: dict[int, int] = {}
+    # Keyed by the element, never by id(): lxml makes a new proxy object for an element each
+    # time it is reached unless one is still referenced, so the id of a freed proxy came back
+    # for another element and their paragraphs were counted as one block. The dict holding
+    # the proxies keeps each element's one proxy alive.
+    blocks: dict[lxml.html.HtmlElement, int] = {}
     long_paras = 0
     for p in doc.iter("p"):
         text = _text(p)
@@ -402,14 +406,14 @@ def _main_block(doc: lxml.html.HtmlElement) -> tuple[int, int]:
         parent = p.getparent()
         if parent is None:
             continue
-        blocks[id(parent)] = blocks.get(id(parent), 0) + size
+        blocks[parent] = blocks.get(parent, 0) + size
         grand = parent.getparent()
         if grand is not None and not parent.xpath("h1/a | h2/a | h3/a | h4/a | */h2/a | */h3/a"):
-            blocks[id(grand)] = blocks.get(id(grand), 0) + size
+            blocks[grand] = blocks.get(grand, 0) + size
     main_block = max(blocks.values(), default=0)
     if main_block < 300:
         # Pages that set text with <br> or bare <div>s: text outside links, per enclosing block.
-        per_block: dict[int, int] = {}
+        per_block: dict[lxml.html.HtmlElement, int] = {}
         for node in doc.xpath("//body//text()[not(ancestor::a)]"):
             text = _WS.sub(" ", str(node)).strip()
             size = latin_chars(text)
@@ -426,7 +430,7 @@ def _main_block(doc: lxml.html.HtmlElement) -> tuple[int, int]:
             ):
                 block = block.getparent()
             if block is not None:
-                per_block[id(block)] = per_block.get(id(block), 0) + size
+                per_block[block] = per_block.get(block, 0) + size
         main_block = max(main_block, max(per_block.values(), default=0))
     return main_block, long_paras
 

@@ -157,3 +157,17 @@ def test_listing_of_articles_is_not_an_article_by_its_jsonld() -> None:
     verdict = classify(_jsonld_page(jsonld), "https://x.com/news/plant")
     assert "jsonld:listing" in verdict.reasons, verdict
     assert "jsonld:article" not in verdict.reasons, verdict
+
+
+def test_main_block_counts_each_block_apart() -> None:
+    """Six sections, one paragraph each, of 100 to 225 characters: the densest block is the
+    longest paragraph's. Blocks were keyed by id() of lxml's element proxies, which are freed
+    and their ids reused between paragraphs, so several sections' paragraphs were summed into
+    one block (main_block 522 or 547 here, depending on allocation)."""
+    sections = "".join(
+        f"<section><div><p>{' '.join(['word'] * (20 + 5 * i))}</p></div></section>"
+        for i in range(6)
+    )
+    verdict = classify(f"<html><body>{sections}</body></html>", "https://x.example/a/b")
+    longest = len(" ".join(["word"] * 45))
+    assert f"main_block:{longest}" in verdict.reasons
