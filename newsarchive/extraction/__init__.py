@@ -62,7 +62,7 @@ from newsarchive.extraction.body import (
     link_texts,
 )
 from newsarchive.extraction.charset import decode_html
-from newsarchive.extraction.companies import find_companies
+from newsarchive.extraction.entities import article_entities
 from newsarchive.extraction.fallback import NO_METADATA, fallback_body
 from newsarchive.extraction.lang import guess_language
 from newsarchive.extraction.metadata import (
@@ -215,7 +215,7 @@ def extract_tree(
         tags=_tags(page, doc.tags),
         site_name=clean_line(site_name, NAME_MAX_CHARS),
     )
-    article.companies = find_companies(title, body)
+    article.companies = article_entities(title, body).companies
     article.topics = tag_topics(title, body, article.companies)
     article.credits = find_credits(tree, url)
     return article

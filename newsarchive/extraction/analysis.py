@@ -21,6 +21,7 @@ from newsarchive.discovery.feeds import feed_links
 from newsarchive.discovery.pagetype import PageVerdict, classify_tree, url_kind
 from newsarchive.discovery.urls import canonicalize_url, host_allowed, url_key
 from newsarchive.extraction import extract, extract_tree, parse_html
+from newsarchive.extraction.entities import article_entities
 from newsarchive.extraction.fingerprint import Fingerprint, fingerprint
 from newsarchive.extraction.similarity import event_keys
 
@@ -141,8 +142,13 @@ def analyse_page(
         return analysis
     article = analysis.article
     if article is not None and article.body.strip():
-        analysis.fingerprint = fingerprint(article.body)
-        analysis.story_keys = event_keys(article.title, article.body, article.lang)
+        # one scan of the title and body for the article's companies (extract_tree), the
+        # fingerprint's entities and the story keys' (cached between them)
+        found = article_entities(article.title, article.body)
+        analysis.fingerprint = fingerprint(article.body, body_entities=found.body)
+        analysis.story_keys = event_keys(
+            article.title, article.body, article.lang, text_entities=found.text
+        )
     return analysis
 
 

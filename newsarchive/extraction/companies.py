@@ -332,22 +332,75 @@ def _excluded(company: Company, text: str, start: int, end: int) -> bool:
     return False
 
 
-def _confirmed(
-    gaz: Gazetteer, text: str, match: re.Match[str], company_id: str, plain: set[str]
-) -> bool:
-    """Whether a strict alias at ``match`` is the company (rules in the data file's header)."""
-    start, end = match.start(), match.end()
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One match of the gazetteer's pattern, before the strict aliases' check: the whole match
+    (``start``, ``end``, ``matched``: an Arabic particle included), the alternative that matched
+    (``group``) and its alias (``alias``, at ``alias_start``), and the company it names.
+
+    A hit depends only on the text around it, so the hits of one text serve any part of it
+    that ends at a line break (:func:`scan`, :func:`shifted`); whether a strict alias counts
+    depends on the whole text searched and is decided afterwards (:func:`mentions`).
+    """
+
+    start: int
+    end: int
+    matched: str
+    group: str | None
+    alias: str
+    alias_start: int
+    company_id: str
+
+    def shifted(self, offset: int) -> Hit:
+        """The same hit in a text that starts ``offset`` characters later."""
+        return Hit(
+            self.start - offset,
+            self.end - offset,
+            self.matched,
+            self.group,
+            self.alias,
+            self.alias_start - offset,
+            self.company_id,
+        )
+
+
+def scan(text: str, gazetteer: Gazetteer | None = None) -> list[Hit]:
+    """Every alias and ticker of the gazetteer in ``text``, in text order, strict ones unchecked."""
+    gaz = gazetteer or load_gazetteer()
+    hits = []
+    for match in gaz.pattern.finditer(text):
+        group = match.lastgroup
+        surface = match.group(group or 0)
+        cid = _ticker_id(gaz, surface) if group == "ticker" else gaz.alias_ids.get(surface)
+        if cid is not None:
+            hits.append(
+                Hit(
+                    match.start(),
+                    match.end(),
+                    match.group(),
+                    group,
+                    surface,
+                    match.start(group or 0),
+                    cid,
+                )
+            )
+    return hits
+
+
+def _confirmed(gaz: Gazetteer, text: str, hit: Hit, plain: set[str]) -> bool:
+    """Whether a strict alias at ``hit`` is the company (rules in the data file's header)."""
+    start, end, company_id = hit.start, hit.end, hit.company_id
     company = gaz.companies[company_id]
     if _excluded(company, text, start, end):
         return False
-    if match.lastgroup == "unspaced":
+    if hit.group == "unspaced":
         if company_id in plain:
             return True
         sentence_start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
         stop = _SENTENCE_END.search(text, end)
         lo = max(sentence_start, start - _CJK_CUE_WINDOW)
         hi = min(stop.start() if stop else len(text), end + _CJK_CUE_WINDOW)
-        window = text[lo:hi].replace(match.group(), " ")
+        window = text[lo:hi].replace(hit.matched, " ")
         return bool(gaz.cjk_cue_pattern and gaz.cjk_cue_pattern.search(window))
     before = text[max(0, start - 40) : start]
     capitalised = _CAPITALISED_BEFORE.search(before)
@@ -358,44 +411,45 @@ def _confirmed(
     sentence = _sentence(text, start, end)
     if gaz.cue_pattern is not None and gaz.cue_pattern.search(sentence):
         return True
-    others = (m for m in gaz.pattern.finditer(sentence) if m.group() != match.group())
+    others = (m for m in gaz.pattern.finditer(sentence) if m.group() != hit.matched)
     return any(m.group() not in gaz.strict for m in others)
+
+
+def mentions(
+    texts: tuple[str | None, ...], hits: list[list[Hit]], gazetteer: Gazetteer | None = None
+) -> list[Mention]:
+    """The mentions of ``texts`` given each one's :func:`scan`: a strict alias counts only when
+    the texts confirm it, and a company named plainly in any of them confirms it in all."""
+    gaz = gazetteer or load_gazetteer()
+    plain = {h.company_id for found in hits for h in found if h.alias not in gaz.strict}
+    out = []
+    for index, found in enumerate(hits):
+        text = texts[index] or ""
+        for hit in found:
+            if hit.alias in gaz.strict and not _confirmed(gaz, text, hit, plain):
+                continue
+            out.append(
+                Mention(
+                    company_id=hit.company_id,
+                    name=gaz.companies[hit.company_id].name,
+                    alias=hit.alias,
+                    text=index,
+                    start=hit.alias_start,
+                    end=hit.alias_start + len(hit.alias),
+                )
+            )
+    return out
 
 
 def find_mentions(*texts: str | None, gazetteer: Gazetteer | None = None) -> list[Mention]:
     """Every company mention in ``texts`` (e.g. title and body), in text order."""
     gaz = gazetteer or load_gazetteer()
-    raw: list[tuple[int, re.Match[str], str]] = []
-    for index, text in enumerate(texts):
-        if not text:
-            continue
-        for match in gaz.pattern.finditer(text):
-            surface = match.group(match.lastgroup or 0)
-            if match.lastgroup == "ticker":
-                cid = _ticker_id(gaz, surface)
-            else:
-                cid = gaz.alias_ids.get(surface)
-            if cid is not None:
-                raw.append((index, match, cid))
-    plain = {cid for _, m, cid in raw if m.group(m.lastgroup or 0) not in gaz.strict}
-    mentions = []
-    for index, match, cid in raw:
-        text = texts[index] or ""
-        group = match.lastgroup or 0
-        surface = match.group(group)
-        if surface in gaz.strict and not _confirmed(gaz, text, match, cid, plain):
-            continue
-        mentions.append(
-            Mention(
-                company_id=cid,
-                name=gaz.companies[cid].name,
-                alias=surface,
-                text=index,
-                start=match.start(group),
-                end=match.end(group),
-            )
-        )
-    return mentions
+    return mentions(texts, [scan(text, gaz) if text else [] for text in texts], gaz)
+
+
+def company_names(found: list[Mention]) -> list[str]:
+    """Canonical company names of ``found`` in order of first mention."""
+    return list(dict.fromkeys(m.name for m in found))
 
 
 def find_company_ids(*texts: str | None, gazetteer: Gazetteer | None = None) -> list[str]:
@@ -405,4 +459,4 @@ def find_company_ids(*texts: str | None, gazetteer: Gazetteer | None = None) -> 
 
 def find_companies(*texts: str | None, gazetteer: Gazetteer | None = None) -> list[str]:
     """Canonical company names in order of first mention across ``texts``."""
-    return list(dict.fromkeys(m.name for m in find_mentions(*texts, gazetteer=gazetteer)))
+    return company_names(find_mentions(*texts, gazetteer=gazetteer))

@@ -15,17 +15,21 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from newsarchive.errors import ConfigError
 from newsarchive.extraction.companies import (
     _UNSPACED_SCRIPT,
     _WORD_CHARS,
+    Hit,
     _alternation,
+    company_names,
     data_entries,
-    find_mentions,
+    find_companies,
     guarded,
+    mentions,
+    scan,
 )
 
 logger = logging.getLogger(__name__)
@@ -150,8 +154,7 @@ def _number_key(value: float) -> str:
     return f"{value:.3g}"
 
 
-def numbers(text: str) -> list[Entity]:
-    """Figures in ``text``: years and small integers left out (every article has them)."""
+def _numbers(text: str) -> list[tuple[Entity, int]]:
     found = []
     for m in _NUMBER.finditer(text):
         raw, scale = m.group("value"), m.group("scale")
@@ -160,31 +163,128 @@ def numbers(text: str) -> list[Entity]:
             continue
         if not scale and (_YEAR.fullmatch(raw) or (value < MIN_NUMBER and value == int(value))):
             continue
-        found.append(Entity("number", _number_key(value), m.start()))
+        found.append((Entity("number", _number_key(value), m.start()), m.end()))
     return found
 
 
-def places(text: str) -> list[Entity]:
+def numbers(text: str) -> list[Entity]:
+    """Figures in ``text``: years and small integers left out (every article has them)."""
+    return [e for e, _ in _numbers(text)]
+
+
+def _places(text: str) -> list[tuple[Entity, int]]:
     matcher = load_places()
     return [
-        Entity("place", matcher.ids[m.group()], m.start())
+        (Entity("place", matcher.ids[m.group()], m.start()), m.end())
         for m in matcher.pattern.finditer(text)
         if m.group() in matcher.ids
     ]
 
 
+def places(text: str) -> list[Entity]:
+    return [e for e, _ in _places(text)]
+
+
+def _codes(text: str) -> list[tuple[Entity, int]]:
+    return [
+        (Entity("code", m.group().casefold(), m.start()), m.end()) for m in _CODE.finditer(text)
+    ]
+
+
 def codes(text: str) -> list[Entity]:
-    return [Entity("code", m.group().casefold(), m.start()) for m in _CODE.finditer(text)]
+    return [e for e, _ in _codes(text)]
+
+
+def _in_order(companies: list[Entity], others: list[Entity]) -> list[Entity]:
+    found = companies + others
+    found.sort(key=lambda e: e.start)
+    return found
+
+
+def _company_entities(texts: tuple[str, ...], hits: list[list[Hit]]) -> list[Entity]:
+    return [Entity("company", m.company_id, m.start) for m in mentions(texts, hits)]
 
 
 def entities(text: str) -> list[Entity]:
     """Companies, places, numbers and codes of ``text``, in text order (NFKC-normalised, so
     full-width digits in Chinese text are digits)."""
     text = unicodedata.normalize("NFKC", text)
-    found = [Entity("company", m.company_id, m.start) for m in find_mentions(text)]
-    found += places(text) + numbers(text) + codes(text)
-    found.sort(key=lambda e: e.start)
-    return found
+    others = [e for e, _ in _places(text) + _numbers(text) + _codes(text)]
+    return _in_order(_company_entities((text,), [scan(text)]), others)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleEntities:
+    """What an article's title and body name, as its three readers ask for it.
+
+    ``companies`` is :func:`~newsarchive.extraction.companies.find_companies` of the title and
+    body (the article's field), ``body`` is :func:`entities` of the body (the fingerprint's
+    entity sequence) and ``text`` :func:`entities` of the title and body as one text, a line
+    break between them (the story keys, :func:`~newsarchive.extraction.similarity.event_keys`).
+    """
+
+    companies: list[str]
+    body: list[Entity]
+    text: list[Entity]
+
+
+@lru_cache(maxsize=2)
+def article_entities(title: str | None, body: str) -> ArticleEntities:
+    """:class:`ArticleEntities` of one article, from one scan of its text per pattern where
+    that gives the same values (:func:`shared_scan`). Cached for the article being analysed:
+    its extraction, fingerprint and story keys each ask for it."""
+    return shared_scan(title, body) or _each_on_its_own(title, body)
+
+
+def shared_scan(title: str | None, body: str) -> ArticleEntities | None:
+    """:class:`ArticleEntities` from one scan of the story keys' text, or None where that scan
+    cannot stand for the others.
+
+    The gazetteer and the other entity patterns ran over the same text three times per
+    article (extraction, fingerprint, story keys), a few per cent of an extraction worker's
+    time. Here the title and body are scanned once, as the story keys' text
+    ``title + "\n" + body``. Every look-around of every pattern sees a line break as it sees
+    the start or the end of a text, so unless a match spans the break, the matches before it
+    are the title's own and those after it the body's (shifted), match for match. Which strict
+    aliases count depends on the text around them and on what else the text names: that is
+    decided again in each reader's own text. None (compute each value on its own) when a
+    match spans the break (a title ending "NYSE:" before a body starting "F"), or when the
+    NFKC form of the whole text is not that of the title and of the body joined. The
+    article's companies are read from the raw title and body: they come from the scan only
+    when NFKC leaves both as they are.
+    """
+    head = unicodedata.normalize("NFKC", title or "")
+    norm_body = unicodedata.normalize("NFKC", body)
+    text = unicodedata.normalize("NFKC", f"{title or ''}\n{body}")
+    cut = len(head)
+    if text != f"{head}\n{norm_body}":
+        return None
+    hits = scan(text)
+    others = _places(text) + _numbers(text) + _codes(text)
+    spans = [(h.start, h.end) for h in hits] + [(e.start, end) for e, end in others]
+    if any(start <= cut < end for start, end in spans):
+        return None
+    offset = cut + 1
+    body_hits = [h.shifted(offset) for h in hits if h.start > cut]
+    body_others = [Entity(e.kind, e.value, e.start - offset) for e, _ in others if e.start > cut]
+    if head == (title or "") and norm_body == body:
+        head_hits = [h for h in hits if h.end <= cut]
+        companies = company_names(mentions((title, body), [head_hits, body_hits]))
+    else:
+        companies = find_companies(title, body)
+    return ArticleEntities(
+        companies=companies,
+        body=_in_order(_company_entities((norm_body,), [body_hits]), body_others),
+        text=_in_order(_company_entities((text,), [hits]), [e for e, _ in others]),
+    )
+
+
+def _each_on_its_own(title: str | None, body: str) -> ArticleEntities:
+    return ArticleEntities(
+        companies=find_companies(title, body),
+        body=entities(body),
+        text=entities(f"{title or ''}\n{body}"),
+    )
 
 
 def entity_token(entity: Entity) -> str:

@@ -29,6 +29,9 @@ import numpy as np
 from newsarchive.extraction.entities import entities, entity_token
 
 if TYPE_CHECKING:
+    from newsarchive.extraction.entities import Entity
+
+if TYPE_CHECKING:
     from collections.abc import Iterable
 
 logger = logging.getLogger(__name__)
@@ -213,14 +216,16 @@ def band_keys(minhash: bytes) -> tuple[tuple[int, int], ...]:
     return tuple(keys)
 
 
-def fingerprint(body: str) -> Fingerprint:
+def fingerprint(body: str, *, body_entities: list[Entity] | None = None) -> Fingerprint:
+    """The fingerprint of an article body. ``body_entities`` are ``entities(body)`` when the
+    caller has them (:func:`~newsarchive.extraction.entities.article_entities`)."""
     words = tokens(body)
     sha = hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()
     sig = signature(words)
     bands = band_keys(sig) if len(words) >= MIN_NEAR_WORDS else ()
     runs = anchor_runs(body)
     pairs = anchor_pairs(runs)
-    sequence = entity_sequence(body)
+    sequence = entity_sequence(body, body_entities)
     e_pairs = entity_pairs(sequence)
     has_words, has_entities = len(pairs) >= MIN_ANCHOR_PAIRS, len(e_pairs) >= MIN_ENTITY_PAIRS
     if not (has_words or has_entities):
@@ -314,9 +319,10 @@ def parse_entity_text(text: str) -> list[str]:
     return entities.split(" ") if sep and entities else []
 
 
-def entity_sequence(body: str) -> list[str]:
-    """Entity tokens of the text in order, a repeat of the previous one dropped."""
-    tokens = [entity_token(e) for e in entities(body)]
+def entity_sequence(body: str, found: list[Entity] | None = None) -> list[str]:
+    """Entity tokens of the text in order, a repeat of the previous one dropped (``found``:
+    ``entities(body)``, if already known)."""
+    tokens = [entity_token(e) for e in (entities(body) if found is None else found)]
     return [t for i, t in enumerate(tokens) if i == 0 or t != tokens[i - 1]]
 
 

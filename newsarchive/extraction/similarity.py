@@ -17,8 +17,12 @@ import hashlib
 import logging
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
 from newsarchive.extraction.entities import entities, entity_token, load_places
+
+if TYPE_CHECKING:
+    from newsarchive.extraction.entities import Entity
 
 logger = logging.getLogger(__name__)
 
@@ -56,15 +60,19 @@ def _names(text: str) -> set[str]:
     return found
 
 
-def event_keys(title: str | None, body: str, lang: str | None) -> dict[str, float]:
-    """The weighted event keys of an article (token -> weight)."""
+def event_keys(
+    title: str | None, body: str, lang: str | None, *, text_entities: list[Entity] | None = None
+) -> dict[str, float]:
+    """The weighted event keys of an article (token -> weight). ``text_entities`` are the
+    entities of the title and body as one text, when the caller has them
+    (:func:`~newsarchive.extraction.entities.article_entities`)."""
     text = unicodedata.normalize("NFKC", f"{title or ''}\n{body}")
     broad = load_places().broad
     keys = {
         entity_token(e): BROAD_WEIGHT
         if e.kind == "place" and e.value in broad
         else WEIGHTS[entity_token(e)[0]]
-        for e in entities(text)
+        for e in (entities(text) if text_entities is None else text_entities)
     }
     primary = (lang or "").split("-")[0].casefold()
     if primary in NAME_LANGUAGES:
