@@ -162,6 +162,41 @@ def test_dialect_insert_speaks_the_backend(archive: Archive) -> None:
         assert s.scalars(select(Source.name).where(Source.name == "twice")).all() == ["twice"]
 
 
+def test_dialect_insert_names_match() -> None:
+    """dialect_insert builds on the Table, and callers pass rows keyed by attribute names: a
+    model whose attribute and column names differ would break them."""
+    from newsarchive.archive.models import Base
+
+    differ = [
+        (mapper.class_.__name__, attr.key, column.name)
+        for mapper in Base.registry.mappers
+        for attr in mapper.column_attrs
+        for column in attr.columns
+        if attr.key != column.name
+    ]
+    assert differ == []
+
+
+def test_dialect_insert_writes_rows_and_returns_ids(archive: Archive) -> None:
+    """Many rows at once and a RETURNING id, as the writer uses them, on the Core statement."""
+    from newsarchive.archive.models import Source
+
+    with archive.session() as s:
+        first = s.scalar(dialect_insert(s, Source).values(name="one").returning(Source.id))
+        again = s.scalar(
+            dialect_insert(s, Source)
+            .values(name="one")
+            .on_conflict_do_nothing(index_elements=["name"])
+            .returning(Source.id)
+        )
+        rows = [{"name": name} for name in ("two", "one", "three", "two")]
+        s.execute(dialect_insert(s, Source).on_conflict_do_nothing(), rows)
+        stored = s.scalars(select(Source.name).order_by(Source.id)).all()
+    assert isinstance(first, int)
+    assert again is None
+    assert stored == ["one", "two", "three"]
+
+
 def test_db_upgrade_refuses_an_archive_from_a_newer_version(
     archive_url: str, invoke: Callable[..., Result]
 ) -> None:
