@@ -68,6 +68,7 @@ from sqlalchemy import (
     table,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
 from newsarchive.archive.localtime import MAX_OFFSET, article_local_day
@@ -754,13 +755,38 @@ def _counted(session: Session, patterns: list[re.Pattern[str]], ids: list[int]) 
     if not ids:
         return []
     counted: list[Counted] = []
-    for article_id, title, body, word_count in (
-        core_connection(session).execute(_CANDIDATE_ROWS, {"ids": json.dumps(ids)}).all()
-    ):
+    for article_id, title, body, word_count in _candidate_rows(session, ids):
         title, body = _comparable(title), _comparable(body)
         tfs = [TITLE_WEIGHT * len(p.findall(title)) + len(p.findall(body)) for p in patterns]
         counted.append((int(article_id), tfs, max(1, int(word_count or 0))))
     return counted
+
+
+def _candidate_rows(session: Session, ids: list[int]) -> list[Any]:
+    """The rows of the articles ``ids`` (id, title, body, word_count), read through the driver's
+    own cursor on the session's connection (the same transaction and snapshot).
+
+    A thousand rows with their bodies, on every relevance search: SQLAlchemy's result took
+    3.3-3.6 ms to hand them over, the DB-API cursor 1.9-2.1 ms. A driver error is raised as
+    SQLAlchemy would raise it (:class:`~sqlalchemy.exc.DBAPIError`'s subclass for it), so that
+    :func:`~newsarchive.archive.limits.time_limit` still turns SQLite's interrupt into
+    ``QueryTimeoutError`` (the web app's 503) and the callers' error handling is unchanged.
+    SQLAlchemy's statement events (``echo``, ``before_cursor_execute``) do not see it.
+    """
+    connection = core_connection(session)
+    params = {"ids": json.dumps(ids)}
+    raw: Any = connection.connection.driver_connection
+    try:
+        cursor = raw.execute(_CANDIDATE_SQL, params)
+        try:
+            rows: list[Any] = cursor.fetchall()
+        finally:
+            cursor.close()
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            _CANDIDATE_SQL, params, exc, connection.dialect.loaded_dbapi.Error
+        ) from exc
+    return rows
 
 
 def _comparable(text_: str | None) -> str:
@@ -805,7 +831,7 @@ def bm25(counted: list[Counted]) -> list[tuple[int, float]]:
 
 # The candidates' rows by id, the ids bound as one JSON array: one statement text whatever
 # their number (an expanded ``IN`` list is rendered anew for each length).
-_CANDIDATE_ROWS = text(
+_CANDIDATE_SQL = (
     "SELECT id, title, body, word_count FROM articles "
     "WHERE id IN (SELECT value FROM json_each(:ids))"
 )

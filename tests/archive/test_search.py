@@ -6,9 +6,12 @@ import pytest
 from sqlalchemy import func, select
 from support.rows import add_article, utc
 
+from newsarchive.archive import open_archive
+from newsarchive.archive.limits import QueryTimeoutError, time_limit
 from newsarchive.archive.models import Article
 from newsarchive.archive.search import (
     SearchFilters,
+    bm25_ranked,
     iter_matching_ids,
     parse_date_filter,
     search,
@@ -17,6 +20,8 @@ from newsarchive.archive.searchquery import matches, parse_query, to_fts5
 from newsarchive.errors import ConfigError, QuerySyntaxError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from newsarchive.archive import Archive
 
 
@@ -677,3 +682,23 @@ def test_the_denser_walk_is_chosen() -> None:
     assert not walk_matches(sparse, list(range(50_000, 49_000, -20)), '"word"')  # 1/20 ≥ 4/100
     assert not walk_matches(dense, matches_sparse, '"wor"*')
     assert not walk_matches(dense[:-1], matches_sparse, '"word"')
+
+
+def test_the_candidates_read_past_the_time_limit_is_a_timeout(tmp_path: Path) -> None:
+    """The ranking reads its candidates' rows through the driver's cursor (SQLite): an
+    interrupt there is still the time limit's ``QueryTimeoutError`` (the web app's 503), not
+    the driver's own error, and the connection is usable after it."""
+    archive = open_archive(str(tmp_path / "archive.db"))
+    try:
+        ids = _stories(archive)
+        query = parse_query("battery")
+        many = list(range(1, 300_001))  # enough rows of json_each to reach the progress handler
+        with pytest.raises(QueryTimeoutError, match=r"longer than 0 s"):  # noqa: SIM117
+            with archive.session() as s, time_limit(s, 0):
+                bm25_ranked(s, query, many)
+        with archive.session() as s, time_limit(s, 5):
+            ranked = bm25_ranked(s, query, many)
+        assert {i for i, _ in ranked} == set(ids.values())
+        assert ranked[0][0] == ids["titled"]
+    finally:
+        archive.dispose()
