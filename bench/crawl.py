@@ -48,6 +48,7 @@ import psutil
 from scratch import fresh_archive
 
 from newsarchive.demo.server import LocalWeb, Request, Response, Site
+from newsarchive.settings import DEPTH_LIMIT
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
@@ -303,6 +304,17 @@ def bare_trafilatura(stories: list[Story], base_of: dict[str, str]) -> tuple[int
     return len(todo), time.process_time() - start
 
 
+def listing_depth(sites: list[BenchSite]) -> int:
+    """The link depth of the oldest story of a sections-only site: the home page (0), a
+    section's pages one after the other (1 … k), then the story (k + 1)."""
+    deepest = 0
+    for site in sites:
+        for section in SECTIONS:
+            count = sum(1 for s in site.stories if s.section == section)
+            deepest = max(deepest, -(-count // PER_LISTING))
+    return deepest + 1
+
+
 def run_crawl(
     urls: list[str], db: str, workdir: Path, extra: list[str], profile: str | None
 ) -> tuple[dict[str, Any], float, TreeSampler]:
@@ -433,8 +445,16 @@ def main(argv: list[str] | None = None) -> int:
         stories = [story for site in sites for story in site.stories]
         bare = None if args.no_bare else bare_trafilatura(stories, base_of)
         db = fresh_archive(args.db, workdir, "bench-crawl.db")
+        # Every served story must be reachable: past the crawl's DEPTH_LIMIT (6, about 2,400
+        # pages here) the oldest stories of the sites without a sitemap (found through their
+        # section pages only) were never reached, and a large run measured fewer URLs than it
+        # served. Smaller runs keep the crawl's own limit.
+        depth = listing_depth([s for s in sites if "sitemap" not in s.kind])
+        extra = [*args.extra]
+        if depth > DEPTH_LIMIT and "--max-depth" not in extra:
+            extra += ["--max-depth", str(depth)]
         summary, wall, sampler = run_crawl(
-            [site.base + "/" for site in sites], db, workdir, args.extra, args.profile
+            [site.base + "/" for site in sites], db, workdir, extra, args.profile
         )
     # articles_new counts every new article row, syndicated copies included
     articles = summary["articles_new"] + summary["articles_updated"] + summary["articles_unchanged"]
