@@ -597,18 +597,20 @@ def _newest_matches(session: Session, fts_query: str, count: int) -> list[int]:
     known = match_memo(session).get(fts_query)
     if known is not None:
         return [int(i) for i in known[::-1][:count]]
-    return [
-        int(i)
-        for i in core_connection(session)
-        .scalars(
-            text(
-                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :fts_query "
-                "ORDER BY rowid DESC LIMIT :n"
-            ),
-            {"fts_query": fts_query, "n": count},
-        )
+    # rows unpacked here rather than through ``scalars()``: its filter over a thousand rows
+    # took half of this read's 0.86 ms
+    rows = (
+        core_connection(session)
+        .execute(_NEWEST_MATCHES, {"fts_query": fts_query, "n": count})
         .all()
-    ]
+    )
+    return [int(i) for (i,) in rows]
+
+
+_NEWEST_MATCHES = text(
+    "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :fts_query "
+    "ORDER BY rowid DESC LIMIT :n"
+)
 
 
 def _candidate_cap(limit: int, offset: int) -> int:
