@@ -29,6 +29,7 @@ run mean anything):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -229,12 +230,22 @@ class ProcStat:
 
 @dataclass(slots=True)
 class TreeSampler:
-    """Samples a process and its descendants: per-process peak RSS and CPU, tree peak RSS."""
+    """Samples a process and its descendants: per-process peak RSS and CPU, tree peak RSS.
+
+    A child whose command line is still the crawl's own is a fork that has not yet exec'd
+    (a replacement extraction worker between fork and exec): its pages are the crawl
+    process's, shared copy-on-write, so it is left out until it runs its own program, else the
+    tree's sum would count the crawl process twice. ``tree_peak_pss`` sums each process's
+    proportional share instead (shared pages divided among their sharers): what the tree
+    costs the machine, beside the plain sum of RSS that the issue's target names.
+    """
 
     root: psutil.Process
     interval: float = 0.1
     procs: dict[int, ProcStat] = field(default_factory=dict)
     tree_peak: int = 0
+    tree_peak_pss: int = 0
+    _root_cmdline: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -257,11 +268,17 @@ class TreeSampler:
             members = [self.root, *self.root.children(recursive=True)]
         except psutil.NoSuchProcess:
             return
-        total = 0
+        if not self._root_cmdline:
+            with contextlib.suppress(psutil.Error):
+                self._root_cmdline = self.root.cmdline()
+        total = total_pss = 0
         for proc in members:
             try:
                 with proc.oneshot():
-                    rss = proc.memory_info().rss
+                    if proc.pid != self.root.pid and proc.cmdline() == self._root_cmdline:
+                        continue  # forked, not yet exec'd: the crawl process's own pages
+                    memory = proc.memory_full_info()
+                    rss = memory.rss
                     times = proc.cpu_times()
                     if proc.pid not in self.procs:
                         self.procs[proc.pid] = ProcStat(_label(proc, self.root))
@@ -271,7 +288,9 @@ class TreeSampler:
             stat.peak_rss = max(stat.peak_rss, rss)
             stat.cpu = max(stat.cpu, times.user + times.system)
             total += rss
+            total_pss += memory.pss
         self.tree_peak = max(self.tree_peak, total)
+        self.tree_peak_pss = max(self.tree_peak_pss, total_pss)
 
 
 def _label(proc: psutil.Process, root: psutil.Process) -> str:
@@ -478,7 +497,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ratio           {e2e / bare_rate:7.2f} x")
     biggest = max(sampler.procs.values(), key=lambda p: p.peak_rss)
     print(f"peak RSS        {biggest.peak_rss / 2**20:7.0f} MB largest ({biggest.label}), "
-          f"{sampler.tree_peak / 2**20:.0f} MB tree")  # fmt: skip
+          f"{sampler.tree_peak / 2**20:.0f} MB tree "
+          f"({sampler.tree_peak_pss / 2**20:.0f} MB tree PSS)")  # fmt: skip
     cpu_total = 0.0
     for pid, stat in sorted(sampler.procs.items(), key=lambda kv: -kv[1].cpu):
         cpu_total += stat.cpu
