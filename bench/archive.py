@@ -37,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from scratch import fresh_archive
+from scratch import checkout_commit, fresh_archive
 from sqlalchemy import insert, text
 
 from newsarchive.archive import open_archive
@@ -461,7 +461,7 @@ def main() -> int:
         backend = archive.backend
         lines = [
             f"date {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, {backend}, "
-            f"code at {_commit()}"
+            f"code at {checkout_commit(Path(__file__).parent)}"
             + (f", SQLite {sqlite3.sqlite_version}" if backend == "sqlite" else "")
         ]
         if not args.reuse:
@@ -485,28 +485,6 @@ def main() -> int:
         lines.append(f"load average at the end {_load()}")
     print("\n".join(lines))
     return 0
-
-
-def _commit() -> str:
-    """The commit of the code measured (the checkout of this script), ``+`` if it has changes,
-    so that side-by-side runs of two worktrees say which is which."""
-    here = Path(__file__).parent
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+" if dirty else "")
 
 
 def _load() -> str:

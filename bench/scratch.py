@@ -1,7 +1,8 @@
-"""A fresh archive location for a benchmark run (shared by the bench scripts)."""
+"""What the bench scripts share: a fresh archive location for a run, and the commit measured."""
 
 from __future__ import annotations
 
+import subprocess
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -25,3 +26,22 @@ def fresh_archive(db: str | None, workdir: Path, default_name: str) -> str:
         conn.execute(text(f'CREATE DATABASE "{url.database}"'))
     engine.dispose()
     return db
+
+
+def checkout_commit(directory: str | Path) -> str:
+    """The short commit of the checkout at ``directory`` (with "+" when its tracked files have
+    changes), so that a run's output says what it measured, and side-by-side runs of two
+    worktrees say which is which; "unknown" outside git."""
+    try:
+        head, dirty = (
+            subprocess.run(
+                ["git", "-C", str(directory), *args],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            for args in (["rev-parse", "--short", "HEAD"], ["status", "--porcelain", "-uno"])
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+" if dirty else "")

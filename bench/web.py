@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import psutil
+from scratch import checkout_commit
 from sqlalchemy import func, insert, select
 
 from newsarchive.archive import open_archive
@@ -361,24 +362,6 @@ def run(db: str, options: list[str], pythonpath: str | None, phases: Any) -> dic
         proc.terminate()
         proc.wait(timeout=30)
     return results
-
-
-def checkout_commit(directory: str | Path) -> str:
-    """The short commit of the checkout at ``directory`` (with "+" when its tracked files have
-    changes), so that a run's output says what it measured; "unknown" outside git."""
-    try:
-        head, dirty = (
-            subprocess.run(
-                ["git", "-C", str(directory), *args],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
-            for args in (["rev-parse", "--short", "HEAD"], ["status", "--porcelain", "-uno"])
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+" if dirty else "")
 
 
 def _row(times: list[float], failed: int, cpu: float) -> str:
