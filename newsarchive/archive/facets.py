@@ -56,10 +56,11 @@ from newsarchive.archive.search import (
     SearchFilters,
     article_date,
     filter_clauses,
+    fts5_query,
     pg_tsquery,
     sqlite_prefilter,
 )
-from newsarchive.archive.searchquery import SearchQuery, parse_query, to_fts5
+from newsarchive.archive.searchquery import SearchQuery, parse_query
 from newsarchive.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -122,15 +123,19 @@ def _as_query(query: str | SearchQuery | None) -> SearchQuery | None:
     return parse_query(query) if query.strip() else None
 
 
-def _fts_ids(query: SearchQuery) -> Select[Any]:
+def _fts_text(session: Session, query: SearchQuery) -> str:
+    """The count's FTS5 MATCH text, exclusions included, with prefixes spelled as search spells
+    them (``search.fts5_query``): the same articles, the same text as the search's for a query
+    without exclusions (so the two share one read of the match, ``facetindex.fts5_ids``), and
+    FTS5 walks the words instead of merging every doclist a prefix starts."""
+    return fts5_query(session, query, with_exclusions=True)
+
+
+def _fts_ids(fts_text: str) -> Select[Any]:
     return (
         select(literal_column("rowid"))
         .select_from(text("articles_fts"))
-        .where(
-            text("articles_fts MATCH :facet_fts").bindparams(
-                facet_fts=to_fts5(query, with_exclusions=True)
-            )
-        )
+        .where(text("articles_fts MATCH :facet_fts").bindparams(facet_fts=fts_text))
     )
 
 
@@ -140,7 +145,9 @@ def counts_are_exact(session: Session, query: str | SearchQuery | None) -> bool:
     parsed = _as_query(query)
     if parsed is None or session.get_bind().dialect.name != "sqlite":
         return True
-    candidates = session.scalar(select(func.count()).select_from(_fts_ids(parsed).subquery()))
+    candidates = session.scalar(
+        select(func.count()).select_from(_fts_ids(_fts_text(session, parsed)).subquery())
+    )
     return int(candidates or 0) <= EXACT_LIMIT
 
 
@@ -151,7 +158,7 @@ def index_match(
     ``exact=False`` leaves out SQLite's accent-exact prefilter (a body scan per candidate)."""
     if session.get_bind().dialect.name == "sqlite":
         prefilter = sqlite_prefilter(query) if exact else []
-        return [Article.id.in_(_fts_ids(query)), *prefilter]
+        return [Article.id.in_(_fts_ids(_fts_text(session, query))), *prefilter]
     return [literal_column("articles.search_vector").op("@@")(pg_tsquery(query))]
 
 
@@ -320,8 +327,9 @@ def _indexed(
     ids = None
     if parsed is not None:
         if sqlite:
-            match = _fts_ids(parsed)
-            ids = fts5_ids(session, to_fts5(parsed, with_exclusions=True))
+            fts_text = _fts_text(session, parsed)
+            match = _fts_ids(fts_text)
+            ids = fts5_ids(session, fts_text)
         else:
             match = select(Article.id).where(*index_match(session, parsed))
             ids = id_array(session, match)

@@ -243,6 +243,31 @@ def test_the_newest_matches_from_the_counts_read_rank_the_same_hits(
                 assert search(s, query, filters, limit=3, index=index) == plain, (query, filters)
 
 
+def test_a_prefix_search_takes_its_newest_matches_from_the_counts_read(filled: Archive) -> None:
+    """Counts spell a prefix as search does (the index's words it starts), so a prefix search
+    after its counts reads no match ids of its own; FTS5 would otherwise merge the prefix's
+    doclists a second time."""
+    if filled.backend != "sqlite":
+        pytest.skip("FTS5 match ids")
+    from sqlalchemy import event
+
+    index = built(filled)
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    with filled.session() as s:
+        count_matches(s, "bat*", SearchFilters(), index=index)  # reads the ids
+        event.listen(filled.engine, "before_cursor_execute", seen)
+        try:
+            hits = search(s, "bat*", SearchFilters(), limit=3, index=index)
+        finally:
+            event.remove(filled.engine, "before_cursor_execute", seen)
+    assert hits
+    assert not [q for q in statements if "ORDER BY rowid DESC" in q], statements
+
+
 def test_only_accented_candidates_are_read_for_the_accent_check(filled: Archive) -> None:
     """For ASCII words the counts' accent-exact check reads the bodies of the candidates in
     ``accented_articles`` only: none, no statement; the check still drops an accented
