@@ -9,7 +9,13 @@ when more match, the candidates are the newest matches by id (the most recently 
 the filters, and the best of those come first. Scoring a word that is in most of a million
 articles means reading the whole of its index entry for every search; with the cap a search
 costs the same at 10,000 articles as at a million, and when fewer articles match than the cap
-(most real searches) the ranking is over all of them. ``order="date"`` is not capped. How each backend runs it:
+(most real searches) the ranking is over all of them. ``order="date"`` is not capped. A query
+with a phrase ranks its candidates a recency tier at a time: those among the newest
+``PHRASE_WINDOW`` (5,000) articles first, then those among the next 20,000, and so on (each
+tier four times the last), the best first within each tier. The candidates are the same; the
+tiers are what lets PostgreSQL, which has no cheap way to find a phrase's matches, stop after
+the newest tier when it fills the page (``_search_postgres``), and both backends order them
+alike. How each backend runs it:
 
 - SQLite: FTS5 walks the query's doclists backwards for the newest ``cap + 1`` match ids, which
   costs ``cap`` entries whatever the word's frequency; a prefix is first spelled as the index
@@ -30,7 +36,8 @@ costs the same at 10,000 articles as at a million, and when fewer articles match
   (``query.matches``), batch by batch in rank order until the page is full.
 - PostgreSQL: the ``search_vector`` GIN index (or, for a word that is everywhere, the primary key
   walked backwards) gives the newest ``cap`` matches under the filters, ranked by ``ts_rank_cd``
-  (title weight A, body B); only ids and ranks leave the server, then bodies are read batch by
+  (title weight A, body B; a phrase's a tier at a time, read only as far as the page needs);
+  only ids and ranks leave the server, then bodies are read batch by
   batch in rank order for the same checker, since the tsvector joins title and body and would
   let a phrase run from one into the other. Snippets are cut from those bodies in Python
   (``searchquery.snippet``), not by ``ts_headline``, which parses each body again.
@@ -112,6 +119,11 @@ _WALK_COST_RATIO = 4
 # A page's snippets are cut in one pass over the matches between its lowest and highest id when
 # those are at most this far apart (or the query has a prefix), see ``_fts5_snippets``.
 _SNIPPET_SCAN_SPAN = 20_000
+# A query with a phrase ranks its candidates a recency tier at a time: those among the newest
+# ``PHRASE_WINDOW`` articles (by id) first, then each older tier ``_TIER_GROWTH`` times as many
+# articles (see ``_search_postgres``, and docs/benchmarks.md for the measurements).
+PHRASE_WINDOW = 5_000
+_TIER_GROWTH = 4
 ORDERS = ("relevance", "date")
 LATEST_SNIPPET_CHARS = 240
 
@@ -537,12 +549,21 @@ def _search_sqlite(
             candidates = [int(i) for i in passing[::-1][:cap]]
         else:
             matched = _filtered_matches(session, query, fts_query, filters, cap, newest)
-            ranked = bm25(matched)
+            ranked = _phrase_order(session, query, bm25(matched))
             return _sqlite_page(
                 session, query, fts_query, filters, ranked, limit, offset, highlight
             )
-    ranked = bm25_ranked(session, query, candidates)
+    ranked = _phrase_order(session, query, bm25_ranked(session, query, candidates))
     return _sqlite_page(session, query, fts_query, filters, ranked, limit, offset, highlight)
+
+
+def _phrase_order(
+    session: Session, query: SearchQuery, ranked: list[tuple[int, float]]
+) -> list[tuple[int, float]]:
+    """A phrase's ranked candidates in recency tiers, as PostgreSQL ranks them (``in_tiers``)."""
+    if not _has_phrase(query) or not ranked:
+        return ranked
+    return in_tiers(ranked, phrase_tiers(_newest_id(session)))
 
 
 def _sqlite_page(
@@ -934,30 +955,116 @@ def _search_postgres(
     offset: int,
     highlight: tuple[str, str],
 ) -> list[SearchHit]:
+    """The page from the newest ``cap`` matches under the filters, ranked by ``ts_rank_cd``.
+
+    A query with a phrase reads them a recency tier at a time (:func:`phrase_tiers`), so that
+    a page the newest tier fills never reads the older ones: PostgreSQL cannot find a phrase's
+    matches cheaply. Its GIN index keeps no positions, and the planner costs a phrase as the
+    conjunction of its words (``"supply chain"``: 713,569 matches estimated at 1,000,000
+    articles, 11,698 real), so it walks the primary key backwards and tests each row's
+    ``tsvector`` (read from TOAST, ~4.5 buffers a row) until it has ``cap`` of them: 80,000
+    rows for a phrase in 1.2 % of the articles. A bitmap of the GIN index would recheck every
+    article holding both words instead (734,812). Within the newest ``PHRASE_WINDOW``
+    articles that walk is bounded whatever the phrase; older tiers are read only when a page
+    needs more (a rare phrase, a deep page, or candidates the checker refuses).
+    """
     tsq = pg_tsquery(query)
-    rank = func.ts_rank_cd(_SEARCH_VECTOR, tsq)
+    cap = _candidate_cap(limit, offset)
+    where = [_SEARCH_VECTOR.op("@@")(tsq), *filter_clauses(filters)]
+
+    def batches() -> Iterator[list[tuple[int, float]]]:
+        wanted = cap
+        tiers = phrase_tiers(_newest_id(session)) if _has_phrase(query) else [(None, None)]
+        for low, high in tiers:
+            tier = _pg_ranked(session, tsq, where, low, high, wanted)
+            yield from _rank_batches(tier, limit, offset)
+            wanted -= len(tier)
+            if wanted <= 0:
+                return
+
+    rows = _checked_page(_hit_rows(session, batches()), query, limit, offset)
+    return [_hit(r, snippet(query, r.body, highlight), -float(rank)) for r, rank in rows]
+
+
+def _pg_ranked(
+    session: Session,
+    tsq: Any,
+    where: list[ColumnElement[bool]],
+    low: int | None,
+    high: int | None,
+    cap: int,
+) -> list[tuple[int, float]]:
+    """The newest ``cap`` matches with ids in (``low``, ``high``], best first: (id, -rank).
+
+    Only ids and ranks leave the server. The rank is computed above the ``LIMIT``, for the
+    candidates alone: inside it, PostgreSQL computed ``ts_rank_cd`` (reading each ``tsvector``
+    from TOAST a second time) for every row that passed the filters before sorting them by id
+    (3,300 rows for one source and six months at 1,000,000 articles, to keep 1,000).
+    """
+    bounds = []
+    if low is not None:
+        bounds.append(Article.id > low)
+    if high is not None:
+        bounds.append(Article.id <= high)
     # the newest matches by id (the GIN index, or the primary key walked backwards for a word
-    # that is everywhere), ranked; only their ids and ranks leave the server
+    # that is everywhere)
     candidates = (
-        select(Article.id.label("id"), rank.label("rank"))
+        select(Article.id.label("id"), _SEARCH_VECTOR.label("vector"))
         .join(Source, Source.id == Article.source_id)
-        .where(_SEARCH_VECTOR.op("@@")(tsq), *filter_clauses(filters))
+        .where(*where, *bounds)
         .order_by(Article.id.desc())
-        .limit(_candidate_cap(limit, offset))
+        .limit(cap)
         .subquery("candidates")
     )
-    ranked = [
-        (int(i), -float(r))
-        for i, r in session.execute(
-            select(candidates.c.id, candidates.c.rank).order_by(
-                candidates.c.rank.desc(), candidates.c.id
-            )
-        )
-    ]
-    rows = _checked_page(
-        _hit_rows(session, _rank_batches(ranked, limit, offset)), query, limit, offset
-    )
-    return [_hit(r, snippet(query, r.body, highlight), -float(rank)) for r, rank in rows]
+    rank = func.ts_rank_cd(candidates.c.vector, tsq).label("rank")
+    ranked = select(candidates.c.id, rank).order_by(rank.desc(), candidates.c.id)
+    return [(int(i), -float(r)) for i, r in core_connection(session).execute(ranked)]
+
+
+def _has_phrase(query: SearchQuery) -> bool:
+    """Whether a term the query needs is several words (its candidates come in tiers)."""
+    return any(len(term.tokens) > 1 for term in query.positive_terms())
+
+
+def _newest_id(session: Session) -> int | None:
+    newest = core_connection(session).execute(select(func.max(Article.id))).scalar()
+    return None if newest is None else int(newest)
+
+
+def phrase_tiers(newest: int | None) -> list[tuple[int | None, int | None]]:
+    """The recency tiers of a phrase's candidates as (low, high] id bounds, newest first.
+
+    The newest ``PHRASE_WINDOW`` ids, then each tier ``_TIER_GROWTH`` times as many older ones,
+    the last unbounded below (None), the first above; an empty archive has none. The tiers
+    grow so that a phrase sparse in the newest articles reaches a page's worth of matches in a
+    few statements rather than one per window.
+    """
+    if newest is None:
+        return []
+    tiers: list[tuple[int | None, int | None]] = []
+    high: int | None = None
+    size = PHRASE_WINDOW
+    low = newest - size
+    while low > 0:
+        tiers.append((low, high))
+        high = low
+        size *= _TIER_GROWTH
+        low -= size
+    tiers.append((None, high))
+    return tiers
+
+
+def in_tiers(
+    ranked: list[tuple[int, float]], tiers: list[tuple[int | None, int | None]]
+) -> list[tuple[int, float]]:
+    """``ranked`` (id, rank) candidates a tier at a time, newest tier first, in rank order
+    within each: the order PostgreSQL reads them in (see :func:`_search_postgres`)."""
+    lows = [low for low, _ in tiers]
+
+    def tier(article_id: int) -> int:
+        return next(k for k, low in enumerate(lows) if low is None or article_id > low)
+
+    return sorted(ranked, key=lambda pair: tier(pair[0])) if len(lows) > 1 else ranked
 
 
 def _search_by_date(

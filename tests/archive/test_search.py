@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from support.rows import add_article, utc
 
 from newsarchive.archive import open_archive
@@ -381,6 +381,96 @@ def test_relevance_with_a_filter_ranks_the_newest_passing_candidates(
         assert [h.id for h in daily] == [ids["newest"]]
         assert wire[0].source == "wire"
         assert "[battery]" in wire[0].snippet.lower()
+
+
+def _supply_stories(archive: Archive) -> dict[str, int]:
+    """Five stories oldest first: the best "supply chain" match is the oldest; the newest has
+    "supply" ending its title and "chain" starting its body (PostgreSQL's tsvector joins the
+    two, the exact rules do not)."""
+    stories = [
+        ("best", "Supply chain strain", "The supply chain, the supply chain: supply chain."),
+        ("apart", "Markets", "Supply is up and the chain of stores grew."),
+        ("news", "Weekly notes", "Supply chain news here."),
+        ("notes", "Daily notes", "Supply chain notes here."),
+        ("span", "Global supply", "Chain stores reopen here."),
+    ]
+    with archive.session() as s:
+        return {slug: add_article(s, "wire", slug, title, body).id for slug, title, body in stories}
+
+
+def test_a_phrase_ranks_its_candidates_in_recency_tiers(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A phrase's matches among the newest PHRASE_WINDOW articles rank before older ones (on
+    PostgreSQL a page they fill reads no older tier); pages still fill from the older tiers,
+    also past candidates the exact rules refuse, and paging walks one list."""
+    ids = _supply_stories(archive)
+    phrase = '"supply chain"'
+    with archive.session() as s:
+        # one tier (the window holds the archive): the best match first, as for any query
+        assert [h.id for h in search(s, phrase, limit=3)] == [
+            ids["best"],
+            ids["news"],
+            ids["notes"],
+        ]
+        monkeypatch.setattr("newsarchive.archive.search.PHRASE_WINDOW", 3)
+        # the newest three articles are a tier: their two matches first, then the older one
+        assert [h.id for h in search(s, phrase, limit=3)] == [
+            ids["news"],
+            ids["notes"],
+            ids["best"],
+        ]
+        assert [h.id for h in search(s, phrase, limit=2)] == [ids["news"], ids["notes"]]
+        assert [h.id for h in search(s, phrase, limit=1, offset=2)] == [ids["best"]]
+        assert [h.id for h in search(s, phrase, limit=5, offset=1)] == [ids["notes"], ids["best"]]
+        filtered = search(s, phrase, SearchFilters(source="wire"), limit=3)
+        assert [h.id for h in filtered] == [ids["news"], ids["notes"], ids["best"]]
+        # words are not tiered: the best match of all the newest candidates first
+        assert search(s, "supply chain", limit=1)[0].id == ids["best"]
+
+
+@pytest.mark.postgres
+def test_a_phrase_page_the_newest_tier_fills_reads_no_older_tier(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    archive = open_archive(pg_url)
+    try:
+        ids = _supply_stories(archive)
+        monkeypatch.setattr("newsarchive.archive.search.PHRASE_WINDOW", 3)
+        tiers_read: list[str] = []
+
+        def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+            if "ts_rank_cd" in statement:
+                tiers_read.append(statement)
+
+        event.listen(archive.engine, "before_cursor_execute", count)
+        with archive.session() as s:
+            assert [h.id for h in search(s, '"supply chain"', limit=2)] == [
+                ids["news"],
+                ids["notes"],
+            ]
+            assert len(tiers_read) == 1
+            assert len(search(s, '"supply chain"', limit=3)) == 3
+            assert len(tiers_read) == 3
+    finally:
+        archive.dispose()
+
+
+def test_phrase_tiers_grow_from_the_newest_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    from newsarchive.archive.search import in_tiers, phrase_tiers
+
+    monkeypatch.setattr("newsarchive.archive.search.PHRASE_WINDOW", 10)
+    assert phrase_tiers(None) == []
+    assert phrase_tiers(10) == [(None, None)]
+    assert phrase_tiers(100) == [(90, None), (50, 90), (None, 50)]
+    ranked = [(40, -3.0), (95, -2.0), (60, -1.5), (91, -1.0), (90, -0.5)]
+    assert in_tiers(ranked, phrase_tiers(100)) == [
+        (95, -2.0),
+        (91, -1.0),
+        (60, -1.5),
+        (90, -0.5),
+        (40, -3.0),
+    ]
 
 
 def test_term_patterns_count_words_phrases_and_prefixes() -> None:
