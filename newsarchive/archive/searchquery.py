@@ -336,24 +336,29 @@ def snippet(query: SearchQuery, body: str | None, highlight: tuple[str, str] = (
     checker has already read: asking the database (``ts_headline``) parses each body again.
     """
     text = unicodedata.normalize("NFC", body or "")
-    spans = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text)]
-    if not spans:
-        return ""
     terms = query.positive_terms()
     wanted = frozenset(tok for t in terms for tok in t.tokens)
     prefixes = tuple(t.tokens[-1] for t in terms if t.prefix)
-    hits = [
-        i for i, (_, _, w) in enumerate(spans) if w in wanted or w.startswith(prefixes or ("\0",))
-    ]
     size = SNIPPET_WORDS // _FRAGMENTS
+    # the words are cut only as far as the fragments reach (and one more, for the stop after
+    # the last): a page's twenty bodies cut whole were a quarter of a search's client time
+    spans: list[tuple[int, int]] = []
+    hits: list[int] = []
     windows: list[tuple[int, int]] = []
-    for hit in hits:
-        if windows and hit < windows[-1][1]:
-            continue
-        first = max(0, hit - size // 4)
-        windows.append((first, min(len(spans), first + size)))
-        if len(windows) == _FRAGMENTS:
+    for m in _WORD.finditer(text):
+        i = len(spans)
+        if len(windows) == _FRAGMENTS and i > windows[-1][1]:
             break
+        spans.append((m.start(), m.end()))
+        word = m.group().lower()
+        if word in wanted or (prefixes and word.startswith(prefixes)):
+            hits.append(i)
+            if len(windows) < _FRAGMENTS and not (windows and i < windows[-1][1]):
+                first = max(0, i - size // 4)
+                windows.append((first, first + size))
+    if not spans:
+        return ""
+    windows = [(first, min(len(spans), end)) for first, end in windows]
     if not windows:
         windows = [(0, min(len(spans), SNIPPET_WORDS))]
     marked = set(hits)
@@ -362,7 +367,7 @@ def snippet(query: SearchQuery, body: str | None, highlight: tuple[str, str] = (
         out = []
         pos = spans[first][0]
         for i in range(first, end):
-            start, stop, _ = spans[i]
+            start, stop = spans[i]
             out.append(text[pos:start])
             word = text[start:stop]
             out.append(f"{highlight[0]}{word}{highlight[1]}" if i in marked else word)
