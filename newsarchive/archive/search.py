@@ -960,13 +960,15 @@ def _search_postgres(
     A query with a phrase reads them a recency tier at a time (:func:`phrase_tiers`), so that
     a page the newest tier fills never reads the older ones: PostgreSQL cannot find a phrase's
     matches cheaply. Its GIN index keeps no positions, and the planner costs a phrase as the
-    conjunction of its words (``"supply chain"``: 713,569 matches estimated at 1,000,000
+    conjunction of its words (``"supply chain"``: ~720,000 matches estimated at 1,000,000
     articles, 11,698 real), so it walks the primary key backwards and tests each row's
-    ``tsvector`` (read from TOAST, ~4.5 buffers a row) until it has ``cap`` of them: 80,000
-    rows for a phrase in 1.2 % of the articles. A bitmap of the GIN index would recheck every
-    article holding both words instead (734,812). Within the newest ``PHRASE_WINDOW``
-    articles that walk is bounded whatever the phrase; older tiers are read only when a page
-    needs more (a rare phrase, a deep page, or candidates the checker refuses).
+    ``tsvector`` (~4.8 kB, uncompressed in TOAST: 4.5 buffers a row) until it has ``cap`` of
+    them: 80,917 rows for that phrase. A bitmap of the GIN index would recheck every article
+    holding both words instead (734,812). Within the newest ``PHRASE_WINDOW`` articles the
+    walk is bounded whatever the phrase (5,000 rows); older tiers are read only when a page
+    needs more (a rare phrase, a deep page, or candidates the checker refuses). An index of
+    word pairs would find a phrase's matches exactly, at several times the size of the word
+    index and milliseconds per stored article (docs/benchmarks.md, "The archive at scale").
     """
     tsq = pg_tsquery(query)
     cap = _candidate_cap(limit, offset)
