@@ -51,6 +51,7 @@ listed in ``duplicates`` are hidden and counted on their original (``duplicate_c
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import logging
@@ -1061,12 +1062,11 @@ def in_tiers(
 ) -> list[tuple[int, float]]:
     """``ranked`` (id, rank) candidates a tier at a time, newest tier first, in rank order
     within each: the order PostgreSQL reads them in (see :func:`_search_postgres`)."""
-    lows = [low for low, _ in tiers]
-
-    def tier(article_id: int) -> int:
-        return next(k for k, low in enumerate(lows) if low is None or article_id > low)
-
-    return sorted(ranked, key=lambda pair: tier(pair[0])) if len(lows) > 1 else ranked
+    if len(tiers) < 2:
+        return ranked
+    # a tier's number is how many tiers' lower bounds the id is at or below
+    lows = sorted(low for low, _ in tiers if low is not None)
+    return sorted(ranked, key=lambda pair: len(lows) - bisect.bisect_left(lows, pair[0]))
 
 
 def _search_by_date(
