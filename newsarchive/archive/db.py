@@ -6,6 +6,7 @@ is backend-agnostic except the full-text search SQL (``search.py``).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from contextlib import contextmanager
@@ -208,10 +209,15 @@ def dialect_insert(session: Session, table: Any) -> Any:
     session: objects added before it are written at the next flush or ORM statement, which
     every caller reaches before it reads them.
     """
-    table = getattr(table, "__table__", table)
-    if session.get_bind().dialect.name == "postgresql":
-        return pg_insert(table)
-    return sqlite_insert(table)
+    return _insert(session.get_bind().dialect.name, getattr(table, "__table__", table))
+
+
+@functools.cache
+def _insert(dialect: str, table: Any) -> Any:
+    """One INSERT object per backend and table, shared: a statement is immutable (``values()``
+    and ``on_conflict_do_*`` return new ones), and a shared one keeps its cache key, which
+    SQLAlchemy otherwise computes again for each new object on every execution."""
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -798,7 +798,7 @@ def rebuild_anchor_index(archive: Archive, *, batch: int = 500) -> int:
 def index_article(session: Session, article_id: int, fp: Fingerprint, day: int) -> None:
     """Write the MinHash signature, LSH band keys and anchors of an article's current text."""
     session.execute(
-        dialect_insert(session, ArticleSignature).values(article_id=article_id, minhash=fp.minhash)
+        dialect_insert(session, ArticleSignature), {"article_id": article_id, "minhash": fp.minhash}
     )
     if fp.bands:
         session.execute(
@@ -807,7 +807,8 @@ def index_article(session: Session, article_id: int, fp: Fingerprint, day: int) 
         )
     if fp.anchor_bands:
         session.execute(
-            dialect_insert(session, ArticleAnchor).values(article_id=article_id, anchors=fp.anchors)
+            dialect_insert(session, ArticleAnchor),
+            {"article_id": article_id, "anchors": fp.anchors},
         )
         session.execute(
             dialect_insert(session, AnchorBand),

@@ -18,15 +18,17 @@ write), so the lookups that follow are consistent. On PostgreSQL a refetched art
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from newsarchive.archive import linking, stories, tagging
-from newsarchive.archive.db import dialect_insert
 from newsarchive.archive.frontier import ensure_source, record_fetched
 from newsarchive.archive.models import Article as ArticleRow
 from newsarchive.archive.models import (
@@ -47,6 +49,7 @@ from newsarchive.extraction import fingerprint
 from newsarchive.extraction.analysis import compress_html
 
 if TYPE_CHECKING:
+    from sqlalchemy import Table
     from sqlalchemy.orm import Session
 
     from newsarchive.extraction.fingerprint import Fingerprint
@@ -153,12 +156,7 @@ def save_page(
     existing = _lock_article(session, canonical)
     if existing is None:
         values = _article_values(article, fp, source_id, page.fetched_at, canonical)
-        new_id = session.scalar(
-            dialect_insert(session, ArticleRow)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["canonical_url"])
-            .returning(ArticleRow.id)
-        )
+        new_id = session.scalar(_article_insert(session.get_bind().dialect.name), values)
         if new_id is not None:
             own = linking.OwnClaim(
                 values["url"],
@@ -370,13 +368,29 @@ def refresh_metadata(session: Session, row: ArticleRow, article: Article, fp: Fi
     _write_companies(session, row.id, article)
 
 
+@functools.cache
+def _article_insert(dialect: str) -> Any:
+    """The new article's ``INSERT … ON CONFLICT DO NOTHING RETURNING id``, built once per
+    backend and bound per page: building it with ``.values()`` coerced its 23 columns and made
+    a new cache key on every page (about a tenth of the archive writer's CPU)."""
+    table: Table = ArticleRow.__table__  # type: ignore[assignment]  # a mapped class's Table
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(table).on_conflict_do_nothing(index_elements=["canonical_url"]).returning(table.c.id)
+    )
+
+
 def _lock_article(session: Session, canonical: str) -> ArticleRow | None:
-    return session.scalars(
-        select(ArticleRow)
-        .where(ArticleRow.canonical_url == canonical)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
+    return session.scalars(_LOCK_ARTICLE, {"canonical": canonical}).first()
+
+
+# the stored article of a canonical URL, locked (PostgreSQL) and read afresh; built once
+_LOCK_ARTICLE = (
+    select(ArticleRow)
+    .where(ArticleRow.canonical_url == bindparam("canonical"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 def _article_values(

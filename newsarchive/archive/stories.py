@@ -44,7 +44,7 @@ from newsarchive.extraction import similarity
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from sqlalchemy import Select
+    from sqlalchemy import BindParameter, Select
     from sqlalchemy.orm import Session
 
     from newsarchive.archive.db import Archive
@@ -65,7 +65,32 @@ class StoryAssignment:
 
 
 def _story_of(session: Session, article_id: int) -> int | None:
-    return session.scalar(select(StoryMember.story_id).where(StoryMember.article_id == article_id))
+    return session.scalar(_STORY_OF, {"article_id": article_id})
+
+
+# Statements of every new article's assignment, built once and bound per article: building
+# them per article (and their cache keys) cost more CPU in the archive writer than running them.
+_STORY_OF = select(StoryMember.story_id).where(StoryMember.article_id == bindparam("article_id"))
+_MEMBERS_OF = select(StoryMember.article_id, StoryMember.story_id, StoryMember.keys).where(
+    StoryMember.article_id.in_(bindparam("ids", expanding=True))
+)
+
+
+@functools.cache
+def _grow_story(dialect: str) -> Any:
+    """``UPDATE stories`` for one more member on ``day`` (SQLite spells least/greatest as
+    two-argument min/max)."""
+    least, greatest = (func.min, func.max) if dialect == "sqlite" else (func.least, func.greatest)
+    day: BindParameter[int] = bindparam("day")
+    return (
+        update(Story)
+        .where(Story.id == bindparam("story_id"))
+        .values(
+            size=Story.size + 1,
+            first_day=least(Story.first_day, day),
+            last_day=greatest(Story.last_day, day),
+        )
+    )
 
 
 @functools.cache
@@ -103,11 +128,7 @@ def _best_stories(
     if not candidates:
         return []
     best: dict[int, tuple[float, int]] = {}
-    for cand_id, story_id, cand_keys in session.execute(
-        select(StoryMember.article_id, StoryMember.story_id, StoryMember.keys).where(
-            StoryMember.article_id.in_(candidates)
-        )
-    ):
+    for cand_id, story_id, cand_keys in session.execute(_MEMBERS_OF, {"ids": candidates}):
         score = similarity.event_similarity(keys, similarity.parse_keys(cand_keys))
         if score >= similarity.STORY_THRESHOLD and (
             story_id not in best or (score, -cand_id) > (best[story_id][0], -best[story_id][1])
@@ -164,17 +185,7 @@ def assign_story(
     )
     _index(session, article_id, keys, day)
     session.execute(
-        update(Story)
-        .where(Story.id == story_id)
-        .values(
-            size=Story.size + 1,
-            first_day=func.min(Story.first_day, day)
-            if session.get_bind().dialect.name == "sqlite"
-            else func.least(Story.first_day, day),
-            last_day=func.max(Story.last_day, day)
-            if session.get_bind().dialect.name == "sqlite"
-            else func.greatest(Story.last_day, day),
-        )
+        _grow_story(session.get_bind().dialect.name), {"story_id": story_id, "day": day}
     )
     session.flush()
     logger.debug("article %d -> story %d (%s %.2f)", article_id, story_id, how, score)
