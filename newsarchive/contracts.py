@@ -215,6 +215,12 @@ class Stat:
     SITEMAP_CAPPED: Final = (
         "newsarchive/sitemap/capped"  # entries past NEWSARCHIVE_MAX_SITEMAP_URLS
     )
+    SITEMAP_PACED: Final = (
+        "newsarchive/sitemap/paced"  # an index's sitemap held back until its source's turn
+    )
+    SITEMAP_RELEASED_IDLE: Final = (
+        "newsarchive/sitemap/released_idle"  # a turn that never ended, released on idle
+    )
     SITEMAP_CONFIGURED_FAILED: Final = (
         "newsarchive/sitemap/configured_failed"  # fell back to discovery
     )

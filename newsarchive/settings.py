@@ -86,7 +86,12 @@ DOWNLOADER_MIDDLEWARES = {
 SPIDER_MIDDLEWARES = {
     # persists the frontier (scheduled article URLs) in the archive for crash resume
     "newsarchive.spiders.incremental.IncrementalSpiderMiddleware": 950,
+    # an index's sitemaps read one at a time per source, so pending requests stay bounded by
+    # what one sitemap lists (outermost: it sees the requests after depth and priority are set)
+    "newsarchive.spiders.pacing.SitemapPacingMiddleware": 10,
 }
+# Off in a distributed crawl (its queue is in Redis; a worker must not hold requests back).
+NEWSARCHIVE_SITEMAP_PACING = True
 EXTENSIONS = {
     "newsarchive.run.crawl.Progress": 900,
 }

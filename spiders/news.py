@@ -63,6 +63,7 @@ from newsarchive.items import FetchedPage, Listing
 from newsarchive.spiders.guards import RobotsUnavailable
 from newsarchive.spiders.incremental import FOLLOWED_LINKS
 from newsarchive.spiders.middlewares import SEEN_KEY, RetryScheduled, SeenUrls
+from newsarchive.spiders.pacing import SITEMAP_TURN, SitemapPacing
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -84,6 +85,9 @@ SPELLING_FALLBACK_STATUSES = (404, 410)
 PRIORITY_FEED = 30
 PRIORITY_ARTICLE = 10
 PRIORITY_LISTING = 0
+# An index's sitemaps, below the articles: the next is fetched once the last one's are drained
+# (they are read one at a time per source, see newsarchive.spiders.pacing).
+PRIORITY_SITEMAP_CHILD = PRIORITY_LISTING
 
 
 def _request_of(failure: Failure) -> scrapy.Request:
@@ -186,6 +190,7 @@ class NewsSpider(scrapy.Spider):
             if since and self.since is None:
                 raise ConfigError(f"since: not an ISO date or datetime: {since!r}")
         self.seen = SeenUrls()  # replaced by the crawler's own in from_crawler
+        self.pacing: SitemapPacing | None = None  # the crawler's, set in from_crawler
         self.robots_sitemaps: dict[str, list[str]] = {}
 
     # -- setup -----------------------------------------------------------------------------
@@ -206,6 +211,7 @@ class NewsSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
         spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
         spider.seen = SeenUrls.of(crawler)
+        spider.pacing = SitemapPacing.of(crawler)
         s = crawler.settings
         spider.max_pages = spider._max_pages_arg or s.getint("NEWSARCHIVE_MAX_PAGES", 5000)
         spider.max_depth = (
@@ -357,10 +363,16 @@ class NewsSpider(scrapy.Spider):
         """Requests for sitemaps (``depth``: how many indexes led here); the one builder.
 
         A failed configured sitemap falls back to discovery; a failed probe is only counted.
+        An index's sitemaps (``depth`` > 0) are read in turn, below the articles' priority.
         """
         meta: dict[str, Any] = {"sitemap_depth": depth}
         if configured:
             meta["configured"] = True
+        priority = PRIORITY_FEED
+        errback = self._sitemap_failed if configured else self._probe_failed
+        if depth > 0:
+            meta[SITEMAP_TURN] = True
+            priority, errback = PRIORITY_SITEMAP_CHILD, self._child_sitemap_failed
         requests = []
         for url in urls:
             if state.sitemaps >= self.max_sitemaps:
@@ -376,8 +388,7 @@ class NewsSpider(scrapy.Spider):
                 continue
             req = self._request(
                 state, url, self.parse_sitemap, role=PageRole.SITEMAP, via=Via.SITEMAP,
-                priority=PRIORITY_FEED, meta=dict(meta), budget=False,
-                errback=self._sitemap_failed if configured else self._probe_failed,
+                priority=priority, meta=dict(meta), budget=False, errback=errback,
             )  # fmt: skip
             if req:
                 state.sitemaps += 1
@@ -701,6 +712,15 @@ class NewsSpider(scrapy.Spider):
         )
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        try:
+            yield from self._read_sitemap(response)
+        finally:
+            # every entry is scheduled (or the document was not a sitemap): the source's next
+            # sitemap may go
+            if self.pacing is not None and response.request is not None:
+                self.pacing.done(response.request)
+
+    def _read_sitemap(self, response: Response) -> Iterator[Any]:
         state = self.states[response.meta["source"]]
         sitemap = Sitemap(response.body, max_size=self.max_size, max_entries=self.max_sitemap_urls)
         if sitemap.kind is None:
@@ -830,6 +850,14 @@ class NewsSpider(scrapy.Spider):
             return
         self._probe_failed(failure)
         yield from self._sitemap_fallback(self.states[_request_of(failure).meta["source"]])
+
+    def _child_sitemap_failed(self, failure: Failure) -> None:
+        """An index's sitemap failed: counted as a probe is, and the source's next one may go."""
+        if failure.check(RetryScheduled):
+            return  # the retry's answer ends the turn
+        self._probe_failed(failure)
+        if self.pacing is not None:
+            self.pacing.done(_request_of(failure))
 
     def _robots_failed(self, failure: Failure) -> None:
         if failure.check(RetryScheduled):

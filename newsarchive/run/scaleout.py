@@ -186,6 +186,9 @@ def distributed_settings(
         # workers hold; the frontier's own resume would only be filtered by the dupefilter
         # (while counting a resume attempt for every pending URL at every worker start).
         "NEWSARCHIVE_RESUME": False,
+        # The queue is in Redis, not in this process's memory; a sitemap held back by a worker
+        # that dies would be lost to the job.
+        "NEWSARCHIVE_SITEMAP_PACING": False,
         "NEWSARCHIVE_REDIS_JOB": job,
         "NEWSARCHIVE_REDIS_IDLE": float(idle_seconds),
         "NEWSARCHIVE_REDIS_WORKER_TTL": float(worker_ttl),

@@ -70,6 +70,8 @@ def test_overlay_namespaces_the_job_and_keeps_its_state(redis_url: str, job: str
     assert overlay["SCHEDULER_FLUSH_ON_START"] is False
     assert overlay["NEWSARCHIVE_REDIS_IDLE"] == 7.0
     assert overlay["NEWSARCHIVE_RESUME"] is False
+    # the queue is in Redis: a worker holding sitemaps back could lose them to the job
+    assert overlay["NEWSARCHIVE_SITEMAP_PACING"] is False
     settings = Settings()
     settings.setmodule("newsarchive.settings", priority="project")
     settings.set("EXTENSIONS", {"newsarchive.run.crawl.Progress": 900}, priority="cmdline")
