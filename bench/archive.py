@@ -442,6 +442,10 @@ def main() -> int:
                         "left at --db (no build, no near-duplicate check)")  # fmt: skip
     parser.add_argument("--repeats", type=int, default=REPEATS, help="timed runs per shape")
     parser.add_argument("--skip-export", action="store_true")
+    parser.add_argument("--near-dup-baseline", metavar="DB",
+                        help="with --reuse: time the near-duplicate check on this smaller kept "
+                        "archive and on --db alternately, in rounds, and print their ratio "
+                        "(each check is rolled back: neither archive changes)")  # fmt: skip
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -475,6 +479,12 @@ def main() -> int:
                 f"cpu p50 {cpu:6.1f} ms  ({hits:.0f} hits)"
             )
         lines.append(f"stats            {stats_time(archive) * 1000:7.0f} ms (median of 5)")
+        if args.reuse and args.near_dup_baseline:
+            baseline = open_archive(args.near_dup_baseline, create=False)
+            try:
+                lines += near_dup_side_by_side(archive, baseline)
+            finally:
+                baseline.dispose()
         archive.dispose()
         if not args.skip_export:
             exp = export_time(url, workdir)
@@ -485,6 +495,28 @@ def main() -> int:
         lines.append(f"load average at the end {_load()}")
     print("\n".join(lines))
     return 0
+
+
+def near_dup_side_by_side(archive: Any, baseline: Any, rounds: int = 4) -> list[str]:
+    """The near-duplicate check on two kept archives, alternating (small, big, big, small, …)
+    so that both see the same machine: the ratio of their medians is the figure, not either
+    archive's own time."""
+    stored = {}
+    for which in (baseline, archive):
+        with which.session() as s:
+            stored[id(which)] = s.scalar(text("SELECT count(*) FROM articles"))
+    means: dict[int, list[float]] = {id(baseline): [], id(archive): []}
+    for r in range(rounds):
+        for which in (baseline, archive) if r % 2 == 0 else (archive, baseline):
+            means[id(which)].append(near_dup_check(which, stored[id(which)])[0])
+    small, big = statistics.median(means[id(baseline)]), statistics.median(means[id(archive)])
+    line = (
+        f"near-dup check, {rounds} alternating rounds of {CHECKS}: "
+        f"{stored[id(baseline)]:,} articles {small:.2f} ms, "
+        f"{stored[id(archive)]:,} articles {big:.2f} ms (medians of the rounds' means); "
+        f"ratio {big / small:.2f}"
+    )
+    return [line]
 
 
 def _load() -> str:

@@ -65,10 +65,6 @@ class SitemapPacing:
             crawler._newsarchive_sitemap_pacing = pacing  # type: ignore[attr-defined]  # Crawler has no slot for it
         return pacing
 
-    def pending(self) -> int:
-        """Sitemaps held back, all sources together."""
-        return sum(len(queue) for queue in self.waiting.values())
-
     def admit(self, request: scrapy.Request) -> bool:
         """True if ``request`` may be scheduled now (its source reads no sitemap); else it is
         held until the source's current sitemap is done."""
