@@ -70,6 +70,7 @@ from newsarchive.contracts import (
 from newsarchive.discovery.urls import url_key
 from newsarchive.errors import ArchiveUnavailableError, PageRejectedError
 from newsarchive.items import FetchedPage
+from newsarchive.spiders.middlewares import per_crawl
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
@@ -134,16 +135,17 @@ class Frontier:
 
     @classmethod
     def of(cls, crawler: Crawler) -> Frontier:
-        frontier: Frontier | None = getattr(crawler, "_newsarchive_frontier", None)
-        if frontier is None:
-            frontier = cls(crawler)
-            crawler._newsarchive_frontier = frontier  # type: ignore[attr-defined]  # Crawler has no slot for it
-            if frontier.enabled:
-                crawler.signals.connect(frontier.spider_opened, signal=signals.spider_opened)
-                crawler.signals.connect(frontier.spider_closed, signal=signals.spider_closed)
-                crawler.signals.connect(
-                    frontier.request_scheduled, signal=signals.request_scheduled
-                )
+        """The crawler's frontier (one per crawl, created and wired on first use)."""
+        frontier: Frontier = per_crawl(crawler, "frontier", lambda: cls._wired(crawler))
+        return frontier
+
+    @classmethod
+    def _wired(cls, crawler: Crawler) -> Frontier:
+        frontier = cls(crawler)
+        if frontier.enabled:
+            crawler.signals.connect(frontier.spider_opened, signal=signals.spider_opened)
+            crawler.signals.connect(frontier.spider_closed, signal=signals.spider_closed)
+            crawler.signals.connect(frontier.request_scheduled, signal=signals.request_scheduled)
         return frontier
 
     # -- lifecycle -------------------------------------------------------------------------

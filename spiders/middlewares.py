@@ -7,7 +7,7 @@ import email.utils
 import logging
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 from urllib.parse import urljoin
 
 from scrapy import signals
@@ -48,6 +48,20 @@ BACKOFF_STATUSES = (408, 429, 500, 502, 503, 504, 522, 524)
 # request.meta key: the URL key the spider recorded in SeenUrls when it made the request.
 SEEN_KEY = "newsarchive_seen"
 
+T = TypeVar("T")
+
+
+def per_crawl(crawler: Crawler, name: str, make: Callable[[], T]) -> T:
+    """The crawl's one ``name`` object, made by ``make`` on first use and kept on the crawler:
+    the spider, its middlewares, scheduler and extensions each get the crawler, not each other,
+    and Scrapy's ``Crawler`` has no slot for such shared state."""
+    attr = f"_newsarchive_{name}"
+    value: T | None = getattr(crawler, attr, None)
+    if value is None:
+        value = make()
+        setattr(crawler, attr, value)
+    return value
+
 
 class SeenUrls:
     """The URL keys this crawl process has scheduled: its one memory of seen URLs.
@@ -68,11 +82,7 @@ class SeenUrls:
     @classmethod
     def of(cls, crawler: Crawler) -> SeenUrls:
         """The crawler's memory (one per crawl, created on first use)."""
-        seen: SeenUrls | None = getattr(crawler, "_newsarchive_seen", None)
-        if seen is None:
-            seen = cls()
-            crawler._newsarchive_seen = seen  # type: ignore[attr-defined]  # Crawler has no slot for it
-        return seen
+        return per_crawl(crawler, "seen", cls)
 
     def __contains__(self, key: object) -> bool:
         return key in self.keys

@@ -32,6 +32,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 
 from newsarchive.contracts import Stat
+from newsarchive.spiders.middlewares import per_crawl
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterable
@@ -59,10 +60,7 @@ class SitemapPacing:
     @classmethod
     def of(cls, crawler: Crawler) -> SitemapPacing:
         """The crawler's pacing (one per crawl, created on first use)."""
-        pacing: SitemapPacing | None = getattr(crawler, "_newsarchive_sitemap_pacing", None)
-        if pacing is None:
-            pacing = cls(crawler)
-            crawler._newsarchive_sitemap_pacing = pacing  # type: ignore[attr-defined]  # Crawler has no slot for it
+        pacing: SitemapPacing = per_crawl(crawler, "sitemap_pacing", lambda: cls(crawler))
         return pacing
 
     def admit(self, request: scrapy.Request) -> bool:

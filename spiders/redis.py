@@ -44,6 +44,7 @@ from newsarchive.run.scaleout import (
     live_workers,
     recover_lost,
 )
+from newsarchive.spiders.middlewares import per_crawl
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -73,10 +74,9 @@ def request_fingerprint(crawler: Crawler | None, request: scrapy.Request) -> str
 
 def worker_id(crawler: Crawler) -> str:
     """One id per crawl process, shared by the scheduler and the extension."""
-    wid: str | None = getattr(crawler, "_newsarchive_worker_id", None)
-    if wid is None:
-        wid = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        crawler._newsarchive_worker_id = wid  # type: ignore[attr-defined]  # Crawler has no slot for it
+    wid: str = per_crawl(
+        crawler, "worker_id", lambda: f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    )
     return wid
 
 
