@@ -209,11 +209,11 @@ def dialect_insert(session: Session, table: Any) -> Any:
     session: objects added before it are written at the next flush or ORM statement, which
     every caller reaches before it reads them.
     """
-    return _insert(session.get_bind().dialect.name, getattr(table, "__table__", table))
+    return backend_insert(session.get_bind().dialect.name, getattr(table, "__table__", table))
 
 
 @functools.cache
-def _insert(dialect: str, table: Any) -> Any:
+def backend_insert(dialect: str, table: Any) -> Any:
     """One INSERT object per backend and table, shared: a statement is immutable (``values()``
     and ``on_conflict_do_*`` return new ones), and a shared one keeps its cache key, which
     SQLAlchemy otherwise computes again for each new object on every execution."""

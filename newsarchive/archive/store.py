@@ -25,10 +25,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from newsarchive.archive import linking, stories, tagging
+from newsarchive.archive.db import backend_insert
 from newsarchive.archive.frontier import ensure_source, record_fetched
 from newsarchive.archive.models import Article as ArticleRow
 from newsarchive.archive.models import (
@@ -374,9 +373,10 @@ def _article_insert(dialect: str) -> Any:
     backend and bound per page: building it with ``.values()`` coerced its 23 columns and made
     a new cache key on every page (about a tenth of the archive writer's CPU)."""
     table: Table = ArticleRow.__table__  # type: ignore[assignment]  # a mapped class's Table
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return (
-        insert(table).on_conflict_do_nothing(index_elements=["canonical_url"]).returning(table.c.id)
+        backend_insert(dialect, table)
+        .on_conflict_do_nothing(index_elements=["canonical_url"])
+        .returning(table.c.id)
     )
 
 
