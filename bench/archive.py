@@ -470,9 +470,7 @@ def main() -> int:
         ]
         if not args.reuse:
             lines += build_and_check(archive, args.articles)
-        with archive.session() as s:
-            stored = s.scalar(text("SELECT count(*) FROM articles"))
-        lines.append(f"archive: {stored:,} articles; load average {_load()}")
+        lines.append(f"archive: {_stored(archive):,} articles; load average {_load()}")
         for shape, (p50, p95, cpu, hits) in search_times(archive, args.repeats).items():
             lines.append(
                 f"search {shape:<17} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
@@ -501,22 +499,25 @@ def near_dup_side_by_side(archive: Any, baseline: Any, rounds: int = 4) -> list[
     """The near-duplicate check on two kept archives, alternating (small, big, big, small, …)
     so that both see the same machine: the ratio of their medians is the figure, not either
     archive's own time."""
-    stored = {}
-    for which in (baseline, archive):
-        with which.session() as s:
-            stored[id(which)] = s.scalar(text("SELECT count(*) FROM articles"))
-    means: dict[int, list[float]] = {id(baseline): [], id(archive): []}
+    both = (baseline, archive)
+    stored = [_stored(which) for which in both]
+    means: tuple[list[float], list[float]] = ([], [])
     for r in range(rounds):
-        for which in (baseline, archive) if r % 2 == 0 else (archive, baseline):
-            means[id(which)].append(near_dup_check(which, stored[id(which)])[0])
-    small, big = statistics.median(means[id(baseline)]), statistics.median(means[id(archive)])
+        for k in (0, 1) if r % 2 == 0 else (1, 0):
+            means[k].append(near_dup_check(both[k], stored[k])[0])
+    small, big = (statistics.median(m) for m in means)
     line = (
         f"near-dup check, {rounds} alternating rounds of {CHECKS}: "
-        f"{stored[id(baseline)]:,} articles {small:.2f} ms, "
-        f"{stored[id(archive)]:,} articles {big:.2f} ms (medians of the rounds' means); "
+        f"{stored[0]:,} articles {small:.2f} ms, "
+        f"{stored[1]:,} articles {big:.2f} ms (medians of the rounds' means); "
         f"ratio {big / small:.2f}"
     )
     return [line]
+
+
+def _stored(archive: Any) -> int:
+    with archive.session() as s:
+        return int(s.scalar(text("SELECT count(*) FROM articles")))
 
 
 def _load() -> str:
