@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from support.rows import add_article
+from support.statements import statements_run
 from support.waiting import wait_until
 
 from newsarchive.archive.facetindex import FacetIndexes, archive_version
@@ -249,21 +250,11 @@ def test_a_prefix_search_takes_its_newest_matches_from_the_counts_read(filled: A
     doclists a second time."""
     if filled.backend != "sqlite":
         pytest.skip("FTS5 match ids")
-    from sqlalchemy import event
-
     index = built(filled)
-    statements: list[str] = []
-
-    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
-
     with filled.session() as s:
         count_matches(s, "bat*", SearchFilters(), index=index)  # reads the ids
-        event.listen(filled.engine, "before_cursor_execute", seen)
-        try:
+        with statements_run(filled.engine) as statements:
             hits = search(s, "bat*", SearchFilters(), limit=3, index=index)
-        finally:
-            event.remove(filled.engine, "before_cursor_execute", seen)
     assert hits
     assert not [q for q in statements if "ORDER BY rowid DESC" in q], statements
 
@@ -274,20 +265,9 @@ def test_only_accented_candidates_are_read_for_the_accent_check(filled: Archive)
     article's folded match ("electrique" in a2 and m1 is "électrique")."""
     if filled.backend != "sqlite":
         pytest.skip("the accent-exact check is SQLite's")
-    from sqlalchemy import event
-
     index = built(filled)
-    statements: list[str] = []
-
-    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
-
-    event.listen(filled.engine, "before_cursor_execute", seen)
-    try:
-        with filled.session() as s:
-            assert count_matches(s, "plant", index=index) == (1, True)  # a1: not accented
-            assert not any("LIKE" in st for st in statements)
-            assert count_matches(s, "electrique", index=index) == (1, True)  # m2 only
-            assert any("LIKE" in st for st in statements)
-    finally:
-        event.remove(filled.engine, "before_cursor_execute", seen)
+    with statements_run(filled.engine) as statements, filled.session() as s:
+        assert count_matches(s, "plant", index=index) == (1, True)  # a1: not accented
+        assert not any("LIKE" in st for st in statements)
+        assert count_matches(s, "electrique", index=index) == (1, True)  # m2 only
+        assert any("LIKE" in st for st in statements)

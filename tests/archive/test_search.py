@@ -3,8 +3,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from support.rows import add_article, utc
+from support.statements import statements_run
 
 from newsarchive.archive import open_archive
 from newsarchive.archive.limits import QueryTimeoutError, time_limit
@@ -437,14 +438,7 @@ def test_a_phrase_page_the_newest_tier_fills_reads_no_older_tier(
     try:
         ids = _supply_stories(archive)
         monkeypatch.setattr("newsarchive.archive.search.PHRASE_WINDOW", 3)
-        tiers_read: list[str] = []
-
-        def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-            if "ts_rank_cd" in statement:
-                tiers_read.append(statement)
-
-        event.listen(archive.engine, "before_cursor_execute", count)
-        with archive.session() as s:
+        with statements_run(archive.engine, "ts_rank_cd") as tiers_read, archive.session() as s:
             assert [h.id for h in search(s, '"supply chain"', limit=2)] == [
                 ids["news"],
                 ids["notes"],
@@ -559,22 +553,13 @@ def test_snippets_are_the_same_from_an_id_range_or_per_id(
     snippets and hits are the same either way."""
     if archive.backend != "sqlite":
         pytest.skip("FTS5 snippets")
-    from sqlalchemy import event
-
     with archive.session() as s:
         for k in range(40):
             words = " ".join(["battery", "batteries", "filler", "words"][: k % 4 + 1] * (k % 5 + 1))
             source = "wire" if k % 3 else "daily"
             add_article(s, source, f"story{k}", f"Story {k}", f"Some {words}. " + "Other. " * k)
     monkeypatch.setattr("newsarchive.archive.search.RANK_CANDIDATES", 12)
-    statements: list[str] = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        if "snippet(" in statement:
-            statements.append(statement)
-
-    event.listen(archive.engine, "before_cursor_execute", capture)
-    try:
+    with statements_run(archive.engine, "snippet(") as statements:
         ranged = _pages(archive)
         assert all("BETWEEN" in st for st in statements), statements
         statements.clear()
@@ -587,8 +572,6 @@ def test_snippets_are_the_same_from_an_id_range_or_per_id(
         merged = _pages(archive)
         # a prefix left to FTS5 keeps the range: FTS5 would merge its words' doclists per id
         assert ["BETWEEN" in st for st in statements] == [False, False, True, True, False, False]
-    finally:
-        event.remove(archive.engine, "before_cursor_execute", capture)
     assert ranged == per_id == merged
     assert all(page for page in ranged)
     assert all("[" in snippet for page in ranged for _, snippet, _ in page)  # type: ignore[misc]
